@@ -82,6 +82,16 @@ type Conn interface {
 	Close() error
 }
 
+// Drainer is implemented by Conns that queue frames until the client asks
+// for them (polling). When a session moves to another transport, Drain closes
+// the Conn without telling the client anything more (a pending request is
+// answered with a noop) and returns, in order, the frames that were queued
+// but not yet written, so the session can send them on the new transport.
+// HandleClose is still called, with nil.
+type Drainer interface {
+	Drain() []Frame
+}
+
 // Params are what the layer above agreed with the client and tells the
 // transport when it accepts a connection.
 type Params struct {
