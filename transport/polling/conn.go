@@ -1,0 +1,467 @@
+package polling
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Conn is the server's end of one long-polling session. It implements
+// [transport.Conn] and [http.Handler]: the Engine.IO server passes it every
+// request of the session.
+//
+// Send, Close, Handover and ServeHTTP may be called from any goroutine,
+// concurrently. A POST that arrives before Start waits for it (at most
+// [Options.StartTimeout], then it is refused with 400 and the Conn closes). The Handler is called from the goroutine serving a POST, or,
+// for HandleClose only, from a request goroutine or a short-lived goroutine of
+// the Conn, never while a lock of the Conn is held.
+type Conn struct {
+	t          *Transport
+	maxPayload int64
+	queueSize  int
+	remoteAddr string
+
+	mu         sync.Mutex
+	h          transport.Handler // set by Start
+	queue      []transport.Frame // frames waiting for a GET
+	getWake    chan struct{}     // closed to wake the held GET; nil when none is held
+	startWait  chan struct{}     // closed by Start or close; nil when no POST waits
+	closeErr   error             // why the Conn closed; nil after Close
+	getActive  bool              // a GET is in flight and has not taken its frames yet
+	postActive bool              // a POST is in flight
+	delivering bool              // a POST is calling HandleFrame
+	closed     bool
+	reported   bool // HandleClose was called or is being called
+}
+
+var (
+	_ transport.Conn = (*Conn)(nil)
+	_ http.Handler   = (*Conn)(nil)
+)
+
+// Name returns [transport.NamePolling].
+func (c *Conn) Name() string { return transport.NamePolling }
+
+// RemoteAddr returns the RemoteAddr of the handshake request.
+func (c *Conn) RemoteAddr() string { return c.remoteAddr }
+
+// Start begins delivering the frames of POST requests to h. A POST arriving
+// before Start waits for it, at most [Options.StartTimeout]. If the Conn has
+// already closed, h.HandleClose is called soon, from another goroutine.
+func (c *Conn) Start(h transport.Handler) {
+	c.mu.Lock()
+	if c.h != nil || h == nil {
+		c.mu.Unlock()
+		return
+	}
+	c.h = h
+	if c.startWait != nil {
+		close(c.startWait)
+		c.startWait = nil
+	}
+	closed := c.closed
+	c.mu.Unlock()
+	if closed {
+		go c.finish()
+	}
+}
+
+// Send queues frames for the next GET, waking a held one. It never blocks
+// and never modifies the frames. When more than Params.QueueSize frames
+// would wait, it closes the Conn and returns an error wrapping
+// [transport.ErrQueueFull]; after the Conn closed, an error wrapping
+// [transport.ErrClosed].
+func (c *Conn) Send(frames ...transport.Frame) error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return errClosed
+	}
+	if len(frames) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	if len(c.queue)+len(frames) > c.queueSize {
+		err := fmt.Errorf("polling: %w (%d frames waiting)", transport.ErrQueueFull, len(c.queue))
+		c.closeFromOutsideLocked(err)
+		return err
+	}
+	c.queue = append(c.queue, frames...)
+	c.wakeGetLocked()
+	c.mu.Unlock()
+	return nil
+}
+
+// Close ends the session. A held GET is answered with the queued frames, or
+// with a noop packet ("6") when none are; later requests get 400. Frames
+// queued while no GET is held are dropped. Close is idempotent and returns
+// nil; the Handler's HandleClose gets nil unless an error closed the Conn
+// first.
+func (c *Conn) Close() error {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	c.closeFromOutsideLocked(nil)
+	return nil
+}
+
+// Handover closes the Conn like [Conn.Close] but returns the queued frames
+// instead of writing them, for the caller to send on another transport (the
+// upgrade to WebSocket). A held GET is answered with a noop packet ("6").
+// After the Conn closed it returns nil.
+func (c *Conn) Handover() []transport.Frame {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil
+	}
+	frames := c.queue
+	c.queue = nil
+	c.closeFromOutsideLocked(nil)
+	return frames
+}
+
+// closeFromOutsideLocked closes the Conn from a goroutine that is not serving
+// one of its requests, and unlocks c.mu. When no request goroutine is in
+// flight to report the close, a short-lived goroutine calls HandleClose: the
+// caller may hold locks of its own that the Handler needs.
+func (c *Conn) closeFromOutsideLocked(err error) {
+	c.closeLocked(err)
+	spawn := c.h != nil && !c.getActive && !c.postActive
+	c.mu.Unlock()
+	if spawn {
+		go c.finish()
+	}
+}
+
+// closeLocked marks the Conn closed with err and wakes whoever waits. The
+// caller must make sure finish runs afterwards.
+func (c *Conn) closeLocked(err error) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.closeErr = err
+	if !c.getActive {
+		c.queue = nil // nobody will write them
+	}
+	c.wakeGetLocked()
+	if c.startWait != nil {
+		close(c.startWait)
+		c.startWait = nil
+	}
+	if err != nil {
+		c.t.log.Debug("polling: session closed", "remote", c.remoteAddr, "err", err)
+	}
+}
+
+func (c *Conn) wakeGetLocked() {
+	if c.getWake != nil {
+		close(c.getWake)
+		c.getWake = nil
+	}
+}
+
+// finish calls HandleClose once the Conn is closed, started and no longer
+// delivering frames. Every request goroutine calls it on its way out, so the
+// last one to leave a closed Conn reports it.
+func (c *Conn) finish() {
+	c.mu.Lock()
+	if !c.closed || c.h == nil || c.delivering || c.reported {
+		c.mu.Unlock()
+		return
+	}
+	c.reported = true
+	h, err := c.h, c.closeErr
+	c.mu.Unlock()
+	h.HandleClose(err)
+}
+
+// ServeHTTP serves one request of the session: GET receives, POST sends,
+// any other method is answered 400. The caller has checked the query, the
+// session id, the Origin and set CORS headers.
+func (c *Conn) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+		c.serveGet(w, r)
+	case http.MethodPost:
+		c.servePost(w, r)
+	default:
+		http.Error(w, "polling: method not allowed", http.StatusBadRequest)
+		return
+	}
+	c.finish()
+}
+
+// Packets the Conn writes on its own.
+var (
+	closePacket = transport.TextFrame("1")
+	noopPacket  = transport.TextFrame("6")
+)
+
+func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		http.Error(w, "polling: session closed", http.StatusBadRequest)
+		return
+	}
+	if c.getActive {
+		c.closeLocked(fmt.Errorf("%w: second GET", ErrOverlap))
+		c.mu.Unlock()
+		http.Error(w, "polling: overlapping GET", http.StatusBadRequest)
+		return
+	}
+	c.getActive = true
+	for len(c.queue) == 0 && !c.closed {
+		wake := make(chan struct{})
+		c.getWake = wake
+		c.mu.Unlock()
+		if hook := c.t.hooks; hook != nil && hook.getParked != nil {
+			hook.getParked(c)
+		}
+		select {
+		case <-wake:
+			c.mu.Lock()
+		case <-r.Context().Done():
+			c.mu.Lock()
+			if c.getWake == wake {
+				c.getWake = nil
+			}
+			c.getActive = false
+			c.closeLocked(fmt.Errorf("%w: held GET: %w", ErrAborted, context.Cause(r.Context())))
+			c.mu.Unlock()
+			return
+		}
+	}
+	frames, extra, reuse := c.takeLocked()
+	// The GET counts as answered from here: the client may send the next
+	// one as soon as it reads this response.
+	c.getActive = false
+	c.mu.Unlock()
+
+	bp := getBuffer()
+	buf := AppendPayload((*bp)[:0], frames)
+	if extra.Data != nil {
+		if len(frames) > 0 {
+			buf = append(buf, Separator)
+		}
+		buf = AppendPayload(buf, []transport.Frame{extra})
+	}
+	if reuse {
+		clear(frames)
+		c.mu.Lock()
+		if c.queue == nil && !c.closed {
+			c.queue = frames[:0]
+		}
+		c.mu.Unlock()
+	}
+	err := c.write(w, http.StatusOK, "text/plain; charset=UTF-8", buf)
+	*bp = buf
+	putBuffer(bp)
+	if err != nil {
+		c.mu.Lock()
+		c.closeLocked(fmt.Errorf("%w: writing GET response: %w", ErrAborted, err))
+		c.mu.Unlock()
+	}
+}
+
+// maxReuse bounds the capacity of a drained queue kept for the next frames,
+// so that an idle session does not pin a large slice.
+const maxReuse = 32
+
+// takeLocked removes the frames the answer to a GET carries. While the Conn
+// is open they are the oldest queued frames fitting in maxPayload bytes (at
+// least one); once it is closed, all of them plus extra: "1" after an error
+// close, "6" when nothing else is there to say. reuse reports that frames
+// may become the queue again once written.
+func (c *Conn) takeLocked() (frames []transport.Frame, extra transport.Frame, reuse bool) {
+	q := c.queue
+	if c.closed {
+		c.queue = nil
+		switch {
+		case c.closeErr != nil:
+			extra = closePacket
+		case len(q) == 0:
+			extra = noopPacket
+		}
+		return q, extra, false
+	}
+	n, size := 1, int64(EncodedLen(q[0]))
+	for ; n < len(q); n++ {
+		size += 1 + int64(EncodedLen(q[n]))
+		if size > c.maxPayload {
+			break
+		}
+	}
+	if n < len(q) {
+		c.queue = q[n:]
+		return q[:n:n], extra, false
+	}
+	c.queue = nil
+	return q, extra, cap(q) <= maxReuse
+}
+
+func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		http.Error(w, "polling: session closed", http.StatusBadRequest)
+		return
+	}
+	if c.postActive {
+		c.closeLocked(fmt.Errorf("%w: second POST", ErrOverlap))
+		c.mu.Unlock()
+		http.Error(w, "polling: overlapping POST", http.StatusBadRequest)
+		return
+	}
+	c.postActive = true
+	c.mu.Unlock()
+
+	frames, status, err := c.readFrames(r)
+	if err == nil {
+		status = http.StatusBadRequest
+		err = c.waitStart(r.Context())
+	}
+	if err != nil {
+		c.mu.Lock()
+		c.postActive = false
+		c.closeLocked(err)
+		c.mu.Unlock()
+		http.Error(w, "polling: "+http.StatusText(status), status)
+		return
+	}
+
+	c.mu.Lock()
+	h := c.h
+	refused := c.closed // closed before the first frame
+	c.delivering = !c.closed
+	var herr error
+	for i := 0; c.delivering && i < len(frames); i++ {
+		c.mu.Unlock()
+		herr = h.HandleFrame(frames[i])
+		frames[i] = transport.Frame{}
+		c.mu.Lock()
+		if herr != nil {
+			c.closeLocked(herr)
+			break
+		}
+		c.delivering = !c.closed
+	}
+	c.delivering = false
+	c.postActive = false
+	// Frames after a close are dropped; the POST is still "ok" when the
+	// Handler closed the Conn without error (a client's close packet).
+	failed := refused || herr != nil || c.closeErr != nil
+	c.mu.Unlock()
+
+	switch {
+	case errors.Is(herr, transport.ErrTooLarge):
+		http.Error(w, "polling: payload too large", http.StatusRequestEntityTooLarge)
+	case failed:
+		http.Error(w, "polling: bad request", http.StatusBadRequest)
+	default:
+		_ = c.write(w, http.StatusOK, "text/html", okBody)
+	}
+}
+
+var okBody = []byte("ok")
+
+// readFrames reads and decodes the body of a POST, returning the status to
+// answer with on error.
+func (c *Conn) readFrames(r *http.Request) ([]transport.Frame, int, error) {
+	max := c.maxPayload
+	tooLarge := func() ([]transport.Frame, int, error) {
+		return nil, http.StatusRequestEntityTooLarge,
+			fmt.Errorf("polling: request body over %d bytes: %w", max, transport.ErrTooLarge)
+	}
+	if r.ContentLength > max {
+		return tooLarge()
+	}
+	var body []byte
+	var err error
+	if r.ContentLength >= 0 {
+		body = make([]byte, r.ContentLength)
+		_, err = io.ReadFull(r.Body, body)
+	} else {
+		body, err = io.ReadAll(io.LimitReader(r.Body, max+1))
+		if err == nil && int64(len(body)) > max {
+			return tooLarge()
+		}
+	}
+	if err != nil {
+		return nil, http.StatusBadRequest, fmt.Errorf("%w: reading POST body: %w", ErrAborted, err)
+	}
+	frames, err := DecodePayload(body)
+	if err != nil {
+		return nil, http.StatusBadRequest, err
+	}
+	return frames, 0, nil
+}
+
+// waitStart returns once Start was called, or an error when the Conn closed,
+// the client went away or StartTimeout passed first.
+func (c *Conn) waitStart(ctx context.Context) error {
+	c.mu.Lock()
+	if c.h != nil || c.closed {
+		c.mu.Unlock()
+		return nil // delivery sees c.closed
+	}
+	if c.startWait == nil {
+		c.startWait = make(chan struct{})
+	}
+	wait := c.startWait
+	c.mu.Unlock()
+	if hook := c.t.hooks; hook != nil && hook.postWaiting != nil {
+		hook.postWaiting(c)
+	}
+	timer := time.NewTimer(c.t.startTimeout)
+	defer timer.Stop()
+	select {
+	case <-wait:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("%w: POST waiting for Start: %w", ErrAborted, context.Cause(ctx))
+	case <-timer.C:
+		return ErrNotStarted
+	}
+}
+
+// write answers w with body in one Write, under the write deadline.
+func (c *Conn) write(w http.ResponseWriter, status int, contentType string, body []byte) error {
+	hdr := w.Header()
+	hdr.Set("Content-Type", contentType)
+	hdr.Set("Content-Length", strconv.Itoa(len(body)))
+	if c.t.writeTimeout > 0 {
+		// Not every ResponseWriter supports deadlines; without one the
+		// server's own timeouts apply.
+		_ = http.NewResponseController(w).SetWriteDeadline(time.Now().Add(c.t.writeTimeout))
+	}
+	w.WriteHeader(status)
+	_, err := w.Write(body)
+	return err
+}
+
+// Buffers for GET responses, pooled only while a response is written.
+const maxPooled = 64 << 10
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+func getBuffer() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuffer(b *[]byte) {
+	if cap(*b) > maxPooled {
+		return
+	}
+	*b = (*b)[:0]
+	bufPool.Put(b)
+}
