@@ -166,5 +166,5 @@ func (n *countingNS) Deliver(_ *room.Packet, ids []string, _ room.Flags, _ func(
 	n.n += len(ids)
 	return len(ids)
 }
-func (n *countingNS) Disconnect([]string, bool)                 {}
+func (n *countingNS) Disconnect([]string, bool)               {}
 func (n *countingNS) Describe(ids []string) []room.SocketInfo { return nil }
