@@ -1,0 +1,400 @@
+package websocket
+
+import (
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Conn is the server end of one WebSocket connection, returned by
+// [Transport.Accept]. Send, Close and CloseWithStatus may be called from any
+// goroutine.
+//
+// Received messages are delivered by a reader goroutine started by Start;
+// queued frames are written by a writer goroutine that exists only while the
+// queue is not empty. HandleClose is called exactly once, by the reader, after
+// the last HandleFrame.
+type Conn struct {
+	t         *Transport
+	nc        net.Conn // reads (via rd), writes and deadlines
+	raw       net.Conn // what closing releases: nc, or the TCP conn under TLS
+	writev    bool     // nc writes net.Buffers with one writev call
+	deflate   bool     // permessage-deflate negotiated
+	queueSize int
+	writeFn   func() // c.writeLoop, bound once so that starting a writer does not allocate
+
+	rd frameReader // reader goroutine only
+	h  transport.Handler
+
+	wg sync.WaitGroup // running writer
+
+	mu            sync.Mutex
+	queue         []outFrame // frames waiting for the writer
+	spare         []outFrame // the writer's previous batch, reused as the next queue
+	inflight      int        // frames in the batch being written
+	writing       bool       // a writer goroutine is running
+	started       bool       // Start was called
+	closing       bool       // Send refused from now on; reason is final
+	stage         closeStage
+	closeMsg      []byte    // payload of the close frame to send
+	closeDeadline time.Time // bound of the writes that flush before the close frame
+	tcpClosed     bool
+	reason        error // what HandleClose gets
+}
+
+var _ transport.Conn = (*Conn)(nil)
+
+type closeStage uint8
+
+const (
+	closeNone    closeStage = iota
+	closePending            // a close frame waits for the writer
+	closeWritten            // the close frame was written (or its write failed)
+)
+
+// outFrame is a queued frame: data is shared with the sender, never
+// modified.
+type outFrame struct {
+	op   ws.OpCode
+	data []byte
+}
+
+// idleQueueCap is the largest queue capacity kept while the connection is
+// idle; bigger ones are released when the writer exits.
+const idleQueueCap = 8
+
+var errSendClosed = fmt.Errorf("websocket: send: %w", transport.ErrClosed)
+
+func newConn(t *Transport, nc net.Conn, src io.Reader, p transport.Params, deflate bool) *Conn {
+	c := &Conn{
+		t:         t,
+		nc:        nc,
+		raw:       nc,
+		deflate:   deflate,
+		queueSize: p.QueueSize,
+		rd: frameReader{
+			src:        src,
+			maxPayload: p.MaxPayload,
+			masked:     true,
+			deflate:    deflate,
+		},
+	}
+	switch nc := nc.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		c.writev = true
+	case *tls.Conn:
+		// Closing the TCP connection never blocks, unlike tls.Conn.Close
+		// which writes an alert; the close frame already ended the session.
+		c.raw = nc.NetConn()
+	}
+	c.writeFn = c.writeLoop
+	return c
+}
+
+// Name returns transport.NameWebSocket.
+func (c *Conn) Name() string { return transport.NameWebSocket }
+
+// RemoteAddr returns the peer's network address.
+func (c *Conn) RemoteAddr() net.Addr { return c.nc.RemoteAddr() }
+
+// Compression reports whether permessage-deflate was negotiated.
+func (c *Conn) Compression() bool { return c.deflate }
+
+// Start begins delivering received messages to h; see transport.Conn. If
+// the connection has already ended, h.HandleClose is called at once (from
+// another goroutine). Calls after the first are ignored.
+func (c *Conn) Start(h transport.Handler) {
+	if h == nil {
+		h = discardHandler{}
+	}
+	c.mu.Lock()
+	if c.started {
+		c.mu.Unlock()
+		c.t.log.Warn("websocket: Start called more than once", "remote", c.nc.RemoteAddr())
+		return
+	}
+	c.started = true
+	c.h = h
+	c.mu.Unlock()
+	go c.readLoop()
+}
+
+type discardHandler struct{}
+
+func (discardHandler) HandleFrame(transport.Frame) error { return nil }
+func (discardHandler) HandleClose(error)                 {}
+
+// Send queues frames to be written in order; see transport.Conn. It never
+// waits for the peer. When the queue cannot take them all (more than
+// Params.QueueSize frames waiting) the connection is closed at once and the
+// error wraps transport.ErrQueueFull. Frame data is shared, not copied: it
+// must not be modified afterwards.
+func (c *Conn) Send(frames ...transport.Frame) error {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return errSendClosed
+	}
+	if len(c.queue)+c.inflight+len(frames) > c.queueSize {
+		c.mu.Unlock()
+		return c.overflow()
+	}
+	for _, f := range frames {
+		op := ws.OpText
+		if f.Binary {
+			op = ws.OpBinary
+		}
+		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
+	}
+	if len(c.queue) > 0 {
+		c.startWriterLocked()
+	}
+	c.mu.Unlock()
+	return nil
+}
+
+// overflow closes the connection because the peer does not read.
+func (c *Conn) overflow() error {
+	err := fmt.Errorf("websocket: %w: more than %d frames waiting for the peer", transport.ErrQueueFull, c.queueSize)
+	c.abort(err)
+	return err
+}
+
+// enqueueControl queues a control frame (a pong) unless closing.
+func (c *Conn) enqueueControl(op ws.OpCode, p []byte) {
+	c.mu.Lock()
+	if c.closing {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue)+c.inflight >= c.queueSize {
+		c.mu.Unlock()
+		c.overflow()
+		return
+	}
+	c.queue = append(c.queue, outFrame{op: op, data: p})
+	c.startWriterLocked()
+	c.mu.Unlock()
+}
+
+func (c *Conn) startWriterLocked() {
+	if !c.writing {
+		c.writing = true
+		c.wg.Add(1)
+		go c.writeFn()
+	}
+}
+
+// Close closes the connection with status 1000; see CloseWithStatus.
+func (c *Conn) Close() error { return c.CloseWithStatus(StatusNormalClosure, "") }
+
+// CloseWithStatus closes the connection with the given status code (for
+// example 1001 going away, 1008 policy violation, 1009 message too big) and
+// reason (cut to 123 bytes). It returns at once: the frames already queued
+// are written first (bounded by Options.WriteTimeout), then the close frame,
+// then the TCP connection is closed once the client answers (bounded by
+// Options.CloseTimeout). The handler gets HandleClose(nil) unless the
+// connection had already ended for another reason. Calls after the first do
+// nothing and return nil; an invalid code returns an error and does nothing.
+func (c *Conn) CloseWithStatus(code int, reason string) error {
+	if !validCloseCode(code) {
+		return fmt.Errorf("websocket: invalid close status code %d", code)
+	}
+	c.beginClose(code, reason, nil, false)
+	return nil
+}
+
+// beginClose starts the closing handshake from this side: reason err (for
+// HandleClose), close frame (code, text) after the queued frames, or at once
+// when dropQueue. It reports false when the connection was already closing.
+func (c *Conn) beginClose(code int, text string, err error, dropQueue bool) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
+	c.closing = true
+	c.reason = err
+	c.stage = closePending
+	c.closeMsg = closePayload(code, text)
+	c.closeDeadline = time.Now().Add(c.t.writeTimeout)
+	if dropQueue {
+		clear(c.queue)
+		c.queue = c.queue[:0]
+	}
+	c.startWriterLocked()
+	return true
+}
+
+// abort ends the connection at once: no close frame, TCP closed.
+func (c *Conn) abort(err error) {
+	c.mu.Lock()
+	if !c.closing {
+		c.closing = true
+		c.reason = err
+	}
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.mu.Unlock()
+	c.closeTCP()
+}
+
+func (c *Conn) closeTCP() {
+	c.mu.Lock()
+	done := c.tcpClosed
+	c.tcpClosed = true
+	c.mu.Unlock()
+	if !done {
+		_ = c.raw.Close()
+	}
+}
+
+func (c *Conn) isClosing() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closing
+}
+
+// readLoop delivers messages until the connection ends.
+func (c *Conn) readLoop() {
+	for c.readOne() {
+	}
+}
+
+// readOne reads one message and hands it to the handler. It returns false
+// once the connection has ended and HandleClose was called. It blocks until a
+// whole message (or the end) has been read, so a poller may call it when the
+// socket is readable instead of parking a goroutine per connection.
+func (c *Conn) readOne() bool {
+	f, err := c.readMessage()
+	if err == nil {
+		if c.isClosing() {
+			// Closing: frames still in flight from the peer are dropped.
+			return true
+		}
+		if err = c.h.HandleFrame(f); err == nil {
+			return true
+		}
+		err = &handlerError{err}
+	}
+	c.finish(err)
+	return false
+}
+
+// handlerError marks an error returned by HandleFrame.
+type handlerError struct{ err error }
+
+func (e *handlerError) Error() string { return e.err.Error() }
+
+// readMessage reads the next data message, answering the control frames
+// that come before it: ping gets a pong, pong is ignored, close ends with a
+// *CloseError.
+func (c *Conn) readMessage() (transport.Frame, error) {
+	for {
+		op, p, err := c.rd.next()
+		if err != nil {
+			return transport.Frame{}, err
+		}
+		switch op {
+		case ws.OpText, ws.OpBinary:
+			return transport.Frame{Binary: op == ws.OpBinary, Data: p}, nil
+		case ws.OpPing:
+			c.enqueueControl(ws.OpPong, p)
+		case ws.OpClose:
+			ce, err := parseClose(p)
+			if err != nil {
+				return transport.Frame{}, err
+			}
+			return transport.Frame{}, ce
+		}
+	}
+}
+
+// finish ends the connection after the reader stopped on err, then calls
+// HandleClose.
+func (c *Conn) finish(err error) {
+	var (
+		ce *CloseError
+		pe *protocolError
+		he *handlerError
+	)
+	switch {
+	case errors.As(err, &ce):
+		// The peer's close frame: answer it (unless it answers ours) with
+		// its code, then close TCP once the answer is out.
+		code := ce.Code
+		if code == StatusNoStatus {
+			code = 0
+		}
+		c.beginClose(code, "", ce, true)
+		c.wg.Wait()
+		c.closeTCP()
+	case errors.As(err, &pe):
+		c.t.log.Debug("websocket: closing on protocol error", "remote", c.nc.RemoteAddr(), "err", pe.err)
+		if c.beginClose(pe.code, pe.err.Error(), pe.err, false) {
+			c.drain(pe.inSync)
+		}
+		c.closeTCP()
+		c.wg.Wait()
+	case errors.As(err, &he):
+		code := StatusProtocolError
+		if errors.Is(he.err, transport.ErrTooLarge) {
+			code = StatusMessageTooBig
+		}
+		if c.beginClose(code, he.err.Error(), he.err, false) {
+			c.drain(true)
+		}
+		c.closeTCP()
+		c.wg.Wait()
+	default:
+		c.mu.Lock()
+		if !c.closing {
+			c.closing = true
+			c.reason = fmt.Errorf("websocket: read: %w", err)
+		}
+		c.mu.Unlock()
+		c.closeTCP()
+		c.wg.Wait()
+	}
+	c.mu.Lock()
+	reason := c.reason
+	c.mu.Unlock()
+	if reason != nil {
+		c.t.log.Debug("websocket: connection ended", "remote", c.nc.RemoteAddr(), "err", reason)
+	}
+	c.h.HandleClose(reason)
+}
+
+// drain reads until the peer answers the close frame sent after an error,
+// closes, or the close timeout (set by the writer once the close frame is
+// out) expires. When the stream is still at a frame boundary it is parsed to
+// stop at the peer's close frame; otherwise bytes are discarded.
+func (c *Conn) drain(inSync bool) {
+	for inSync {
+		op, _, err := c.rd.next()
+		if err != nil {
+			var pe *protocolError
+			if !errors.As(err, &pe) {
+				return
+			}
+			break
+		}
+		if op == ws.OpClose {
+			return
+		}
+	}
+	buf := make([]byte, 512)
+	for {
+		if _, err := c.rd.src.Read(buf); err != nil {
+			return
+		}
+	}
+}
