@@ -1,0 +1,298 @@
+// Package hub is the Socket.IO server: it owns the namespaces and their
+// rooms, speaks Socket.IO v5 over Engine.IO v4 (WebSocket and HTTP
+// long-polling), and mounts in any net/http application.
+//
+// Call [New], register handlers on its namespaces, and mount it:
+//
+//	h := hub.New(nil)
+//	h.OnConnection(func(s *hub.Socket) {
+//		s.On("chat message", func(msg string) {
+//			h.Emit("chat message", msg)
+//		})
+//	})
+//	http.Handle("/socket.io/", h)
+//
+// [Server] implements [Hub], the interface to hold when code should accept
+// a fake in tests; [github.com/go-realtime/realtime/hub/hubtest] runs a hub
+// over an in-memory transport with real protocol clients.
+package hub
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-realtime/realtime/namespace"
+	"github.com/go-realtime/realtime/room"
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/engineio"
+)
+
+// Aliases, so that a typical server imports hub alone.
+type (
+	Namespace    = namespace.Namespace
+	Socket       = namespace.Socket
+	Event        = namespace.Event
+	Args         = namespace.Args
+	AckFunc      = namespace.AckFunc
+	Broadcast    = namespace.Broadcast
+	Handshake    = namespace.Handshake
+	Middleware   = namespace.Middleware
+	ConnectError = namespace.ConnectError
+	RemoteSocket = namespace.RemoteSocket
+)
+
+// Hub owns namespaces and rooms and emits events to clients through
+// transports. [*Server] implements it; hold a Hub where a fake should fit.
+type Hub interface {
+	http.Handler
+	// Of returns the namespace called name, creating it if needed.
+	Of(name string) *Namespace
+	// OnConnection registers a connection handler on the main namespace "/".
+	OnConnection(fn func(s *Socket))
+	// Use adds a middleware to the main namespace.
+	Use(mw Middleware)
+	// To returns a broadcast to rooms of the main namespace.
+	To(rooms ...string) Broadcast
+	// Emit sends an event to every socket of the main namespace.
+	Emit(event string, args ...any) error
+	// Shutdown disconnects every client and stops accepting new ones.
+	Shutdown(ctx context.Context) error
+}
+
+// Options configure a hub. The zero value (or nil) means socket.io's
+// defaults.
+type Options struct {
+	// Path the hub answers on. Default "/socket.io/".
+	Path string
+	// PingInterval between server pings. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout: how long to wait for a pong. Default 20s.
+	PingTimeout time.Duration
+	// MaxPayload is the largest message or polling request body accepted,
+	// in bytes. Default 1,000,000.
+	MaxPayload int64
+	// ConnectTimeout closes connections that join no namespace in time.
+	// Default 45s.
+	ConnectTimeout time.Duration
+	// Transports accepted. Default long-polling and WebSocket (with
+	// upgrades from the first to the second).
+	Transports []transport.Transport
+	// AllowedOrigins and CheckOrigin decide which cross-origin browsers may
+	// connect; see engineio.Options. Default: same origin only.
+	AllowedOrigins []string
+	CheckOrigin    func(r *http.Request) bool
+	// QueueSize bounds the frames waiting for one client; a client further
+	// behind is disconnected. Default 1024.
+	QueueSize int
+	// MaxAttachments bounds the binary attachments of one packet. Default 10.
+	MaxAttachments int
+	// Adapter creates each namespace's room adapter. Default room.NewMemory.
+	Adapter func(room.Local) room.Adapter
+	// Logger receives diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Server is the hub implementation; create it with [New].
+type Server struct {
+	opts Options
+	eio  *engineio.Server
+	path string // without trailing slash
+
+	mu         sync.RWMutex
+	namespaces map[string]*Namespace
+	dynamic    []dynamicNamespace
+}
+
+type dynamicNamespace struct {
+	match  func(name string, auth json.RawMessage) bool
+	parent *Namespace
+}
+
+var _ Hub = (*Server)(nil)
+
+// New returns a hub with the main namespace "/" ready. A nil opts means
+// defaults.
+func New(opts *Options) *Server {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Path == "" {
+		o.Path = "/socket.io/"
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 45 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	s := &Server{opts: o, path: strings.TrimSuffix(o.Path, "/"), namespaces: make(map[string]*Namespace)}
+	s.eio = engineio.NewServer(engineio.HandlerFunc(s.open), &engineio.Options{
+		PingInterval:   o.PingInterval,
+		PingTimeout:    o.PingTimeout,
+		MaxPayload:     o.MaxPayload,
+		QueueSize:      o.QueueSize,
+		Transports:     o.Transports,
+		AllowedOrigins: o.AllowedOrigins,
+		CheckOrigin:    o.CheckOrigin,
+		Logger:         o.Logger,
+	})
+	s.Of("/")
+	return s
+}
+
+// ServeHTTP serves Socket.IO clients on the hub's path (404 elsewhere).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if p != s.path && !strings.HasPrefix(p, s.path+"/") {
+		http.NotFound(w, r)
+		return
+	}
+	s.eio.ServeHTTP(w, r)
+}
+
+// ServeConn serves a client over an established message-based connection,
+// such as one end of a transport/memory pipe; r describes the handshake and
+// may be nil. hubtest uses it.
+func (s *Server) ServeConn(conn transport.Conn, r *http.Request) {
+	s.eio.ServeConn(conn, r)
+}
+
+// Engine returns the underlying Engine.IO server.
+func (s *Server) Engine() *engineio.Server { return s.eio }
+
+// Of returns the namespace called name ("/" is the main one; a missing
+// leading slash is added), creating it if needed.
+func (s *Server) Of(name string) *Namespace {
+	if !strings.HasPrefix(name, "/") {
+		name = "/" + name
+	}
+	s.mu.RLock()
+	ns := s.namespaces[name]
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if ns = s.namespaces[name]; ns == nil {
+		ns = namespace.New(name, s.nsConfig())
+		s.namespaces[name] = ns
+	}
+	return ns
+}
+
+// OfFunc returns a dynamic namespace: clients may connect to any name for
+// which match returns true; each name gets its own namespace (created on
+// first connection) sharing the returned namespace's middlewares and
+// connection handlers, and the returned namespace's broadcasts reach them
+// all.
+func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Namespace {
+	parent := namespace.New("", s.nsConfig())
+	s.mu.Lock()
+	s.dynamic = append(s.dynamic, dynamicNamespace{match: match, parent: parent})
+	s.mu.Unlock()
+	return parent
+}
+
+// OfRegexp is OfFunc for names matching re.
+func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
+	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+}
+
+func (s *Server) nsConfig() *namespace.Config {
+	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger}
+}
+
+// resolve finds the namespace a client asks for.
+func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
+	s.mu.RLock()
+	ns := s.namespaces[name]
+	dyn := s.dynamic
+	s.mu.RUnlock()
+	if ns != nil {
+		return ns
+	}
+	for _, d := range dyn {
+		if d.match(name, auth) {
+			child := d.parent.NewChild(name)
+			s.mu.Lock()
+			if existing := s.namespaces[name]; existing != nil {
+				child = existing
+			} else {
+				s.namespaces[name] = child
+			}
+			s.mu.Unlock()
+			return child
+		}
+	}
+	return nil
+}
+
+// OnConnection registers a connection handler on the main namespace.
+func (s *Server) OnConnection(fn func(sock *Socket)) { s.Of("/").OnConnection(fn) }
+
+// Use adds a middleware to the main namespace.
+func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
+
+// To returns a broadcast to rooms of the main namespace.
+func (s *Server) To(rooms ...string) Broadcast { return s.Of("/").To(rooms...) }
+
+// Emit sends an event to every socket of the main namespace.
+func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
+
+// Shutdown stops accepting clients, disconnects every client (they are
+// told, so they can reconnect elsewhere), and waits for their disconnect
+// handlers to finish or for ctx to end.
+func (s *Server) Shutdown(ctx context.Context) error {
+	err := s.eio.Shutdown(ctx)
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for _, ns := range s.namespaces {
+		_ = ns.Adapter().Close()
+	}
+	return err
+}
+
+// open creates the Socket.IO client of a new Engine.IO session.
+func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
+	addr := sess.RemoteAddr()
+	if host, _, err := net.SplitHostPort(addr); err == nil {
+		addr = host
+	}
+	hs := namespace.Handshake{
+		Header:  sess.Header(),
+		Query:   sess.URL().Query(),
+		Address: addr,
+		Time:    sess.Created(),
+		Secure:  sess.Secure(),
+		URL:     sess.URL().RequestURI(),
+		XDomain: sess.Header().Get("Origin") != "",
+	}
+	c := namespace.NewClient(sess, hs, s.resolve, &namespace.ClientOptions{
+		ConnectTimeout: s.opts.ConnectTimeout,
+		MaxAttachments: s.opts.MaxAttachments,
+		Logger:         s.opts.Logger,
+	})
+	return sessionHandler{c}
+}
+
+// sessionHandler feeds an Engine.IO session's messages to its client.
+type sessionHandler struct{ c *namespace.Client }
+
+func (h sessionHandler) HandleMessage(m engineio.Message) error { return h.c.Receive(m.Binary, m.Data) }
+
+func (h sessionHandler) HandleClose(err error) {
+	reason := engineio.Reason(err)
+	if reason == "forced close" {
+		reason = namespace.ReasonForcedServerClose
+	}
+	h.c.Closed(reason)
+}

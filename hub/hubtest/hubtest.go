@@ -1,0 +1,455 @@
+// Package hubtest runs Socket.IO clients against a hub in the same process,
+// over the in-memory transport, in the spirit of net/http/httptest. The
+// clients speak the real protocol through the real codec: what works here
+// works with socket.io-client over the network.
+//
+// Call [Dial] to open a connection to a hub, [Conn.Connect] to join a
+// namespace, then emit and await events:
+//
+//	h := hub.New(nil)
+//	h.OnConnection(func(s *hub.Socket) { s.Emit("hello", "world") })
+//	conn, _ := hubtest.Dial(ctx, h, nil)
+//	sock, _ := conn.Connect(ctx, "/", nil)
+//	ev, _ := sock.Expect(ctx, "hello")
+package hubtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+
+	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/namespace"
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/memory"
+)
+
+// Errors of the test client.
+var (
+	// ErrClosed: the connection or socket is closed.
+	ErrClosed = errors.New("hubtest: closed")
+	// ErrProtocol: the server sent something the client did not expect.
+	ErrProtocol = errors.New("hubtest: protocol error")
+)
+
+// DialOptions describe the simulated handshake request. Zero means a bare
+// GET from 127.0.0.1.
+type DialOptions struct {
+	Header     http.Header
+	Query      url.Values
+	RemoteAddr string
+}
+
+// Conn is a client connection (one Engine.IO session) to a hub.
+type Conn struct {
+	pipe *memory.Conn
+	sid  string
+
+	opened chan struct{}
+	done   chan struct{}
+
+	mu       sync.Mutex
+	decoder  socketio.Decoder
+	sockets  map[string]*Socket // connected or connecting, by namespace
+	closeErr error
+}
+
+// Dial connects a new client to h and waits for the Engine.IO handshake.
+func Dial(ctx context.Context, h *hub.Server, opts *DialOptions) (*Conn, error) {
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	q := url.Values{"EIO": {"4"}, "transport": {"websocket"}}
+	for k, v := range o.Query {
+		q[k] = v
+	}
+	r := &http.Request{
+		Method:     http.MethodGet,
+		URL:        &url.URL{Path: "/socket.io/", RawQuery: q.Encode()},
+		Header:     o.Header,
+		RemoteAddr: o.RemoteAddr,
+		Host:       "hubtest",
+	}
+	if r.Header == nil {
+		r.Header = http.Header{}
+	}
+	if r.RemoteAddr == "" {
+		r.RemoteAddr = "127.0.0.1:1"
+	}
+	serverEnd, clientEnd := memory.Pipe(transport.Params{})
+	c := &Conn{pipe: clientEnd, opened: make(chan struct{}), done: make(chan struct{}), sockets: make(map[string]*Socket)}
+	clientEnd.Start(c)
+	h.ServeConn(serverEnd, r)
+	select {
+	case <-c.opened:
+		return c, nil
+	case <-c.done:
+		return nil, c.err()
+	case <-ctx.Done():
+		_ = c.Close()
+		return nil, fmt.Errorf("hubtest: dial: %w", ctx.Err())
+	}
+}
+
+// SID is the Engine.IO session id.
+func (c *Conn) SID() string { return c.sid }
+
+// Done is closed when the connection has closed.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Err says why the connection closed (nil while open).
+func (c *Conn) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closeErr
+}
+
+// Close closes the connection (like a client going away).
+func (c *Conn) Close() error { return c.pipe.Close() }
+
+// Send writes raw Engine.IO frames, for tests of malformed input.
+func (c *Conn) Send(frames ...transport.Frame) error { return c.pipe.Send(frames...) }
+
+// Connect joins namespace nsp with the given auth payload (nil for none)
+// and waits for the server's answer. A refusal returns a
+// *namespace.ConnectError with the server's message and data (as JSON).
+func (c *Conn) Connect(ctx context.Context, nsp string, auth any) (*Socket, error) {
+	if nsp == "" {
+		nsp = "/"
+	}
+	var data []byte
+	if auth != nil {
+		var err error
+		if data, err = json.Marshal(auth); err != nil {
+			return nil, fmt.Errorf("hubtest: auth: %w", err)
+		}
+	}
+	s := newSocket(c, nsp)
+	c.mu.Lock()
+	if c.sockets[nsp] != nil {
+		c.mu.Unlock()
+		return nil, fmt.Errorf("hubtest: already connected to %q", nsp)
+	}
+	c.sockets[nsp] = s
+	c.mu.Unlock()
+	p := socketio.Packet{Type: socketio.Connect, Namespace: nsp, Data: data}
+	if err := c.pipe.Send(socketio.EncodeFrames(&p)...); err != nil {
+		return nil, fmt.Errorf("hubtest: %w", err)
+	}
+	select {
+	case <-s.connected:
+		if s.refused != nil {
+			return nil, s.refused
+		}
+		return s, nil
+	case <-c.done:
+		return nil, fmt.Errorf("%w: %v", ErrClosed, c.err())
+	case <-ctx.Done():
+		return nil, fmt.Errorf("hubtest: connect %q: %w", nsp, ctx.Err())
+	}
+}
+
+// HandleFrame implements transport.Handler for the client end.
+func (c *Conn) HandleFrame(f transport.Frame) error {
+	if f.Binary {
+		return c.packet(c.decoder.AddBinary(f.Data))
+	}
+	if len(f.Data) == 0 {
+		return fmt.Errorf("%w: empty frame", ErrProtocol)
+	}
+	switch f.Data[0] {
+	case '0':
+		var open struct {
+			SID string `json:"sid"`
+		}
+		if err := json.Unmarshal(f.Data[1:], &open); err != nil {
+			return fmt.Errorf("%w: open packet: %v", ErrProtocol, err)
+		}
+		c.sid = open.SID
+		close(c.opened)
+	case '2':
+		return c.pipe.Send(transport.TextFrame("3"))
+	case '1':
+		_ = c.pipe.Close()
+	case '4':
+		return c.packet(c.decoder.AddText(f.Data[1:]))
+	case '6':
+	default:
+		return fmt.Errorf("%w: packet %q", ErrProtocol, f.Data)
+	}
+	return nil
+}
+
+// packet routes a decoded Socket.IO packet.
+func (c *Conn) packet(p *socketio.Packet, err error) error {
+	if err != nil || p == nil {
+		return err
+	}
+	c.mu.Lock()
+	s := c.sockets[p.Namespace]
+	c.mu.Unlock()
+	if s == nil {
+		return fmt.Errorf("%w: %s for %q", ErrProtocol, p.Type, p.Namespace)
+	}
+	switch p.Type {
+	case socketio.Connect:
+		var answer struct {
+			SID string `json:"sid"`
+		}
+		if err := json.Unmarshal(p.Data, &answer); err != nil || answer.SID == "" {
+			return fmt.Errorf("%w: CONNECT answer %s", ErrProtocol, p.Data)
+		}
+		s.id = answer.SID
+		close(s.connected)
+	case socketio.ConnectError:
+		var ce struct {
+			Message string          `json:"message"`
+			Data    json.RawMessage `json:"data"`
+		}
+		_ = json.Unmarshal(p.Data, &ce)
+		refusal := &namespace.ConnectError{Message: ce.Message}
+		if len(ce.Data) > 0 {
+			refusal.Data = ce.Data
+		}
+		s.refused = refusal
+		c.forget(s)
+		close(s.connected)
+	case socketio.Disconnect:
+		c.forget(s)
+		s.end("io server disconnect")
+	case socketio.Event, socketio.BinaryEvent:
+		return s.event(p)
+	case socketio.Ack, socketio.BinaryAck:
+		return s.ack(p)
+	}
+	return nil
+}
+
+func (c *Conn) forget(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.nsp] == s {
+		delete(c.sockets, s.nsp)
+	}
+	c.mu.Unlock()
+}
+
+// HandleClose implements transport.Handler for the client end.
+func (c *Conn) HandleClose(err error) {
+	c.mu.Lock()
+	if err == nil {
+		err = ErrClosed
+	}
+	c.closeErr = err
+	socks := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		socks = append(socks, s)
+	}
+	c.sockets = map[string]*Socket{}
+	c.mu.Unlock()
+	for _, s := range socks {
+		s.end("transport close")
+	}
+	close(c.done)
+}
+
+// Event is an event the client received.
+type Event struct {
+	Name string
+	Args namespace.Args
+	// Ack answers the server's acknowledgement request; nil if none.
+	Ack func(args ...any) error
+}
+
+// Socket is a client's connection to one namespace.
+type Socket struct {
+	conn      *Conn
+	nsp       string
+	id        string
+	connected chan struct{}
+	refused   error
+
+	mu     sync.Mutex
+	events []*Event
+	signal chan struct{}
+	acks   map[uint64]chan namespace.Args
+	nextID uint64
+	gone   chan struct{}
+	reason string
+}
+
+func newSocket(c *Conn, nsp string) *Socket {
+	return &Socket{conn: c, nsp: nsp, connected: make(chan struct{}), signal: make(chan struct{}, 1),
+		acks: make(map[uint64]chan namespace.Args), gone: make(chan struct{})}
+}
+
+// ID is the socket id the server assigned.
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the socket's namespace.
+func (s *Socket) Namespace() string { return s.nsp }
+
+// Disconnected is closed when the socket has been disconnected.
+func (s *Socket) Disconnected() <-chan struct{} { return s.gone }
+
+// Reason says why the socket disconnected, as socket.io-client would:
+// "io server disconnect", "io client disconnect" or "transport close".
+func (s *Socket) Reason() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reason
+}
+
+func (s *Socket) end(reason string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	select {
+	case <-s.gone:
+		return
+	default:
+	}
+	s.reason = reason
+	close(s.gone)
+}
+
+// Emit sends an event to the server.
+func (s *Socket) Emit(event string, args ...any) error {
+	return s.send(socketio.Event, event, args, 0, false)
+}
+
+// EmitWithAck sends an event asking for an acknowledgement and waits for it.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (namespace.Args, error) {
+	ch := make(chan namespace.Args, 1)
+	s.mu.Lock()
+	id := s.nextID
+	s.nextID++
+	s.acks[id] = ch
+	s.mu.Unlock()
+	if err := s.send(socketio.Event, event, args, id, true); err != nil {
+		return namespace.Args{}, err
+	}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-s.gone:
+		return namespace.Args{}, fmt.Errorf("%w: %s", ErrClosed, s.Reason())
+	case <-ctx.Done():
+		return namespace.Args{}, fmt.Errorf("hubtest: ack for %q: %w", event, ctx.Err())
+	}
+}
+
+func (s *Socket) send(t socketio.PacketType, event string, args []any, id uint64, hasID bool) error {
+	all := append([]any{event}, args...)
+	if t == socketio.Ack {
+		all = args
+	}
+	data, atts, err := socketio.MarshalArgs(nil, all)
+	if err != nil {
+		return fmt.Errorf("hubtest: %w", err)
+	}
+	p := socketio.Packet{Type: t, Namespace: s.nsp, ID: id, HasID: hasID, Data: data, Attachments: atts}
+	select {
+	case <-s.gone:
+		return fmt.Errorf("%w: %s", ErrClosed, s.Reason())
+	default:
+	}
+	if err := s.conn.pipe.Send(socketio.EncodeFrames(&p)...); err != nil {
+		return fmt.Errorf("hubtest: %w", err)
+	}
+	return nil
+}
+
+// Disconnect leaves the namespace (the connection stays open).
+func (s *Socket) Disconnect() error {
+	p := socketio.Packet{Type: socketio.Disconnect, Namespace: s.nsp}
+	s.conn.forget(s)
+	s.end("io client disconnect")
+	return s.conn.pipe.Send(socketio.EncodeFrames(&p)...)
+}
+
+func (s *Socket) event(p *socketio.Packet) error {
+	name, args, err := namespace.ParseEvent(p.Data, p.Attachments)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	ev := &Event{Name: name, Args: args}
+	if p.HasID {
+		id := p.ID
+		var once sync.Once
+		ev.Ack = func(args ...any) error {
+			err := ErrClosed
+			once.Do(func() { err = s.send(socketio.Ack, "", args, id, true) })
+			return err
+		}
+	}
+	s.mu.Lock()
+	s.events = append(s.events, ev)
+	s.mu.Unlock()
+	select {
+	case s.signal <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (s *Socket) ack(p *socketio.Packet) error {
+	args, err := namespace.NewArgs(p.Data, p.Attachments)
+	if err != nil {
+		return fmt.Errorf("%w: ack %s: %v", ErrProtocol, p.Data, err)
+	}
+	s.mu.Lock()
+	ch := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if ch != nil {
+		ch <- args
+	}
+	return nil
+}
+
+// Next returns the next event received, waiting for one if needed.
+func (s *Socket) Next(ctx context.Context) (*Event, error) {
+	return s.take(ctx, func(*Event) bool { return true })
+}
+
+// Expect returns the first event received called name, waiting for it if
+// needed; other events stay queued for Next and Expect.
+func (s *Socket) Expect(ctx context.Context, name string) (*Event, error) {
+	return s.take(ctx, func(e *Event) bool { return e.Name == name })
+}
+
+func (s *Socket) take(ctx context.Context, match func(*Event) bool) (*Event, error) {
+	for {
+		s.mu.Lock()
+		for i, e := range s.events {
+			if match(e) {
+				s.events = append(s.events[:i], s.events[i+1:]...)
+				s.mu.Unlock()
+				return e, nil
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.signal:
+		case <-s.gone:
+			// Deliver what arrived before the disconnect first.
+			s.mu.Lock()
+			for i, e := range s.events {
+				if match(e) {
+					s.events = append(s.events[:i], s.events[i+1:]...)
+					s.mu.Unlock()
+					return e, nil
+				}
+			}
+			s.mu.Unlock()
+			return nil, fmt.Errorf("%w: %s", ErrClosed, s.Reason())
+		case <-ctx.Done():
+			return nil, fmt.Errorf("hubtest: waiting for an event: %w", ctx.Err())
+		}
+	}
+}

@@ -1,0 +1,201 @@
+package namespace
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Conn is the connection a client's sockets share: an Engine.IO session
+// (*engineio.Session satisfies it). Send takes Engine.IO message frames.
+type Conn interface {
+	Send(frames ...transport.Frame) error
+	Close() error
+}
+
+// Resolver finds the namespace a client asks to connect to, creating a
+// dynamic one if it must; nil refuses with "Invalid namespace".
+type Resolver func(name string, auth json.RawMessage) *Namespace
+
+// ClientOptions configure a Client. The zero value means defaults.
+type ClientOptions struct {
+	// ConnectTimeout closes a connection that has joined no namespace by
+	// then. Default 45s.
+	ConnectTimeout time.Duration
+	// MaxAttachments bounds the binary attachments of one packet. Default 10.
+	MaxAttachments int
+	// Logger receives diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// Client is the Socket.IO side of one client connection: it decodes
+// packets, connects the client to namespaces and routes packets to its
+// sockets. The hub creates one per Engine.IO session; applications don't
+// use it directly.
+type Client struct {
+	conn    Conn
+	info    Handshake
+	resolve Resolver
+	logger  *slog.Logger
+	decoder socketio.Decoder // used by the delivering goroutine only
+
+	mu      sync.Mutex
+	sockets map[string]*Socket // by namespace name
+	timer   *time.Timer
+	closed  bool
+}
+
+// NewClient returns the client for a new connection. info describes the
+// connection's handshake (its Auth is set per socket).
+func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions) *Client {
+	var o ClientOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.ConnectTimeout <= 0 {
+		o.ConnectTimeout = 45 * time.Second
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	c := &Client{conn: conn, info: info, resolve: resolve, logger: o.Logger}
+	c.decoder.MaxAttachments = o.MaxAttachments
+	c.timer = time.AfterFunc(o.ConnectTimeout, c.connectTimeout)
+	return c
+}
+
+// connectTimeout closes a connection that joined no namespace in time.
+func (c *Client) connectTimeout() {
+	c.mu.Lock()
+	idle := len(c.sockets) == 0 && !c.closed
+	c.mu.Unlock()
+	if idle {
+		c.logger.Debug("namespace: no namespace joined in time, closing")
+		_ = c.conn.Close()
+	}
+}
+
+// Receive handles one Engine.IO message. An error means the client broke
+// the protocol: the caller closes the connection.
+func (c *Client) Receive(binary bool, data []byte) error {
+	var p *socketio.Packet
+	var err error
+	if binary {
+		p, err = c.decoder.AddBinary(data)
+	} else {
+		p, err = c.decoder.AddText(data)
+	}
+	if err != nil || p == nil {
+		return err
+	}
+	c.mu.Lock()
+	s := c.sockets[p.Namespace]
+	c.mu.Unlock()
+	switch p.Type {
+	case socketio.Connect:
+		if s != nil {
+			return fmt.Errorf("namespace: %q connected twice", p.Namespace)
+		}
+		c.connect(p.Namespace, p.Data)
+		return nil
+	case socketio.ConnectError:
+		return fmt.Errorf("namespace: CONNECT_ERROR from a client")
+	}
+	if s == nil {
+		return fmt.Errorf("namespace: %s for %q, which the client has not joined", p.Type, p.Namespace)
+	}
+	switch p.Type {
+	case socketio.Disconnect:
+		s.closed(ReasonClientDisconnect)
+		return nil
+	case socketio.Event, socketio.BinaryEvent:
+		return s.onEvent(p)
+	default: // Ack, BinaryAck
+		return s.onAck(p)
+	}
+}
+
+// connect handles a CONNECT packet.
+func (c *Client) connect(name string, auth json.RawMessage) {
+	ns := c.resolve(name, auth)
+	if ns == nil {
+		p := socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: []byte(`{"message":"Invalid namespace"}`)}
+		_ = c.conn.Send(socketio.EncodeFrames(&p)...)
+		return
+	}
+	s, err := ns.connect(c, auth)
+	if err != nil {
+		var ce *ConnectError
+		if !errors.As(err, &ce) {
+			ce = &ConnectError{Message: err.Error()}
+		}
+		_ = c.conn.Send(ns.encodeSimple(socketio.ConnectError, ce.payload())...)
+		return
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		s.closed(ReasonTransportClose)
+		return
+	}
+	if c.sockets == nil {
+		c.sockets = make(map[string]*Socket, 1)
+	}
+	c.sockets[name] = s
+	c.mu.Unlock()
+	reply := make([]byte, 0, 32)
+	reply = append(reply, `{"sid":"`...)
+	reply = append(reply, s.id...)
+	reply = append(reply, `"}`...)
+	if err := s.send(ns.encodeSimple(socketio.Connect, reply)); err != nil {
+		s.closed(ReasonTransportError)
+		return
+	}
+	ns.welcome(s)
+}
+
+// remove forgets a socket that disconnected.
+func (c *Client) remove(s *Socket) {
+	c.mu.Lock()
+	if c.sockets[s.ns.name] == s {
+		delete(c.sockets, s.ns.name)
+	}
+	c.mu.Unlock()
+}
+
+// disconnectAll disconnects every socket of the client and closes the
+// connection.
+func (c *Client) disconnectAll() {
+	for _, s := range c.snapshot() {
+		s.Disconnect(false)
+	}
+	_ = c.conn.Close()
+}
+
+func (c *Client) snapshot() []*Socket {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*Socket, 0, len(c.sockets))
+	for _, s := range c.sockets {
+		out = append(out, s)
+	}
+	return out
+}
+
+// Closed tells the client its connection has closed, for reason (one of
+// the Reason constants); every socket disconnects with it.
+func (c *Client) Closed(reason string) {
+	c.mu.Lock()
+	c.closed = true
+	c.timer.Stop()
+	c.mu.Unlock()
+	for _, s := range c.snapshot() {
+		s.closed(reason)
+	}
+}

@@ -1,0 +1,363 @@
+package namespace
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/room"
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Middleware runs for every socket trying to connect to a namespace,
+// before its connection handlers. Returning an error refuses the
+// connection: the client gets CONNECT_ERROR with the error's message, or
+// with a [ConnectError]'s Message and Data.
+type Middleware func(s *Socket) error
+
+// Config configures a Namespace. The zero value means defaults.
+type Config struct {
+	// Adapter creates the room adapter. Default room.NewMemory.
+	Adapter func(room.Local) room.Adapter
+	// Logger receives diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// listeners are a namespace's middlewares and connection handlers, shared
+// by a dynamic namespace's children.
+type listeners struct {
+	mu           sync.RWMutex
+	middlewares  []Middleware
+	onConnection []func(*Socket)
+}
+
+// Namespace is a Socket.IO namespace: a channel multiplexed on client
+// connections, with its own sockets, rooms, middlewares and handlers.
+// Get one from the hub (hub.Of); its methods may be called from any
+// goroutine.
+type Namespace struct {
+	name      string
+	cfg       Config
+	adapter   room.Adapter
+	logger    *slog.Logger
+	listeners *listeners
+	ackIDs    atomic.Uint64
+
+	mu       sync.RWMutex
+	sockets  map[string]*Socket
+	children map[string]*Namespace // a dynamic namespace's instances
+	parent   *Namespace
+}
+
+// New returns a namespace. Applications get namespaces from the hub
+// (hub.Of) instead; New is for code that assembles its own server.
+func New(name string, cfg *Config) *Namespace {
+	var c Config
+	if cfg != nil {
+		c = *cfg
+	}
+	if c.Adapter == nil {
+		c.Adapter = room.NewMemory
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	n := &Namespace{name: name, cfg: c, logger: c.Logger, listeners: &listeners{}, sockets: make(map[string]*Socket)}
+	n.adapter = c.Adapter(n)
+	return n
+}
+
+// NewChild returns a namespace called name that shares n's middlewares and
+// connection handlers, and is reached by n's broadcasts: how a dynamic
+// namespace (hub.OfFunc) makes its instances. It returns the existing child
+// of that name if there is one.
+func (n *Namespace) NewChild(name string) *Namespace {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if c := n.children[name]; c != nil {
+		return c
+	}
+	c := New(name, &n.cfg)
+	c.listeners = n.listeners
+	c.parent = n
+	if n.children == nil {
+		n.children = make(map[string]*Namespace)
+	}
+	n.children[name] = c
+	return c
+}
+
+// Children returns the instances of a dynamic namespace.
+func (n *Namespace) Children() []*Namespace {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*Namespace, 0, len(n.children))
+	for _, c := range n.children {
+		out = append(out, c)
+	}
+	return out
+}
+
+// Name is the namespace's name, e.g. "/" or "/chat".
+func (n *Namespace) Name() string { return n.name }
+
+// Adapter is the namespace's room adapter.
+func (n *Namespace) Adapter() room.Adapter { return n.adapter }
+
+// Use adds a middleware.
+func (n *Namespace) Use(mw Middleware) {
+	n.listeners.mu.Lock()
+	n.listeners.middlewares = append(n.listeners.middlewares, mw)
+	n.listeners.mu.Unlock()
+}
+
+// OnConnection registers fn to run for every socket that connects, after
+// the client has been told it is connected. Register the socket's event
+// handlers there.
+func (n *Namespace) OnConnection(fn func(s *Socket)) {
+	n.listeners.mu.Lock()
+	n.listeners.onConnection = append(n.listeners.onConnection, fn)
+	n.listeners.mu.Unlock()
+}
+
+// Socket returns the connected socket with the given id on this node, or nil.
+func (n *Namespace) Socket(id string) *Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return n.sockets[id]
+}
+
+// Len returns the number of sockets connected on this node.
+func (n *Namespace) Len() int {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	return len(n.sockets)
+}
+
+// All returns a broadcast to every socket of the namespace.
+func (n *Namespace) All() Broadcast { return Broadcast{ns: n} }
+
+// To returns a broadcast to the sockets in rooms.
+func (n *Namespace) To(rooms ...string) Broadcast { return n.All().To(rooms...) }
+
+// In is To.
+func (n *Namespace) In(rooms ...string) Broadcast { return n.To(rooms...) }
+
+// Except returns a broadcast to every socket not in rooms.
+func (n *Namespace) Except(rooms ...string) Broadcast { return n.All().Except(rooms...) }
+
+// Emit sends an event to every socket of the namespace.
+func (n *Namespace) Emit(event string, args ...any) error { return n.All().Emit(event, args...) }
+
+// EmitWithAck sends an event to every socket and collects their acks; see
+// [Broadcast.EmitWithAck].
+func (n *Namespace) EmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return n.All().EmitWithAck(ctx, event, args...)
+}
+
+// Sockets returns the sockets connected to this namespace on this node.
+func (n *Namespace) Sockets() []*Socket { return n.All().Sockets() }
+
+// FetchSockets describes the namespace's sockets on every node.
+func (n *Namespace) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
+	return n.All().FetchSockets(ctx)
+}
+
+// SocketsJoin makes every socket join rooms.
+func (n *Namespace) SocketsJoin(rooms ...string) error { return n.All().SocketsJoin(rooms...) }
+
+// SocketsLeave makes every socket leave rooms.
+func (n *Namespace) SocketsLeave(rooms ...string) error { return n.All().SocketsLeave(rooms...) }
+
+// DisconnectSockets disconnects every socket; with close, their client
+// connections are closed too.
+func (n *Namespace) DisconnectSockets(close bool) error { return n.All().DisconnectSockets(close) }
+
+// nextAckID returns a new ack id; ids are namespace-wide so that one
+// broadcast packet can carry the same id to every recipient.
+func (n *Namespace) nextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
+
+// reserved event names that applications may not emit.
+var reserved = []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
+
+// eventData encodes [event, args...] as JSON with binary attachments.
+func eventData(event string, args []any) ([]byte, [][]byte, error) {
+	if slices.Contains(reserved, event) {
+		return nil, nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	all := make([]any, 0, 1+len(args))
+	all = append(all, event)
+	all = append(all, args...)
+	data, atts, err := socketio.MarshalArgs(nil, all)
+	if err != nil {
+		return nil, nil, fmt.Errorf("namespace: emit %q: %w", event, err)
+	}
+	return data, atts, nil
+}
+
+// encodeEvent encodes an EVENT packet for this namespace.
+func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool) ([]transport.Frame, error) {
+	data, atts, err := eventData(event, args)
+	if err != nil {
+		return nil, err
+	}
+	p := socketio.Packet{Type: socketio.Event, Namespace: n.name, ID: id, HasID: hasID, Data: data, Attachments: atts}
+	return socketio.EncodeFrames(&p), nil
+}
+
+// encodeSimple encodes a packet without attachments for this namespace.
+func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport.Frame {
+	p := socketio.Packet{Type: t, Namespace: n.name, Data: data}
+	return socketio.EncodeFrames(&p)
+}
+
+// connect runs the middlewares for a socket of client c and, if they all
+// pass, registers it. The client then sends the CONNECT answer and calls
+// welcome.
+func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, error) {
+	s := newSocket(n, c, auth)
+	n.listeners.mu.RLock()
+	mws := n.listeners.middlewares
+	n.listeners.mu.RUnlock()
+	for _, mw := range mws {
+		var err error
+		s.safelyNoDisconnect(func() { err = mw(s) })
+		if err != nil {
+			return nil, err
+		}
+	}
+	s.connected.Store(true)
+	n.mu.Lock()
+	n.sockets[s.id] = s
+	n.mu.Unlock()
+	n.adapter.AddAll(s.id, s.id)
+	return s, nil
+}
+
+// welcome runs the connection handlers for a socket whose client has been
+// told it is connected.
+func (n *Namespace) welcome(s *Socket) {
+	n.listeners.mu.RLock()
+	handlers := n.listeners.onConnection
+	n.listeners.mu.RUnlock()
+	for _, fn := range handlers {
+		if !s.Connected() {
+			return
+		}
+		s.safely("connection", func() { fn(s) })
+	}
+}
+
+// remove forgets a disconnected socket.
+func (n *Namespace) remove(s *Socket) {
+	n.mu.Lock()
+	if n.sockets[s.id] == s {
+		delete(n.sockets, s.id)
+	}
+	n.mu.Unlock()
+}
+
+var socketsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
+
+// Deliver implements [room.Local]: it encodes p once and sends the same
+// frames to each local socket in ids.
+func (n *Namespace) Deliver(p *room.Packet, ids []string, flags room.Flags, onAck func(room.Ack)) int {
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
+	if onAck != nil {
+		pkt.ID, pkt.HasID = n.nextAckID(), true
+	}
+	frames := socketio.EncodeFrames(&pkt)
+
+	buf := socketsPool.Get().(*[]*Socket)
+	targets := (*buf)[:0]
+	n.mu.RLock()
+	for _, id := range ids {
+		if s := n.sockets[id]; s != nil {
+			targets = append(targets, s)
+		}
+	}
+	n.mu.RUnlock()
+
+	count := 0
+	for _, s := range targets {
+		if onAck != nil {
+			id := s.id
+			if !s.registerAck(pkt.ID, func(a Args) {
+				onAck(room.Ack{SocketID: id, Data: joinArgs(a), Attachments: a.attachments})
+			}) {
+				continue
+			}
+		}
+		if err := s.send(frames); err != nil && !flags.Volatile {
+			n.logger.Debug("namespace: broadcast to a socket failed", "namespace", n.name, "socket", s.id, "err", err)
+		}
+		count++
+	}
+	clear(targets)
+	*buf = targets[:0]
+	socketsPool.Put(buf)
+	return count
+}
+
+// joinArgs turns Args back into a JSON array.
+func joinArgs(a Args) json.RawMessage {
+	size := 2
+	for _, r := range a.raw {
+		size += len(r) + 1
+	}
+	b := make([]byte, 0, size)
+	b = append(b, '[')
+	for i, r := range a.raw {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, r...)
+	}
+	return append(b, ']')
+}
+
+// Disconnect implements [room.Local].
+func (n *Namespace) Disconnect(ids []string, close bool) {
+	for _, s := range n.lookup(ids) {
+		s.Disconnect(close)
+	}
+}
+
+// Describe implements [room.Local].
+func (n *Namespace) Describe(ids []string) []room.SocketInfo {
+	socks := n.lookup(ids)
+	out := make([]room.SocketInfo, 0, len(socks))
+	for _, s := range socks {
+		out = append(out, s.info())
+	}
+	return out
+}
+
+func (n *Namespace) lookup(ids []string) []*Socket {
+	n.mu.RLock()
+	defer n.mu.RUnlock()
+	out := make([]*Socket, 0, len(ids))
+	for _, id := range ids {
+		if s := n.sockets[id]; s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// newID returns a socket id: 15 random bytes, URL-safe base64 (20 chars).
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+var _ = errors.New

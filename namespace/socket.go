@@ -1,0 +1,408 @@
+package namespace
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/room"
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Handshake describes how a socket connected.
+type Handshake struct {
+	// Auth is the CONNECT packet's payload, "{}" when the client sent none.
+	Auth json.RawMessage `json:"auth"`
+	// Header is the handshake request's header. Don't modify it.
+	Header http.Header `json:"headers"`
+	// Query holds the handshake request's query parameters.
+	Query url.Values `json:"query"`
+	// Address is the client's network address.
+	Address string `json:"address"`
+	// Time is when the underlying connection was established.
+	Time time.Time `json:"time"`
+	// Secure reports whether the connection came over TLS.
+	Secure bool `json:"secure"`
+	// URL is the handshake request's URL (path and query).
+	URL string `json:"url"`
+	// XDomain reports whether the request came from another origin.
+	XDomain bool `json:"xdomain"`
+}
+
+// Socket is one client's connection to one namespace. Its methods may be
+// called from any goroutine. Its event handlers run one at a time, in the
+// order the client sent the events: don't block in them, start a goroutine
+// for slow work.
+type Socket struct {
+	id     string
+	ns     *Namespace
+	client *Client
+	hs     Handshake
+
+	mu              sync.Mutex
+	handlers        map[string]eventHandler
+	anyHandlers     []func(*Event)
+	onDisconnect    []func(reason string)
+	onDisconnecting []func(reason string)
+	acks            map[uint64]func(Args)
+	ctx             context.Context
+	cancel          context.CancelFunc
+
+	connected atomic.Bool
+	done      chan struct{}
+	data      atomic.Pointer[any]
+}
+
+func newSocket(ns *Namespace, c *Client, auth json.RawMessage) *Socket {
+	if len(auth) == 0 {
+		auth = json.RawMessage("{}")
+	}
+	hs := c.info
+	hs.Auth = auth
+	return &Socket{id: newID(), ns: ns, client: c, hs: hs, done: make(chan struct{})}
+}
+
+// ID is the socket's id, unique in the namespace (it is not the Engine.IO
+// session id).
+func (s *Socket) ID() string { return s.id }
+
+// Namespace is the namespace the socket belongs to.
+func (s *Socket) Namespace() *Namespace { return s.ns }
+
+// Handshake describes how the socket connected.
+func (s *Socket) Handshake() Handshake { return s.hs }
+
+// Connected reports whether the socket is still connected.
+func (s *Socket) Connected() bool { return s.connected.Load() }
+
+// Done is closed when the socket disconnects.
+func (s *Socket) Done() <-chan struct{} { return s.done }
+
+// Context returns a context that is cancelled when the socket disconnects.
+func (s *Socket) Context() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		s.ctx, s.cancel = context.WithCancel(context.Background())
+		if !s.connected.Load() {
+			select {
+			case <-s.done:
+				s.cancel()
+			default:
+			}
+		}
+	}
+	return s.ctx
+}
+
+// SetData stores application data on the socket (socket.data in
+// socket.io); it is reported by FetchSockets as JSON.
+func (s *Socket) SetData(v any) { s.data.Store(&v) }
+
+// Data returns what SetData stored, or nil.
+func (s *Socket) Data() any {
+	if p := s.data.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// On registers the handler for event, replacing any earlier one. The
+// handler is a func(*Event), or a function whose parameters receive the
+// event's arguments decoded from JSON, optionally preceded by a
+// context.Context (the socket's) and followed by an AckFunc:
+//
+//	s.On("chat message", func(msg string) { ... })
+//	s.On("move", func(p Point, ack namespace.AckFunc) { ack("ok") })
+//	s.On("upload", func(name string, data []byte) { ... }) // binary
+//	s.On("echo", func(e *namespace.Event) { e.Ack(e.Args.Values()...) })
+//
+// A handler of any other shape panics: that is a programming error.
+// Arguments that don't decode into the parameters are logged and the
+// handler is not called.
+func (s *Socket) On(event string, handler any) {
+	h := compileHandler(handler)
+	s.mu.Lock()
+	if s.handlers == nil {
+		s.handlers = make(map[string]eventHandler, 4)
+	}
+	s.handlers[event] = h
+	s.mu.Unlock()
+}
+
+// Off removes the handler for event.
+func (s *Socket) Off(event string) {
+	s.mu.Lock()
+	delete(s.handlers, event)
+	s.mu.Unlock()
+}
+
+// OnAny registers a handler called for every event, before the event's own
+// handler.
+func (s *Socket) OnAny(fn func(e *Event)) {
+	s.mu.Lock()
+	s.anyHandlers = append(s.anyHandlers, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnect registers fn to run when the socket disconnects, with the
+// reason (one of the Reason constants).
+func (s *Socket) OnDisconnect(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnect = append(s.onDisconnect, fn)
+	s.mu.Unlock()
+}
+
+// OnDisconnecting registers fn to run when the socket is about to
+// disconnect, while it is still in its rooms.
+func (s *Socket) OnDisconnecting(fn func(reason string)) {
+	s.mu.Lock()
+	s.onDisconnecting = append(s.onDisconnecting, fn)
+	s.mu.Unlock()
+}
+
+// Emit sends an event to this socket's client. Arguments are encoded as
+// JSON; []byte values (also inside []any and map[string]any) travel as
+// binary attachments; json.RawMessage is sent as is.
+func (s *Socket) Emit(event string, args ...any) error {
+	frames, err := s.ns.encodeEvent(event, args, 0, false)
+	if err != nil {
+		return err
+	}
+	return s.send(frames)
+}
+
+// EmitWithAck sends an event asking the client for an acknowledgement and
+// waits for it, for ctx to end, or for the socket to disconnect.
+func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	id := s.ns.nextAckID()
+	frames, err := s.ns.encodeEvent(event, args, id, true)
+	if err != nil {
+		return Args{}, err
+	}
+	ch := make(chan Args, 1)
+	if !s.registerAck(id, func(a Args) { ch <- a }) {
+		return Args{}, ErrDisconnected
+	}
+	if err := s.send(frames); err != nil {
+		s.forgetAck(id)
+		return Args{}, err
+	}
+	select {
+	case a := <-ch:
+		return a, nil
+	case <-ctx.Done():
+		s.forgetAck(id)
+		return Args{}, fmt.Errorf("namespace: ack for %q: %w", event, ctx.Err())
+	case <-s.done:
+		return Args{}, ErrDisconnected
+	}
+}
+
+// Join adds the socket to rooms.
+func (s *Socket) Join(rooms ...string) {
+	if s.connected.Load() {
+		s.ns.adapter.AddAll(s.id, rooms...)
+	}
+}
+
+// Leave removes the socket from room.
+func (s *Socket) Leave(room string) { s.ns.adapter.Del(s.id, room) }
+
+// Rooms returns the rooms the socket is in, its own id room first.
+func (s *Socket) Rooms() []string { return s.ns.adapter.Rooms(s.id) }
+
+// To returns a broadcast to rooms that leaves this socket out: what
+// socket.to(room).emit(...) and socket.broadcast.to(room) do in socket.io.
+func (s *Socket) To(rooms ...string) Broadcast { return s.Broadcast().To(rooms...) }
+
+// In is To.
+func (s *Socket) In(rooms ...string) Broadcast { return s.To(rooms...) }
+
+// Except returns a broadcast to everyone but rooms and this socket.
+func (s *Socket) Except(rooms ...string) Broadcast { return s.Broadcast().Except(rooms...) }
+
+// Broadcast returns a broadcast to every socket of the namespace but this one.
+func (s *Socket) Broadcast() Broadcast {
+	return Broadcast{ns: s.ns, except: []string{s.id}}
+}
+
+// Disconnect disconnects the socket from its namespace: the client gets a
+// DISCONNECT packet (socket.io-client reports "io server disconnect").
+// With close, the client's whole connection is closed, with every
+// namespace on it.
+func (s *Socket) Disconnect(close bool) {
+	if close {
+		s.client.disconnectAll()
+		return
+	}
+	if !s.connected.Load() {
+		return
+	}
+	_ = s.send(s.ns.encodeSimple(socketio.Disconnect, nil))
+	s.closed(ReasonServerDisconnect)
+}
+
+// send writes frames to the client.
+func (s *Socket) send(frames []transport.Frame) error {
+	if !s.connected.Load() {
+		return ErrDisconnected
+	}
+	if err := s.client.conn.Send(frames...); err != nil {
+		return fmt.Errorf("%w: %w", ErrDisconnected, err)
+	}
+	return nil
+}
+
+func (s *Socket) registerAck(id uint64, fn func(Args)) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.connected.Load() {
+		return false
+	}
+	if s.acks == nil {
+		s.acks = make(map[uint64]func(Args), 1)
+	}
+	s.acks[id] = fn
+	return true
+}
+
+func (s *Socket) forgetAck(id uint64) {
+	s.mu.Lock()
+	delete(s.acks, id)
+	s.mu.Unlock()
+}
+
+// onAck handles an ACK packet from the client.
+func (s *Socket) onAck(p *socketio.Packet) error {
+	if !p.HasID {
+		return nil
+	}
+	args, err := argsOf(p.Data, p.Attachments, 0)
+	if err != nil {
+		return err
+	}
+	s.mu.Lock()
+	fn := s.acks[p.ID]
+	delete(s.acks, p.ID)
+	s.mu.Unlock()
+	if fn != nil {
+		s.safely("ack", func() { fn(args) })
+	}
+	return nil
+}
+
+// onEvent handles an EVENT packet from the client.
+func (s *Socket) onEvent(p *socketio.Packet) error {
+	name, args, err := ParseEvent(p.Data, p.Attachments)
+	if err != nil {
+		return err
+	}
+	e := &Event{Name: name, Args: args, Socket: s}
+	if p.HasID {
+		e.Ack = s.ackFunc(p.ID)
+	}
+	s.mu.Lock()
+	h := s.handlers[name]
+	anys := s.anyHandlers
+	s.mu.Unlock()
+	for _, fn := range anys {
+		s.safely(name, func() { fn(e) })
+	}
+	if h != nil {
+		s.safely(name, func() {
+			if err := h(s.Context(), e); err != nil {
+				s.ns.logger.Warn("namespace: event handler failed", "namespace", s.ns.name, "socket", s.id, "event", name, "err", err)
+			}
+		})
+	}
+	return nil
+}
+
+// safely runs user code, turning a panic into a logged error and a
+// disconnect, so one bad handler never takes the process down.
+func (s *Socket) safely(what string, fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.ns.logger.Error("namespace: handler panicked", "namespace", s.ns.name, "socket", s.id, "event", what,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			s.Disconnect(false)
+		}
+	}()
+	fn()
+}
+
+// ackFunc returns the AckFunc for the client's ack id.
+func (s *Socket) ackFunc(id uint64) AckFunc {
+	var sent atomic.Bool
+	return func(args ...any) error {
+		if sent.Swap(true) {
+			return ErrAckSent
+		}
+		data, atts, err := socketio.MarshalArgs(nil, args)
+		if err != nil {
+			return fmt.Errorf("namespace: ack: %w", err)
+		}
+		p := socketio.Packet{Type: socketio.Ack, Namespace: s.ns.name, ID: id, HasID: true, Data: data, Attachments: atts}
+		return s.send(socketio.EncodeFrames(&p))
+	}
+}
+
+// closed tears the socket down once, for reason.
+func (s *Socket) closed(reason string) {
+	if !s.connected.CompareAndSwap(true, false) {
+		return
+	}
+	s.mu.Lock()
+	disconnecting := slices.Clone(s.onDisconnecting)
+	s.mu.Unlock()
+	for _, fn := range disconnecting {
+		s.safelyNoDisconnect(func() { fn(reason) })
+	}
+	s.ns.adapter.DelAll(s.id)
+	s.ns.remove(s)
+	s.client.remove(s)
+	close(s.done)
+	s.mu.Lock()
+	s.acks = nil
+	if s.cancel != nil {
+		s.cancel()
+	}
+	handlers := slices.Clone(s.onDisconnect)
+	s.mu.Unlock()
+	for _, fn := range handlers {
+		s.safelyNoDisconnect(func() { fn(reason) })
+	}
+}
+
+// safelyNoDisconnect runs user code during a disconnect, logging a panic.
+func (s *Socket) safelyNoDisconnect(fn func()) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.ns.logger.Error("namespace: disconnect handler panicked", "namespace", s.ns.name, "socket", s.id,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+		}
+	}()
+	fn()
+}
+
+// info describes the socket for FetchSockets.
+func (s *Socket) info() room.SocketInfo {
+	hs, _ := json.Marshal(s.hs)
+	data, err := json.Marshal(s.Data())
+	if err != nil {
+		data = []byte("null")
+	}
+	return room.SocketInfo{ID: s.id, Namespace: s.ns.name, Rooms: s.Rooms(), Handshake: hs, Data: data}
+}
+
+var _ = slog.Default

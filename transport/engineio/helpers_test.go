@@ -1,0 +1,235 @@
+package engineio_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/engineio"
+	"github.com/go-realtime/realtime/transport/polling"
+	"github.com/go-realtime/realtime/transport/websocket"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// event is something the application side of a test server saw.
+type event struct {
+	kind string // "open", "message", "close"
+	sess *engineio.Session
+	msg  engineio.Message
+	err  error
+}
+
+// recorder is an echo application that records what happens.
+type recorder struct {
+	events chan event
+	echo   bool
+}
+
+func (r *recorder) Open(s *engineio.Session) engineio.SessionHandler {
+	r.events <- event{kind: "open", sess: s}
+	return engineio.SessionFuncs{
+		Message: func(m engineio.Message) error {
+			r.events <- event{kind: "message", sess: s, msg: m}
+			if r.echo {
+				_ = s.Send(m.Frame())
+			}
+			return nil
+		},
+		Close: func(err error) { r.events <- event{kind: "close", sess: s, err: err} },
+	}
+}
+
+// next waits for the next event of the given kind, failing after a bound.
+func (r *recorder) next(t *testing.T, kind string) event {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ev := <-r.events:
+			if ev.kind == kind {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("no %q event within 5s", kind)
+			return event{}
+		}
+	}
+}
+
+// testServer is an Engine.IO server on a real HTTP server.
+type testServer struct {
+	*recorder
+	eio  *engineio.Server
+	http *httptest.Server
+	url  string // http://host/engine.io/
+}
+
+func newTestServer(t *testing.T, opts *engineio.Options) *testServer {
+	t.Helper()
+	rec := &recorder{events: make(chan event, 1024), echo: true}
+	if opts == nil {
+		opts = &engineio.Options{}
+	}
+	eio := engineio.NewServer(rec, opts)
+	mux := http.NewServeMux()
+	mux.Handle("/engine.io/", eio)
+	hs := httptest.NewServer(mux)
+	ts := &testServer{recorder: rec, eio: eio, http: hs, url: hs.URL + "/engine.io/"}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, eio.Shutdown(ctx))
+		hs.CloseClientConnections()
+		hs.Close()
+	})
+	return ts
+}
+
+// wsURL returns the WebSocket URL for query.
+func (ts *testServer) wsURL(query string) string {
+	return "ws" + strings.TrimPrefix(ts.url, "http") + "?" + query
+}
+
+// response is a finished HTTP exchange.
+type response struct {
+	status int
+	header http.Header
+	body   string
+}
+
+func (ts *testServer) do(t *testing.T, method, query, body string, header http.Header) response {
+	t.Helper()
+	req, err := http.NewRequest(method, ts.url+"?"+query, strings.NewReader(body))
+	require.NoError(t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	res, err := ts.http.Client().Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	b, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	return response{status: res.StatusCode, header: res.Header, body: string(b)}
+}
+
+// asyncGet starts a GET and returns a channel with its response.
+func (ts *testServer) asyncGet(t *testing.T, query string) <-chan response {
+	ch := make(chan response, 1)
+	go func() {
+		res, err := ts.http.Client().Get(ts.url + "?" + query)
+		if err != nil {
+			ch <- response{status: -1, body: err.Error()}
+			return
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		ch <- response{status: res.StatusCode, header: res.Header, body: string(b)}
+	}()
+	return ch
+}
+
+func waitResponse(t *testing.T, ch <-chan response) response {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no HTTP response within 5s")
+		return response{}
+	}
+}
+
+// openPacket is the handshake's JSON.
+type openPacket struct {
+	SID          string   `json:"sid"`
+	Upgrades     []string `json:"upgrades"`
+	PingInterval int      `json:"pingInterval"`
+	PingTimeout  int      `json:"pingTimeout"`
+	MaxPayload   int      `json:"maxPayload"`
+}
+
+func parseOpen(t *testing.T, packet string) openPacket {
+	t.Helper()
+	require.True(t, strings.HasPrefix(packet, "0"), "open packet %q", packet)
+	var raw map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal([]byte(packet[1:]), &raw))
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	assert.ElementsMatch(t, []string{"sid", "upgrades", "pingInterval", "pingTimeout", "maxPayload"}, keys)
+	var op openPacket
+	require.NoError(t, json.Unmarshal([]byte(packet[1:]), &op))
+	return op
+}
+
+// pollHandshake opens a polling session and returns its sid.
+func (ts *testServer) pollHandshake(t *testing.T) string {
+	t.Helper()
+	res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", nil)
+	require.Equal(t, http.StatusOK, res.status, res.body)
+	op := parseOpen(t, res.body)
+	ts.next(t, "open")
+	return op.SID
+}
+
+// wsClient is a WebSocket test client.
+type wsClient struct {
+	*websocket.ClientConn
+}
+
+func (ts *testServer) dial(t *testing.T, query string, opts *websocket.DialOptions) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := websocket.Dial(ctx, ts.wsURL(query), opts)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Close() })
+	return &wsClient{c}
+}
+
+func (c *wsClient) read(t *testing.T) transport.Frame {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	f, err := c.ReadFrame(ctx)
+	require.NoError(t, err)
+	return f
+}
+
+// readText reads frames until a text frame other than a ping arrives.
+func (c *wsClient) readText(t *testing.T) string {
+	t.Helper()
+	for {
+		f := c.read(t)
+		if !f.Binary && string(f.Data) == "2" {
+			require.NoError(t, c.WriteFrame(transport.TextFrame("3")))
+			continue
+		}
+		require.False(t, f.Binary, "binary frame %q", f.Data)
+		return string(f.Data)
+	}
+}
+
+func (c *wsClient) send(t *testing.T, f transport.Frame) {
+	t.Helper()
+	require.NoError(t, c.WriteFrame(f))
+}
+
+// payload joins packets like a polling body.
+func payload(packets ...string) string { return strings.Join(packets, "\x1e") }
+
+var _ = polling.DecodePayload
+var _ sync.Mutex

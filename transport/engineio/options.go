@@ -1,0 +1,85 @@
+package engineio
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/polling"
+	"github.com/go-realtime/realtime/transport/websocket"
+)
+
+// Options configure a [Server]. The zero value (or a nil *Options) means
+// the reference server's defaults.
+type Options struct {
+	// PingInterval is how often the server pings each client. Default 25s.
+	PingInterval time.Duration
+	// PingTimeout is how long the server waits for the pong before it closes
+	// the session. Default 20s.
+	PingTimeout time.Duration
+	// MaxPayload is the largest message (WebSocket) or request body
+	// (polling) a client may send, in bytes; it is announced in the
+	// handshake. Default 1,000,000.
+	MaxPayload int64
+	// QueueSize bounds the frames waiting to be written to one client; a
+	// client that falls further behind is disconnected. Default 1024.
+	QueueSize int
+	// UpgradeTimeout bounds the polling→WebSocket upgrade, from the
+	// WebSocket's arrival to the client's upgrade packet. Default 10s.
+	UpgradeTimeout time.Duration
+	// Transports the server accepts, by their Name. Default: long-polling
+	// and WebSocket with their own defaults. Names other than "polling" and
+	// "websocket" are accepted as given.
+	Transports []transport.Transport
+	// DisableUpgrades stops polling sessions from moving to WebSocket (the
+	// handshake then announces no upgrades).
+	DisableUpgrades bool
+	// AllowedOrigins lists the cross-origin callers allowed, as exact
+	// origins ("https://app.example.com"), patterns with one "*"
+	// ("https://*.example.com"), or "*" for any origin. Requests with no
+	// Origin header and same-origin requests are always allowed. Default:
+	// none, so browsers on other origins are refused with 403.
+	//
+	// Origins matched by "*" get CORS headers without credentials; listed
+	// origins and patterns get credentials too.
+	AllowedOrigins []string
+	// CheckOrigin, when set, decides instead of AllowedOrigins for requests
+	// whose Origin is not the server's own. Allowed origins get CORS headers
+	// with credentials.
+	CheckOrigin func(r *http.Request) bool
+	// Logger receives the server's diagnostics. Default slog.Default().
+	Logger *slog.Logger
+}
+
+func (o *Options) withDefaults() Options {
+	var c Options
+	if o != nil {
+		c = *o
+	}
+	if c.PingInterval <= 0 {
+		c.PingInterval = 25 * time.Second
+	}
+	if c.PingTimeout <= 0 {
+		c.PingTimeout = 20 * time.Second
+	}
+	if c.MaxPayload <= 0 {
+		c.MaxPayload = transport.DefaultMaxPayload
+	}
+	if c.QueueSize <= 0 {
+		c.QueueSize = transport.DefaultQueueSize
+	}
+	if c.UpgradeTimeout <= 0 {
+		c.UpgradeTimeout = 10 * time.Second
+	}
+	if len(c.Transports) == 0 {
+		c.Transports = []transport.Transport{polling.New(nil), websocket.New(nil)}
+	} else {
+		c.Transports = append([]transport.Transport(nil), c.Transports...)
+	}
+	c.AllowedOrigins = append([]string(nil), c.AllowedOrigins...)
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	return c
+}

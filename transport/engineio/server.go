@@ -1,0 +1,388 @@
+package engineio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Handler is what the application gives the [Server]: Open is called for
+// every new session, before any of its messages, and returns the handler for
+// that session's messages.
+type Handler interface {
+	Open(s *Session) SessionHandler
+}
+
+// HandlerFunc adapts a function to a [Handler].
+type HandlerFunc func(s *Session) SessionHandler
+
+// Open calls f(s).
+func (f HandlerFunc) Open(s *Session) SessionHandler { return f(s) }
+
+// SessionHandler receives one session's messages. Its methods are called
+// one at a time, in the order the client sent the messages, and
+// HandleClose exactly once, last. Don't block in them: start a goroutine for
+// slow work.
+type SessionHandler interface {
+	// HandleMessage is called for each message. The handler owns m.Data.
+	// Returning an error closes the session (reason "parse error").
+	HandleMessage(m Message) error
+	// HandleClose is called once the session has closed; Reason(err) says why.
+	HandleClose(err error)
+}
+
+// SessionFuncs adapts functions to a [SessionHandler]; nil fields are no-ops.
+type SessionFuncs struct {
+	Message func(m Message) error
+	Close   func(err error)
+}
+
+// HandleMessage calls f.Message.
+func (f SessionFuncs) HandleMessage(m Message) error {
+	if f.Message == nil {
+		return nil
+	}
+	return f.Message(m)
+}
+
+// HandleClose calls f.Close.
+func (f SessionFuncs) HandleClose(err error) {
+	if f.Close != nil {
+		f.Close(err)
+	}
+}
+
+// Message is one Engine.IO message: text (UTF-8) or binary.
+type Message struct {
+	Binary bool
+	Data   []byte
+}
+
+// Frame encodes m as a frame ready for [Session.Send].
+func (m Message) Frame() transport.Frame {
+	if m.Binary {
+		return transport.BinaryFrame(m.Data)
+	}
+	return Text(m.Data)
+}
+
+// Text returns a text message frame carrying data ('4' followed by data).
+func Text(data []byte) transport.Frame {
+	b := make([]byte, 1+len(data))
+	b[0] = '4'
+	copy(b[1:], data)
+	return transport.Frame{Data: b}
+}
+
+// Binary returns a binary message frame carrying data (not copied).
+func Binary(data []byte) transport.Frame { return transport.BinaryFrame(data) }
+
+// Server is an Engine.IO v4 server. It is an [http.Handler]; create it with
+// [NewServer].
+type Server struct {
+	opts       Options
+	handler    Handler
+	transports map[string]transport.Transport
+	params     transport.Params
+	upgrades   string // JSON array announced to polling sessions
+
+	mu       sync.Mutex
+	sessions map[string]*Session
+	live     int           // sessions whose close has not been fully handled
+	drained  chan struct{} // closed when live reaches 0 during shutdown
+	shutdown bool
+}
+
+// NewServer returns a server that hands new sessions to h. A nil opts means
+// defaults.
+func NewServer(h Handler, opts *Options) *Server {
+	o := opts.withDefaults()
+	s := &Server{
+		opts:       o,
+		handler:    h,
+		transports: make(map[string]transport.Transport, len(o.Transports)),
+		params:     transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize},
+		sessions:   make(map[string]*Session),
+		upgrades:   "[]",
+	}
+	for _, t := range o.Transports {
+		s.transports[t.Name()] = t
+	}
+	if _, ok := s.transports[transport.NameWebSocket]; ok && !o.DisableUpgrades {
+		if _, ok := s.transports[transport.NamePolling]; ok {
+			s.upgrades = `["websocket"]`
+		}
+	}
+	return s
+}
+
+// Len reports the number of open sessions.
+func (s *Server) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sessions)
+}
+
+// Session returns the open session with the given id, or nil.
+func (s *Server) Session(id string) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.sessions[id]
+}
+
+// ServeHTTP serves the Engine.IO protocol: handshakes, polling requests
+// and WebSocket upgrades.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	verdict := s.checkOrigin(r)
+	if verdict == originRefused {
+		s.opts.Logger.Debug("engineio: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"code":4,"message":"Forbidden: origin not allowed"}`))
+		return
+	}
+	if r.Method == http.MethodOptions {
+		preflight(w, r, verdict)
+		return
+	}
+	setCORS(w.Header(), r, verdict)
+
+	q := r.URL.Query()
+	name := q.Get("transport")
+	t, ok := s.transports[name]
+	if !ok {
+		writeError(w, codeUnknownTransport)
+		return
+	}
+	upgrade := isUpgrade(r)
+	sid := q.Get("sid")
+	if sid == "" {
+		if r.Method != http.MethodGet {
+			writeError(w, codeBadHandshake)
+			return
+		}
+		if q.Get("EIO") != "4" {
+			writeError(w, codeUnsupported)
+			return
+		}
+		if name == transport.NameWebSocket && !upgrade {
+			writeError(w, codeBadRequest)
+			return
+		}
+		s.handshake(w, r, t)
+		return
+	}
+
+	sess := s.Session(sid)
+	if sess == nil {
+		writeError(w, codeUnknownSID)
+		return
+	}
+	if name == transport.NameWebSocket && upgrade {
+		sess.upgrade(w, r, t)
+		return
+	}
+	sess.servePoll(w, r, name)
+}
+
+// isUpgrade reports whether r asks for a WebSocket upgrade.
+func isUpgrade(r *http.Request) bool {
+	for _, v := range r.Header.Values("Upgrade") {
+		if containsToken(v, "websocket") {
+			return true
+		}
+	}
+	return false
+}
+
+func containsToken(v, token string) bool {
+	for len(v) > 0 {
+		var part string
+		part, v, _ = cutByte(v, ',')
+		if equalFoldTrim(part, token) {
+			return true
+		}
+	}
+	return false
+}
+
+func cutByte(s string, c byte) (before, after string, found bool) {
+	for i := 0; i < len(s); i++ {
+		if s[i] == c {
+			return s[:i], s[i+1:], true
+		}
+	}
+	return s, "", false
+}
+
+func equalFoldTrim(s, t string) bool {
+	for len(s) > 0 && (s[0] == ' ' || s[0] == '\t') {
+		s = s[1:]
+	}
+	for len(s) > 0 && (s[len(s)-1] == ' ' || s[len(s)-1] == '\t') {
+		s = s[:len(s)-1]
+	}
+	if len(s) != len(t) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		a := s[i]
+		if 'A' <= a && a <= 'Z' {
+			a += 'a' - 'A'
+		}
+		if a != t[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// handshake opens a new session over t.
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.Transport) {
+	s.mu.Lock()
+	down := s.shutdown
+	s.mu.Unlock()
+	if down {
+		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := t.Accept(w, r, s.params)
+	if err != nil {
+		// The transport has answered the request.
+		s.opts.Logger.Debug("engineio: accept failed", "transport", t.Name(), "err", err)
+		return
+	}
+	sess := s.open(conn, r)
+	if sess == nil {
+		return
+	}
+	if h, ok := conn.(http.Handler); ok && conn.Name() != transport.NameWebSocket {
+		// Polling: this request receives the open packet.
+		h.ServeHTTP(w, r)
+	}
+}
+
+// ServeConn runs a new session over an already established, message-based
+// connection (for example one end of a transport/memory pipe), as if a
+// WebSocket handshake had just completed. r describes the handshake
+// (headers, query, remote address) and may be nil. It returns the session,
+// or nil if the server is shutting down (conn is then closed).
+func (s *Server) ServeConn(conn transport.Conn, r *http.Request) *Session {
+	if r == nil {
+		r = &http.Request{Method: http.MethodGet, Header: http.Header{}, URL: nil}
+	}
+	return s.open(conn, r)
+}
+
+// open registers a session on conn, queues the open packet, tells the
+// application, and starts the connection.
+func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
+	sess := newSession(s, conn, r)
+	s.mu.Lock()
+	if s.shutdown {
+		s.mu.Unlock()
+		_ = conn.Close()
+		return nil
+	}
+	for s.sessions[sess.id] != nil { // never in practice: 120 random bits
+		sess.id = newID()
+	}
+	s.sessions[sess.id] = sess
+	s.live++
+	s.mu.Unlock()
+
+	upgrades := "[]"
+	if conn.Name() == transport.NamePolling {
+		upgrades = s.upgrades
+	}
+	open := make([]byte, 0, 128)
+	open = append(open, `0{"sid":"`...)
+	open = append(open, sess.id...)
+	open = append(open, `","upgrades":`...)
+	open = append(open, upgrades...)
+	open = append(open, `,"pingInterval":`...)
+	open = strconv.AppendInt(open, s.opts.PingInterval.Milliseconds(), 10)
+	open = append(open, `,"pingTimeout":`...)
+	open = strconv.AppendInt(open, s.opts.PingTimeout.Milliseconds(), 10)
+	open = append(open, `,"maxPayload":`...)
+	open = strconv.AppendInt(open, s.opts.MaxPayload, 10)
+	open = append(open, '}')
+
+	sess.startHeartbeat()
+	if err := conn.Send(transport.Frame{Data: open}); err != nil {
+		sess.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
+		return nil
+	}
+	sess.h = s.handler.Open(sess)
+	if sess.h == nil {
+		sess.h = SessionFuncs{}
+	}
+	conn.Start(&connHandler{s: sess, c: conn})
+	return sess
+}
+
+// remove forgets a closed session's id.
+func (s *Server) remove(sess *Session) {
+	s.mu.Lock()
+	if s.sessions[sess.id] == sess {
+		delete(s.sessions, sess.id)
+	}
+	s.mu.Unlock()
+}
+
+// finished is called once a session's close has been handled completely.
+func (s *Server) finished() {
+	s.mu.Lock()
+	s.live--
+	if s.live == 0 && s.drained != nil {
+		close(s.drained)
+		s.drained = nil
+	}
+	s.mu.Unlock()
+}
+
+// Shutdown stops accepting sessions, closes every open session (clients are
+// told, so they can reconnect elsewhere), and waits until the application
+// has handled every close, or until ctx ends.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	s.shutdown = true
+	sessions := make([]*Session, 0, len(s.sessions))
+	for _, sess := range s.sessions {
+		sessions = append(sessions, sess)
+	}
+	var drained chan struct{}
+	if s.live > 0 {
+		if s.drained == nil {
+			s.drained = make(chan struct{})
+		}
+		drained = s.drained
+	}
+	s.mu.Unlock()
+
+	for _, sess := range sessions {
+		sess.close(ErrServerShutdown, true)
+	}
+	if drained == nil {
+		return nil
+	}
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("engineio: shutdown: %w", ctx.Err())
+	}
+}
+
+// newID returns a session id: 15 random bytes, URL-safe base64 (20 chars).
+func newID() string {
+	var b [15]byte
+	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,433 @@
+package engineio
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-realtime/realtime/transport"
+)
+
+// Session is one Engine.IO client session. It survives the move from
+// polling to WebSocket. Its methods may be called from any goroutine.
+type Session struct {
+	srv *Server
+	id  string
+
+	// From the handshake request.
+	header     http.Header
+	url        *url.URL
+	remoteAddr string
+	host       string
+	secure     bool
+	created    time.Time
+
+	h         SessionHandler // set once before the first delivery
+	deliverMu sync.Mutex     // serialises calls into h
+	closed    atomic.Bool
+
+	// sendMu serialises writes so frames keep their order while the session
+	// moves between transports; conn changes only with sendMu and mu held.
+	sendMu sync.Mutex
+
+	mu           sync.Mutex
+	conn         transport.Conn
+	probe        transport.Conn // WebSocket being upgraded to
+	upgrading    bool           // "3probe" sent, waiting for "5"
+	upgradeTimer *time.Timer
+	hbTimer      *time.Timer
+	awaitingPong bool
+	closeErr     error
+
+	data atomic.Value // application data
+}
+
+func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
+	s := &Session{
+		srv:        srv,
+		id:         newID(),
+		header:     r.Header,
+		url:        r.URL,
+		remoteAddr: r.RemoteAddr,
+		host:       r.Host,
+		secure:     r.TLS != nil,
+		created:    time.Now(),
+		conn:       conn,
+	}
+	if s.header == nil {
+		s.header = http.Header{}
+	}
+	if s.url == nil {
+		s.url = &url.URL{Path: "/"}
+	}
+	return s
+}
+
+// ID is the session id (the handshake's "sid").
+func (s *Session) ID() string { return s.id }
+
+// Transport is the name of the transport the session currently uses.
+func (s *Session) Transport() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn.Name()
+}
+
+// Header is the handshake request's header. Don't modify it.
+func (s *Session) Header() http.Header { return s.header }
+
+// URL is the handshake request's URL (its Query holds the client's query
+// parameters).
+func (s *Session) URL() *url.URL { return s.url }
+
+// RemoteAddr is the client's network address as the HTTP server saw it.
+func (s *Session) RemoteAddr() string { return s.remoteAddr }
+
+// Host is the handshake request's Host.
+func (s *Session) Host() string { return s.host }
+
+// Secure reports whether the handshake came over TLS.
+func (s *Session) Secure() bool { return s.secure }
+
+// Created is when the handshake happened.
+func (s *Session) Created() time.Time { return s.created }
+
+// SetData stores application data on the session; Data returns it.
+func (s *Session) SetData(v any) { s.data.Store(&v) }
+
+// Data returns what SetData stored, or nil.
+func (s *Session) Data() any {
+	if p, _ := s.data.Load().(*any); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// Send queues message frames for the client, in order, without waiting
+// for it. Text frames must be message packets (start with '4'); build
+// them with [Text], [Binary] or [Message.Frame], or encode the '4' yourself
+// to send the same bytes to many sessions. Frames are not copied: don't
+// modify their Data afterwards.
+func (s *Session) Send(frames ...transport.Frame) error {
+	for _, f := range frames {
+		if !f.Binary && (len(f.Data) == 0 || f.Data[0] != '4') {
+			return ErrNotMessage
+		}
+	}
+	return s.send(frames...)
+}
+
+// send writes frames of any packet type on the current transport.
+func (s *Session) send(frames ...transport.Frame) error {
+	s.sendMu.Lock()
+	if s.closed.Load() {
+		s.sendMu.Unlock()
+		return ErrClosed
+	}
+	err := s.conn.Send(frames...)
+	s.sendMu.Unlock()
+	if err != nil {
+		s.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
+		return fmt.Errorf("engineio: send: %w", err)
+	}
+	return nil
+}
+
+// Close closes the session; the application's HandleClose gets an error
+// wrapping [ErrForcedClose].
+func (s *Session) Close() error {
+	s.close(ErrForcedClose, true)
+	return nil
+}
+
+// close tears the session down once. With tell, a polling client is sent a
+// close packet.
+func (s *Session) close(reason error, tell bool) {
+	s.mu.Lock()
+	if s.closeErr != nil {
+		s.mu.Unlock()
+		return
+	}
+	s.closeErr = reason
+	s.closed.Store(true)
+	if s.hbTimer != nil {
+		s.hbTimer.Stop()
+	}
+	if s.upgradeTimer != nil {
+		s.upgradeTimer.Stop()
+	}
+	probe := s.probe
+	s.probe = nil
+	s.mu.Unlock()
+
+	s.srv.remove(s)
+
+	// Wait for sends in flight, then close the transport outside the locks.
+	s.sendMu.Lock()
+	conn := s.conn
+	s.sendMu.Unlock()
+	if tell && conn.Name() == transport.NamePolling {
+		_ = conn.Send(transport.Frame{Data: []byte{'1'}})
+	}
+	_ = conn.Close()
+	if probe != nil {
+		_ = probe.Close()
+	}
+
+	// Tell the application after any delivery in progress; on a goroutine,
+	// so a handler that closes its own session doesn't deadlock.
+	go func() {
+		s.deliverMu.Lock()
+		h := s.h
+		s.deliverMu.Unlock()
+		if h != nil {
+			h.HandleClose(reason)
+		}
+		s.srv.finished()
+	}()
+}
+
+// startHeartbeat schedules the first ping.
+func (s *Session) startHeartbeat() {
+	s.mu.Lock()
+	s.hbTimer = time.AfterFunc(s.srv.opts.PingInterval, s.heartbeat)
+	s.mu.Unlock()
+}
+
+// heartbeat fires PingInterval after the last pong (send a ping) or
+// PingTimeout after a ping (the client is gone).
+func (s *Session) heartbeat() {
+	s.mu.Lock()
+	if s.closeErr != nil {
+		s.mu.Unlock()
+		return
+	}
+	if s.awaitingPong {
+		s.mu.Unlock()
+		s.close(ErrPingTimeout, true)
+		return
+	}
+	s.awaitingPong = true
+	s.hbTimer.Reset(s.srv.opts.PingTimeout)
+	s.mu.Unlock()
+	_ = s.send(transport.Frame{Data: []byte{'2'}})
+}
+
+// pong records the client's heartbeat answer.
+func (s *Session) pong() {
+	s.mu.Lock()
+	if s.awaitingPong && s.closeErr == nil {
+		s.awaitingPong = false
+		s.hbTimer.Reset(s.srv.opts.PingInterval)
+	}
+	s.mu.Unlock()
+}
+
+// deliver hands a message to the application.
+func (s *Session) deliver(m Message) error {
+	s.deliverMu.Lock()
+	defer s.deliverMu.Unlock()
+	if s.closed.Load() {
+		return nil
+	}
+	return s.h.HandleMessage(m)
+}
+
+// servePoll serves a polling request for this session.
+func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string) {
+	s.mu.Lock()
+	conn, upgrading := s.conn, s.upgrading
+	s.mu.Unlock()
+	if name != transport.NamePolling || conn.Name() != transport.NamePolling {
+		writeError(w, codeBadRequest)
+		return
+	}
+	if r.Method != http.MethodGet && r.Method != http.MethodPost {
+		writeError(w, codeBadRequest)
+		return
+	}
+	if upgrading && r.Method == http.MethodGet {
+		// The client is moving to WebSocket: release its poll at once.
+		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
+		_, _ = w.Write([]byte{'6'})
+		return
+	}
+	h, ok := conn.(http.Handler)
+	if !ok {
+		writeError(w, codeBadRequest)
+		return
+	}
+	h.ServeHTTP(w, r)
+}
+
+// upgrade takes a WebSocket request for this session and starts probing it.
+func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Transport) {
+	ws, err := t.Accept(w, r, s.srv.params)
+	if err != nil {
+		return
+	}
+	s.mu.Lock()
+	ok := s.closeErr == nil && s.probe == nil && !s.srv.opts.DisableUpgrades &&
+		s.conn.Name() == transport.NamePolling && s.srv.upgrades != "[]"
+	if ok {
+		s.probe = ws
+		s.upgradeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) })
+	}
+	s.mu.Unlock()
+	if !ok {
+		// One WebSocket per session, and only from polling.
+		_ = ws.Close()
+		return
+	}
+	ws.Start(&connHandler{s: s, c: ws})
+}
+
+// abortUpgrade gives up on probe ws; the session carries on polling.
+func (s *Session) abortUpgrade(ws transport.Conn) {
+	s.mu.Lock()
+	if s.probe != ws {
+		s.mu.Unlock()
+		return
+	}
+	s.probe = nil
+	s.upgrading = false
+	if s.upgradeTimer != nil {
+		s.upgradeTimer.Stop()
+	}
+	s.mu.Unlock()
+	_ = ws.Close()
+}
+
+// finishUpgrade moves the session onto ws: frames the polling transport
+// still holds go out first on ws, in order.
+func (s *Session) finishUpgrade(ws transport.Conn) {
+	s.sendMu.Lock()
+	s.mu.Lock()
+	if s.probe != ws || !s.upgrading || s.closeErr != nil {
+		s.mu.Unlock()
+		s.sendMu.Unlock()
+		_ = ws.Close()
+		return
+	}
+	old := s.conn
+	s.conn = ws
+	s.probe = nil
+	s.upgrading = false
+	s.upgradeTimer.Stop()
+	s.mu.Unlock()
+
+	var unsent []transport.Frame
+	if d, ok := old.(transport.Drainer); ok {
+		unsent = d.Drain()
+	} else if d, ok := old.(interface{ Handover() []transport.Frame }); ok {
+		unsent = d.Handover()
+	} else {
+		_ = old.Close()
+	}
+	var err error
+	if len(unsent) > 0 {
+		err = ws.Send(unsent...)
+	}
+	s.sendMu.Unlock()
+	if err != nil {
+		s.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
+	}
+}
+
+// connHandler receives one transport connection's frames for a session.
+type connHandler struct {
+	s *Session
+	c transport.Conn
+}
+
+// HandleFrame implements [transport.Handler].
+func (h *connHandler) HandleFrame(f transport.Frame) error {
+	s := h.s
+	s.mu.Lock()
+	current, probing := s.conn == h.c, s.probe == h.c
+	s.mu.Unlock()
+	switch {
+	case probing:
+		return s.probeFrame(h.c, f)
+	case !current:
+		return nil // a transport the session has left
+	}
+	if f.Binary {
+		if err := s.deliver(Message{Binary: true, Data: f.Data}); err != nil {
+			return s.protocolError(err.Error())
+		}
+		return nil
+	}
+	if len(f.Data) == 0 {
+		return s.protocolError("empty packet")
+	}
+	switch f.Data[0] {
+	case '4':
+		if err := s.deliver(Message{Data: f.Data[1:]}); err != nil {
+			return s.protocolError(err.Error())
+		}
+	case '3':
+		s.pong()
+	case '1':
+		s.close(ErrTransportClose, false)
+	case '6':
+	case '2':
+		return s.protocolError("invalid heartbeat direction")
+	default:
+		return s.protocolError(fmt.Sprintf("invalid packet type %q", f.Data[0]))
+	}
+	return nil
+}
+
+// protocolError returns a parse error for the transport, which closes the
+// connection in its own way (WebSocket close 1002, polling 400 and a close
+// packet) and then reports the error to HandleClose, closing the session.
+func (s *Session) protocolError(msg string) error {
+	return fmt.Errorf("%w: %s", ErrParseError, msg)
+}
+
+// probeFrame handles a frame on a WebSocket being upgraded to.
+func (s *Session) probeFrame(ws transport.Conn, f transport.Frame) error {
+	switch {
+	case !f.Binary && string(f.Data) == "2probe":
+		s.mu.Lock()
+		polling := s.conn
+		s.upgrading = true
+		s.mu.Unlock()
+		if err := ws.Send(transport.Frame{Data: []byte("3probe")}); err != nil {
+			s.abortUpgrade(ws)
+			return nil
+		}
+		// Release a pending poll so the client can pause polling.
+		_ = polling.Send(transport.Frame{Data: []byte{'6'}})
+		return nil
+	case !f.Binary && string(f.Data) == "5":
+		s.finishUpgrade(ws)
+		return nil
+	default:
+		s.abortUpgrade(ws)
+		return fmt.Errorf("engineio: unexpected packet during upgrade")
+	}
+}
+
+// HandleClose implements [transport.Handler].
+func (h *connHandler) HandleClose(err error) {
+	s := h.s
+	s.mu.Lock()
+	current, probing := s.conn == h.c, s.probe == h.c
+	s.mu.Unlock()
+	switch {
+	case probing:
+		s.abortUpgrade(h.c)
+	case current:
+		if err == nil {
+			err = ErrTransportClose
+		} else {
+			err = fmt.Errorf("%w: %w", ErrTransportClose, err)
+		}
+		s.close(err, false)
+	}
+}
