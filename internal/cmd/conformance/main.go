@@ -3,6 +3,16 @@
 //
 //   - /engine.io/: a plain Engine.IO v4 server echoing every message (text as
 //     text, binary as binary);
+//   - /socket.io/: a Socket.IO v5 server with namespaces "/" and "/custom"
+//     (others refused) and a connect timeout of 1 s. On connection (both
+//     namespaces) it emits "auth" with the CONNECT payload. On "/":
+//     message(...args) → emit message-back(...args); message-with-ack(...args)
+//     → ack(...args). For the interop tests it also has: join(room, ack),
+//     leave(room, ack), to-room(room, ...args) → room-message(...args) to the
+//     room except the sender, to-room-all(room, ...args) → room-message to
+//     the whole room, server-disconnect(), emit-with-ack(...args) →
+//     server-ack-request(...args) with an ack, whose reply comes back as
+//     server-ack-result(...reply), and burst(n) → burst-item(0..n-1).
 //
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
 // Origin allowed.
@@ -21,6 +31,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
@@ -38,6 +49,8 @@ func main() {
 	mux := http.NewServeMux()
 	eio := newEngineIO(logger)
 	mux.Handle("/engine.io/", eio)
+	sio := newSocketIO(logger)
+	mux.Handle("/socket.io/", sio)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -47,6 +60,7 @@ func main() {
 		shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = eio.Shutdown(shutdownCtx)
+		_ = sio.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)
@@ -77,4 +91,61 @@ func newEngineIO(logger *slog.Logger) *engineio.Server {
 			},
 		}
 	}), suiteOptions(logger))
+}
+
+// newSocketIO returns the Socket.IO server mounted at /socket.io/.
+func newSocketIO(logger *slog.Logger) *hub.Server {
+	o := suiteOptions(logger)
+	h := hub.New(&hub.Options{
+		PingInterval:   o.PingInterval,
+		PingTimeout:    o.PingTimeout,
+		MaxPayload:     o.MaxPayload,
+		ConnectTimeout: time.Second,
+		AllowedOrigins: o.AllowedOrigins,
+		Logger:         logger,
+	})
+	greet := func(s *hub.Socket) { _ = s.Emit("auth", s.Handshake().Auth) }
+	h.Of("/custom").OnConnection(greet)
+	main := h.Of("/")
+	main.OnConnection(func(s *hub.Socket) {
+		greet(s)
+		s.On("message", func(e *hub.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
+		s.On("message-with-ack", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack(e.Args.Values()...)
+			}
+		})
+		s.On("join", func(room string, ack hub.AckFunc) { s.Join(room); _ = ack("ok") })
+		s.On("leave", func(room string, ack hub.AckFunc) { s.Leave(room); _ = ack("ok") })
+		s.On("to-room", func(e *hub.Event) {
+			var room string
+			if e.Args.Decode(0, &room) == nil {
+				_ = s.To(room).Emit("room-message", e.Args.Values()[1:]...)
+			}
+		})
+		s.On("to-room-all", func(e *hub.Event) {
+			var room string
+			if e.Args.Decode(0, &room) == nil {
+				_ = main.To(room).Emit("room-message", e.Args.Values()[1:]...)
+			}
+		})
+		s.On("server-disconnect", func() { s.Disconnect(false) })
+		s.On("emit-with-ack", func(e *hub.Event) {
+			args := e.Args.Values()
+			go func() {
+				ctx, cancel := context.WithTimeout(s.Context(), 10*time.Second)
+				defer cancel()
+				reply, err := s.EmitWithAck(ctx, "server-ack-request", args...)
+				if err == nil {
+					_ = s.Emit("server-ack-result", reply.Values()...)
+				}
+			}()
+		})
+		s.On("burst", func(n int) {
+			for i := 0; i < n; i++ {
+				_ = s.Emit("burst-item", i)
+			}
+		})
+	})
+	return h
 }
