@@ -1,0 +1,79 @@
+package hub_test
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/hub/hubtest"
+)
+
+// The seed's server: namespaces greet their own clients.
+func ExampleServer_Of() {
+	h := hub.New(nil)
+	defer h.Shutdown(context.Background())
+	for _, name := range []string{"/post", "/get"} {
+		h.Of(name).OnConnection(func(s *hub.Socket) {
+			_ = s.Emit("new message", map[string]string{"mess": "welcome to " + name})
+		})
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _ := hubtest.Dial(ctx, h, nil)
+	defer conn.Close()
+	post, _ := conn.Connect(ctx, "/post", nil)
+	ev, _ := post.Expect(ctx, "new message")
+	fmt.Println(ev.Name, string(ev.Args.Raw(0)))
+	// Output: new message {"mess":"welcome to /post"}
+}
+
+// Rooms: socket.To(room) reaches everyone in the room except the sender.
+func ExampleSocket_To() {
+	h := hub.New(nil)
+	defer h.Shutdown(context.Background())
+	h.OnConnection(func(s *hub.Socket) {
+		s.On("message", func(text string) {
+			_ = s.To("room one").Emit("message", text)
+		})
+		s.Join("room one")
+		_ = s.Emit("joined", "room one")
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	connA, _ := hubtest.Dial(ctx, h, nil)
+	defer connA.Close()
+	alice, _ := connA.Connect(ctx, "/", nil)
+	connB, _ := hubtest.Dial(ctx, h, nil)
+	defer connB.Close()
+	bob, _ := connB.Connect(ctx, "/", nil)
+	_, _ = alice.Expect(ctx, "joined")
+	_, _ = bob.Expect(ctx, "joined")
+
+	_ = alice.Emit("message", "hi room")
+	ev, _ := bob.Expect(ctx, "message")
+	fmt.Println("bob got:", string(ev.Args.Raw(0)))
+	// Output: bob got: "hi room"
+}
+
+// Acknowledgements: handlers take an AckFunc as their last parameter.
+func ExampleSocket_On() {
+	h := hub.New(nil)
+	defer h.Shutdown(context.Background())
+	h.OnConnection(func(s *hub.Socket) {
+		s.On("add", func(a, b int, ack hub.AckFunc) { _ = ack(a + b) })
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _ := hubtest.Dial(ctx, h, nil)
+	defer conn.Close()
+	s, _ := conn.Connect(ctx, "/", nil)
+	reply, _ := s.EmitWithAck(ctx, "add", 2, 3)
+	var sum int
+	_ = reply.Decode(0, &sum)
+	fmt.Println(sum)
+	// Output: 5
+}
