@@ -49,6 +49,21 @@ async function pollingSession(opts) {
   return p;
 }
 
+/**
+ * After "5" the next websocket frame must be the echo of what was sent: the
+ * official suite checks exactly this, so a noop "6" (which belongs on the
+ * polling GET only) or anything else before it fails.
+ */
+async function expectFirstAfterUpgrade(s, want) {
+  const got = await s.nextText(`echo ${show(want)} after the upgrade`);
+  assert.equal(
+    got,
+    want,
+    `after "5" the first websocket frame must be the echo ${show(want)}, got ${show(got)} ` +
+      `(a noop "6" belongs on the polling GET, never on the websocket); frames seen: ${s.seen()}`,
+  );
+}
+
 describe("handshake", () => {
   test("polling: GET opens a session with exactly sid/upgrades/pingInterval/pingTimeout/maxPayload", T, async () => {
     const r = await request(`${HTTP_URL}${PATH}?EIO=4&transport=polling`);
@@ -374,7 +389,7 @@ describe("upgrade polling → websocket", () => {
     assert.equal(g.body, "6", `pending GET must be released with noop; seen: ${p.seen()}`);
     s.send("5");
     s.send("4hello");
-    await s.expectText("4hello");
+    await expectFirstAfterUpgrade(s, "4hello");
     checkError(await p.get(), undefined, "polling GET after upgrade");
     checkError(await p.post("4x"), undefined, "polling POST after upgrade");
     // the session lives on the websocket now: heartbeat goes there
@@ -391,7 +406,7 @@ describe("upgrade polling → websocket", () => {
     assert.equal(g.body, "6", `GET during upgrade; seen: ${p.seen()}`);
     s.send("5");
     s.send("4after");
-    await s.expectText("4after");
+    await expectFirstAfterUpgrade(s, "4after");
   });
 
   test("messages queued before the upgrade are delivered on the websocket", T, async () => {
@@ -420,7 +435,7 @@ describe("upgrade polling → websocket", () => {
     await s.expectText("3probe");
     s.send("5");
     s.send("4ping-through");
-    await s.expectText("4ping-through");
+    await expectFirstAfterUpgrade(s, "4ping-through");
     const s2 = track(new RawWS(`${HTTP_URL.replace("http", "ws")}${PATH}?EIO=4&transport=websocket&sid=${encodeURIComponent(p.sid)}`));
     await s2.expectClose("second websocket to be closed");
     // the first websocket still works

@@ -1,0 +1,22 @@
+// Package interop checks that the library is wire-compatible with the
+// official Socket.IO v4 clients. It holds no library code: its test,
+// TestInterop in interop_test.go, builds internal/cmd/conformance, starts it
+// on a free loopback port and runs the Node.js suites in this directory
+// against it with `node --test`:
+//
+//   - engineio.test.mjs: the official engine.io-client (websocket, polling,
+//     polling upgraded to websocket) against the /engine.io/ echo server;
+//   - engineio-protocol.test.mjs: raw Engine.IO v4 wire checks (fetch, ws);
+//   - socketio.test.mjs: the official socket.io-client (namespaces, auth,
+//     events, acks both ways, binary, rooms, disconnects, bursts);
+//   - socketio-protocol.test.mjs: raw Socket.IO v5 wire checks.
+//
+// Start with `make test` at the repository root: it installs the pinned npm
+// packages (npm ci --prefix interop) and runs the test with
+// REALTIME_INTEROP=1. Without that variable the test skips; with it, a
+// missing node or node_modules is a failure. To run one suite by hand
+// against a server you started yourself:
+//
+//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 &
+//	cd interop && REALTIME_ADDR=127.0.0.1:3000 node --test socketio.test.mjs
+package interop

@@ -1,0 +1,307 @@
+package interop
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// envEnable must be set (make test sets it) for TestInterop to run.
+const envEnable = "REALTIME_INTEROP"
+
+const (
+	// maxTotal bounds the whole test (build + server + every suite).
+	maxTotal = 9 * time.Minute
+	// maxSuite bounds one `node --test` run.
+	maxSuite = 4 * time.Minute
+	// maxBuild bounds building the conformance program.
+	maxBuild = 4 * time.Minute
+	// maxStartup bounds waiting for the server to answer HTTP.
+	maxStartup = 30 * time.Second
+)
+
+// suites are the Node test files run against the conformance server, in order.
+var suites = []string{
+	"engineio-protocol.test.mjs",
+	"engineio.test.mjs",
+	"socketio-protocol.test.mjs",
+	"socketio.test.mjs",
+}
+
+// nodePackages must be installed in interop/node_modules.
+var nodePackages = []string{"engine.io-client", "socket.io-client", "ws"}
+
+// TestInterop builds internal/cmd/conformance, starts it on a free loopback
+// port and runs each Node suite against it (one subtest per file).
+func TestInterop(t *testing.T) {
+	if os.Getenv(envEnable) == "" {
+		t.Skipf("interop tests need Node.js and interop/node_modules: run `make test` (it installs them and sets %s=1)", envEnable)
+	}
+	node, err := exec.LookPath("node")
+	require.NoErrorf(t, err, "%s is set but node is not on PATH: install Node.js 20+ (make test checks this)", envEnable)
+	for _, pkg := range nodePackages {
+		_, err := os.Stat(filepath.Join("node_modules", pkg, "package.json"))
+		require.NoErrorf(t, err, "%s is set but interop/node_modules/%s is missing: run `npm ci --prefix interop` (make test does)", envEnable, pkg)
+	}
+
+	// Cancelled by a cleanup registered before the server's, so the server
+	// gets its graceful stop first (cleanups run last-in first-out).
+	ctx, cancel := context.WithTimeout(context.Background(), budget(t, maxTotal))
+	t.Cleanup(cancel)
+
+	bin := buildConformance(ctx, t)
+	srv := startServer(ctx, t, bin)
+
+	for _, file := range suites {
+		t.Run(file, func(t *testing.T) {
+			srv.requireAlive(t)
+			runNodeSuite(ctx, t, node, file, srv.addr)
+			srv.requireAlive(t)
+		})
+	}
+}
+
+// budget returns limit, shortened to leave a margin before the test binary's
+// own deadline (go test -timeout).
+func budget(t *testing.T, limit time.Duration) time.Duration {
+	if dl, ok := t.Deadline(); ok {
+		if left := time.Until(dl) - 30*time.Second; left < limit {
+			limit = max(left, 10*time.Second)
+		}
+	}
+	return limit
+}
+
+// moduleRoot is the repository root (the directory holding go.mod).
+func moduleRoot(t *testing.T) string {
+	root, err := filepath.Abs("..")
+	require.NoError(t, err)
+	_, err = os.Stat(filepath.Join(root, "go.mod"))
+	require.NoError(t, err, "interop must sit directly under the module root")
+	return root
+}
+
+// buildConformance compiles internal/cmd/conformance into a temporary
+// directory, with the race detector when this test runs with it.
+func buildConformance(ctx context.Context, t *testing.T) string {
+	bin := filepath.Join(t.TempDir(), "conformance")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	args = append(args, "./internal/cmd/conformance")
+	ctx, cancel := context.WithTimeout(ctx, maxBuild)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = moduleRoot(t)
+	out, err := cmd.CombinedOutput()
+	require.NoErrorf(t, err, "go %s:\n%s", strings.Join(args, " "), out)
+	return bin
+}
+
+// server is the running conformance program.
+type server struct {
+	addr   string
+	cmd    *exec.Cmd
+	log    *tailBuffer
+	exited chan struct{} // closed once the process has been waited for
+	err    error         // Wait's result, valid after exited is closed
+}
+
+// requireAlive fails the test when the server has exited early.
+func (s *server) requireAlive(t *testing.T) {
+	t.Helper()
+	select {
+	case <-s.exited:
+		t.Fatalf("conformance server exited unexpectedly (%v); its log:\n%s", s.err, s.log)
+	default:
+	}
+}
+
+// startServer starts bin on a free loopback port, retrying with another port
+// if the one picked was taken in between, and waits until it answers HTTP.
+// The server is stopped when the test ends; a data race or panic in its log
+// fails the test.
+func startServer(ctx context.Context, t *testing.T, bin string) *server {
+	var lastErr error
+	for attempt := 0; attempt < 5; attempt++ {
+		addr := freeAddr(t)
+		s, err := tryStart(ctx, t, bin, addr)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+		if !strings.Contains(err.Error(), "address already in use") {
+			break
+		}
+	}
+	require.NoError(t, lastErr, "starting the conformance server")
+	return nil
+}
+
+func freeAddr(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+	return addr
+}
+
+func tryStart(ctx context.Context, t *testing.T, bin, addr string) (*server, error) {
+	s := &server{addr: addr, log: newTailBuffer(256 << 10), exited: make(chan struct{})}
+	s.cmd = exec.CommandContext(ctx, bin, "-addr", addr)
+	s.cmd.Stdout = s.log
+	s.cmd.Stderr = s.log
+	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=0")
+	s.cmd.WaitDelay = 5 * time.Second
+	if err := s.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	go func() {
+		s.err = s.cmd.Wait()
+		close(s.exited)
+	}()
+
+	if err := waitReady(ctx, s); err != nil {
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+		return nil, fmt.Errorf("%w; server log:\n%s", err, s.log)
+	}
+
+	t.Cleanup(func() { s.stop(t) })
+	return s, nil
+}
+
+// waitReady polls the server until it answers any HTTP request (a request
+// without query parameters, which opens no session).
+func waitReady(ctx context.Context, s *server) error {
+	client := &http.Client{Timeout: time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	defer client.CloseIdleConnections()
+	ctx, cancel := context.WithTimeout(ctx, maxStartup)
+	defer cancel()
+	tick := time.NewTicker(25 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+s.addr+"/engine.io/", nil)
+		if err != nil {
+			return err
+		}
+		if resp, err := client.Do(req); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			_ = resp.Body.Close()
+			return nil
+		}
+		select {
+		case <-s.exited:
+			return fmt.Errorf("conformance server exited before answering (%v)", s.err)
+		case <-ctx.Done():
+			return fmt.Errorf("conformance server on %s did not answer within %v: %w", s.addr, maxStartup, ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// stop interrupts the server, kills it if it does not exit, and checks its
+// log for data races and panics.
+func (s *server) stop(t *testing.T) {
+	select {
+	case <-s.exited:
+	default:
+		_ = s.cmd.Process.Signal(os.Interrupt)
+		select {
+		case <-s.exited:
+		case <-time.After(10 * time.Second):
+			t.Errorf("conformance server did not exit within 10s of SIGINT; killing it")
+			_ = s.cmd.Process.Kill()
+			<-s.exited
+		}
+	}
+	logText := s.log.String()
+	for _, bad := range []string{"WARNING: DATA RACE", "panic:", "fatal error:"} {
+		if strings.Contains(logText, bad) {
+			t.Errorf("conformance server log contains %q; log:\n%s", bad, logText)
+			return
+		}
+	}
+	if t.Failed() {
+		t.Logf("conformance server log (tail):\n%s", logText)
+	}
+}
+
+// runNodeSuite runs `node --test file` with REALTIME_ADDR=addr, streaming its
+// output into the test log (shown on failure, or always with -v).
+func runNodeSuite(ctx context.Context, t *testing.T, node, file, addr string) {
+	ctx, cancel := context.WithTimeout(ctx, maxSuite)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", file)
+	ownProcessGroup(cmd)
+	cmd.Env = append(os.Environ(), "REALTIME_ADDR="+addr, "NO_COLOR=1", "FORCE_COLOR=0")
+	out := t.Output()
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.WaitDelay = 10 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	took := time.Since(start).Round(time.Millisecond)
+	switch {
+	case ctx.Err() != nil:
+		t.Errorf("node --test %s: timed out after %v (limit %v); output above", file, took, maxSuite)
+	case err != nil:
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			t.Errorf("node --test %s failed (exit code %d) after %v; see the failing tests in the output above", file, exit.ExitCode(), took)
+		} else {
+			t.Errorf("node --test %s: %v", file, err)
+		}
+	default:
+		t.Logf("node --test %s passed in %v", file, took)
+	}
+}
+
+// tailBuffer is a concurrency-safe writer keeping the last max bytes written.
+type tailBuffer struct {
+	mu      sync.Mutex
+	buf     bytes.Buffer
+	max     int
+	dropped int
+}
+
+func newTailBuffer(max int) *tailBuffer { return &tailBuffer{max: max} }
+
+func (b *tailBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Write(p)
+	if over := b.buf.Len() - b.max; over > 0 {
+		b.buf.Next(over)
+		b.dropped += over
+	}
+	return len(p), nil
+}
+
+func (b *tailBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.dropped > 0 {
+		return fmt.Sprintf("[... %d bytes dropped ...]\n%s", b.dropped, b.buf.String())
+	}
+	return b.buf.String()
+}

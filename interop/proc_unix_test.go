@@ -1,0 +1,22 @@
+//go:build unix
+
+package interop
+
+import (
+	"os/exec"
+	"syscall"
+)
+
+// ownProcessGroup makes cmd the leader of a new process group and makes
+// cancellation kill the whole group: `node --test` runs each file in a child
+// process that would otherwise outlive a killed parent and keep the output
+// pipe open.
+func ownProcessGroup(cmd *exec.Cmd) {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error {
+		if cmd.Process == nil {
+			return nil
+		}
+		return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+	}
+}
