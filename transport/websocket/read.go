@@ -2,7 +2,6 @@ package websocket
 
 import (
 	"encoding/binary"
-	"errors"
 	"io"
 	"slices"
 	"strings"
@@ -22,17 +21,19 @@ const (
 )
 
 // frameReader reads WebSocket messages from one end of a connection. It has
-// no read buffer of its own: a frame header is read with two small reads
-// straight from src (2 bytes, then the rest of it), and a payload straight
-// into the message it belongs to. Between messages it holds nothing but its
-// configuration, so an idle connection costs no buffer.
+// no read buffer of its own: each frame is read with two small reads straight
+// from src, the 2 first header bytes and then the rest of the header with,
+// for frames under 126 bytes (most of them), the payload; longer payloads
+// are read straight into the message they belong to. Between messages it
+// holds nothing but its configuration, so an idle connection costs no
+// buffer.
 type frameReader struct {
 	src        io.Reader
 	maxPayload int64
 	masked     bool // frames must be masked (the server reads client frames)
 	deflate    bool // permessage-deflate negotiated: RSV1 marks compressed messages
 
-	hdr [ws.MaxHeaderSize - 2]byte // header scratch
+	hdr [ws.MaxHeaderSize]byte // header scratch
 
 	// Message being assembled from fragments, if any.
 	op         ws.OpCode // 0 between messages
@@ -51,84 +52,132 @@ type frameReader struct {
 // error of src.
 func (r *frameReader) next() (ws.OpCode, []byte, error) {
 	for {
-		h, err := ws.ReadHeaderBuffer(r.src, r.hdr[:])
-		if err != nil {
-			if errors.Is(err, ws.ErrHeaderLengthMSB) || errors.Is(err, ws.ErrHeaderLengthUnexpected) {
-				return 0, nil, protoErr(false, "invalid payload length")
-			}
+		b := r.hdr[:2]
+		if _, err := io.ReadFull(r.src, b); err != nil {
 			return 0, nil, eofIsUnexpected(err, r.op != 0)
 		}
-		if h.Masked != r.masked {
+		fin := b[0]&0x80 != 0
+		rsv := (b[0] >> 4) & 0x7
+		op := ws.OpCode(b[0] & 0xf)
+		masked := b[1]&0x80 != 0
+		len7 := int64(b[1] & 0x7f)
+
+		if masked != r.masked {
 			if r.masked {
 				return 0, nil, protoErr(false, "client frame is not masked")
 			}
 			return 0, nil, protoErr(false, "server frame is masked")
 		}
-		if h.Rsv&^rsv1 != 0 {
+		if rsv&^rsv1 != 0 {
 			return 0, nil, protoErr(false, "reserved bits RSV2/RSV3 set")
 		}
-		if h.Rsv != 0 && !r.deflate {
+		if rsv != 0 && !r.deflate {
 			return 0, nil, protoErr(false, "RSV1 set but no extension negotiated")
 		}
-		if h.OpCode.IsReserved() {
-			return 0, nil, protoErr(false, "unknown opcode %d", h.OpCode)
+		if op.IsReserved() {
+			return 0, nil, protoErr(false, "unknown opcode %d", op)
 		}
-		if h.OpCode.IsControl() {
-			switch {
-			case !h.Fin:
-				return 0, nil, protoErr(false, "fragmented control frame")
-			case h.Length > maxControlPayload:
-				return 0, nil, protoErr(false, "control frame payload of %d bytes (max 125)", h.Length)
-			case h.Rsv != 0:
-				return 0, nil, protoErr(false, "RSV1 set on a control frame")
-			}
-			p := make([]byte, h.Length)
-			if _, err := io.ReadFull(r.src, p); err != nil {
-				return 0, nil, eofIsUnexpected(err, true)
-			}
-			if h.Masked {
-				ws.Cipher(p, h.Mask, 0)
-			}
-			return h.OpCode, p, nil
+		maskLen := 0
+		if masked {
+			maskLen = 4
 		}
 
-		if h.OpCode == ws.OpContinuation {
+		if op.IsControl() {
+			switch {
+			case !fin:
+				return 0, nil, protoErr(false, "fragmented control frame")
+			case len7 > maxControlPayload:
+				return 0, nil, protoErr(false, "control frame payload over 125 bytes")
+			case rsv != 0:
+				return 0, nil, protoErr(false, "RSV1 set on a control frame")
+			}
+			p, err := r.readShort(maskLen, len7)
+			if err != nil {
+				return 0, nil, err
+			}
+			return op, p, nil
+		}
+
+		if op == ws.OpContinuation {
 			if r.op == 0 {
 				return 0, nil, protoErr(false, "continuation frame outside a fragmented message")
 			}
-			if h.Rsv != 0 {
+			if rsv != 0 {
 				return 0, nil, protoErr(false, "RSV1 set on a continuation frame")
 			}
 		} else {
 			if r.op != 0 {
 				return 0, nil, protoErr(false, "new message started inside a fragmented message")
 			}
-			r.op, r.compressed = h.OpCode, h.Rsv != 0
+			r.op, r.compressed = op, rsv != 0
 		}
 		limit := r.maxPayload
 		if r.compressed {
 			limit = compressedLimit(limit)
 		}
-		if h.Length > limit-int64(len(r.msg)) {
-			r.resetMessage()
-			return 0, nil, tooLargeErr(r.maxPayload, false)
+
+		if len7 < 126 && len(r.msg) == 0 {
+			// A short first frame: mask and payload in one read.
+			if len7 > limit {
+				r.resetMessage()
+				return 0, nil, tooLargeErr(r.maxPayload, false)
+			}
+			p, err := r.readShort(maskLen, len7)
+			if err != nil {
+				r.resetMessage()
+				return 0, nil, err
+			}
+			r.msg = p
+		} else {
+			// Extended length and mask, then the payload appended to the
+			// message.
+			ext := 0
+			switch len7 {
+			case 126:
+				ext = 2
+			case 127:
+				ext = 8
+			}
+			b := r.hdr[:ext+maskLen]
+			if _, err := io.ReadFull(r.src, b); err != nil {
+				r.resetMessage()
+				return 0, nil, eofIsUnexpected(err, true)
+			}
+			n := len7
+			switch ext {
+			case 2:
+				n = int64(binary.BigEndian.Uint16(b))
+			case 8:
+				if b[0]&0x80 != 0 {
+					r.resetMessage()
+					return 0, nil, protoErr(false, "payload length over 2^63")
+				}
+				n = int64(binary.BigEndian.Uint64(b))
+			}
+			var mask [4]byte
+			copy(mask[:], b[ext:])
+			if n > limit-int64(len(r.msg)) {
+				r.resetMessage()
+				return 0, nil, tooLargeErr(r.maxPayload, false)
+			}
+			start := len(r.msg)
+			var err error
+			if r.msg, err = readAppend(r.src, r.msg, n); err != nil {
+				r.resetMessage()
+				return 0, nil, eofIsUnexpected(err, true)
+			}
+			if masked {
+				ws.Cipher(r.msg[start:], mask, 0)
+			}
 		}
-		start := len(r.msg)
-		r.msg, err = readAppend(r.src, r.msg, h.Length)
-		if err != nil {
-			r.resetMessage()
-			return 0, nil, eofIsUnexpected(err, true)
-		}
-		if h.Masked {
-			ws.Cipher(r.msg[start:], h.Mask, 0)
-		}
-		if !h.Fin {
+		if !fin {
 			continue
 		}
 
 		op, msg, compressed := r.op, r.msg, r.compressed
 		r.resetMessage()
 		if compressed {
+			var err error
 			if msg, err = inflate(msg, r.maxPayload); err != nil {
 				return 0, nil, err
 			}
@@ -138,6 +187,20 @@ func (r *frameReader) next() (ws.OpCode, []byte, error) {
 		}
 		return op, msg, nil
 	}
+}
+
+// readShort reads the mask key (maskLen bytes) and a payload of n < 126
+// bytes with a single read call and returns the unmasked payload.
+func (r *frameReader) readShort(maskLen int, n int64) ([]byte, error) {
+	buf := make([]byte, maskLen+int(n))
+	if _, err := io.ReadFull(r.src, buf); err != nil {
+		return nil, eofIsUnexpected(err, true)
+	}
+	p := buf[maskLen:]
+	if maskLen > 0 {
+		ws.Cipher(p, [4]byte(buf[:4]), 0)
+	}
+	return p, nil
 }
 
 func (r *frameReader) resetMessage() {
