@@ -1,0 +1,281 @@
+package socketio
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// RawArg is a JSON value received in a binary packet together with that
+// packet's attachments, so that it can be sent on (echoed, forwarded) with
+// its binary content: [MarshalArgs] writes JSON unchanged except for its
+// placeholders, which it renumbers to point at the attachments it appends
+// (only those the value refers to, each once).
+type RawArg struct {
+	JSON        []byte
+	Attachments [][]byte
+}
+
+// maxMarshalDepth stops MarshalArgs on cyclic []any and map[string]any
+// values, as encoding/json does after the same depth.
+const maxMarshalDepth = 1000
+
+// ErrUnsupportedValue is returned by MarshalArgs for values JSON cannot hold
+// (NaN, infinities, cycles, invalid raw JSON, ...).
+var ErrUnsupportedValue = errors.New("socketio: unsupported value")
+
+// MarshalArgs appends args to dst as a JSON array and returns the extended
+// buffer, with the attachments the array's placeholders refer to:
+//
+//   - a []byte becomes a placeholder {"_placeholder":true,"num":N} and is
+//     appended to attachments (N is its index there), also inside []any and
+//     map[string]any values at any depth; a nil or empty []byte is an empty
+//     attachment;
+//   - a json.RawMessage is written as it is (after checking it is valid
+//     JSON; placeholders in it are not renumbered: use RawArg for that);
+//   - a RawArg is written with its placeholders renumbered, see [RawArg];
+//   - anything else is written as encoding/json writes it (strings, numbers,
+//     bools, nil, []any and map[string]any byte for byte like json.Marshal,
+//     without allocating). So []byte fields of structs, and []byte inside
+//     other types, follow encoding/json: a base64 string, not an attachment.
+//     Send binary data as a top-level argument or inside []any or
+//     map[string]any.
+//
+// attachments is nil when there is no binary data. On error dst is returned
+// unchanged.
+func MarshalArgs(dst []byte, args []any) (data []byte, attachments [][]byte, err error) {
+	n0 := len(dst)
+	dst = append(dst, '[')
+	for i, a := range args {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		if dst, attachments, err = appendValue(dst, attachments, a, 0); err != nil {
+			return dst[:n0], nil, err
+		}
+	}
+	return append(dst, ']'), attachments, nil
+}
+
+func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), atts, nil
+	case string:
+		return appendString(dst, x), atts, nil
+	case bool:
+		return strconv.AppendBool(dst, x), atts, nil
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), atts, nil
+	case int8:
+		return strconv.AppendInt(dst, int64(x), 10), atts, nil
+	case int16:
+		return strconv.AppendInt(dst, int64(x), 10), atts, nil
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), atts, nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), atts, nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(x), 10), atts, nil
+	case uint8:
+		return strconv.AppendUint(dst, uint64(x), 10), atts, nil
+	case uint16:
+		return strconv.AppendUint(dst, uint64(x), 10), atts, nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10), atts, nil
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), atts, nil
+	case float64:
+		return appendFloat(dst, atts, x, 64)
+	case float32:
+		return appendFloat(dst, atts, float64(x), 32)
+	case []byte:
+		return appendPlaceholder(dst, len(atts)), append(atts, x), nil
+	case json.RawMessage:
+		if len(x) == 0 {
+			return append(dst, "null"...), atts, nil
+		}
+		if !json.Valid(x) {
+			return dst, atts, fmt.Errorf("%w: invalid json.RawMessage", ErrUnsupportedValue)
+		}
+		return append(dst, x...), atts, nil
+	case RawArg:
+		return appendRawArg(dst, atts, &x)
+	case *RawArg:
+		if x == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		return appendRawArg(dst, atts, x)
+	case []any:
+		if x == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		if depth >= maxMarshalDepth {
+			return dst, atts, fmt.Errorf("%w: nested too deep (a cycle?)", ErrUnsupportedValue)
+		}
+		dst = append(dst, '[')
+		var err error
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, atts, err = appendValue(dst, atts, e, depth+1); err != nil {
+				return dst, atts, err
+			}
+		}
+		return append(dst, ']'), atts, nil
+	case map[string]any:
+		if x == nil {
+			return append(dst, "null"...), atts, nil
+		}
+		if depth >= maxMarshalDepth {
+			return dst, atts, fmt.Errorf("%w: nested too deep (a cycle?)", ErrUnsupportedValue)
+		}
+		var buf [16]string
+		keys := buf[:0]
+		for k := range x {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		dst = append(dst, '{')
+		var err error
+		for i, k := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendString(dst, k)
+			dst = append(dst, ':')
+			if dst, atts, err = appendValue(dst, atts, x[k], depth+1); err != nil {
+				return dst, atts, err
+			}
+		}
+		return append(dst, '}'), atts, nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, atts, fmt.Errorf("%w: %w", ErrUnsupportedValue, err)
+	}
+	return append(dst, b...), atts, nil
+}
+
+func appendPlaceholder(dst []byte, num int) []byte {
+	dst = append(dst, `{"_placeholder":true,"num":`...)
+	dst = strconv.AppendInt(dst, int64(num), 10)
+	return append(dst, '}')
+}
+
+func appendRawArg(dst []byte, atts [][]byte, r *RawArg) ([]byte, [][]byte, error) {
+	if !json.Valid(r.JSON) {
+		return dst, atts, fmt.Errorf("%w: invalid RawArg JSON", ErrUnsupportedValue)
+	}
+	if len(r.Attachments) == 0 || !mayHavePlaceholder(r.JSON) {
+		return append(dst, r.JSON...), atts, nil
+	}
+	remap := make([]int, len(r.Attachments)) // old num -> new num + 1
+	last := 0
+	_, err := walkPlaceholders(r.JSON, 0, func(start, end int, ph placeholder) error {
+		n, valid, ok := ph.index(len(r.Attachments))
+		if !valid {
+			return fmt.Errorf("%w: RawArg placeholder points at no attachment", ErrUnsupportedValue)
+		}
+		dst = append(dst, r.JSON[last:start]...)
+		last = end
+		if !ok {
+			dst = append(dst, "null"...)
+			return nil
+		}
+		if remap[n] == 0 {
+			atts = append(atts, r.Attachments[n])
+			remap[n] = len(atts)
+		}
+		dst = appendPlaceholder(dst, remap[n]-1)
+		return nil
+	})
+	if err != nil {
+		return dst, atts, err
+	}
+	return append(dst, r.JSON[last:]...), atts, nil
+}
+
+// appendFloat writes f as encoding/json does.
+func appendFloat(dst []byte, atts [][]byte, f float64, bits int) ([]byte, [][]byte, error) {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return dst, atts, fmt.Errorf("%w: %v", ErrUnsupportedValue, f)
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs != 0 {
+		if bits == 64 && (abs < 1e-6 || abs >= 1e21) || bits == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+			format = 'e'
+		}
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bits)
+	if format == 'e' {
+		// e-09 -> e-9
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, atts, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string exactly as encoding/json does
+// (HTML-escaping <, > and &, escaping U+2028 and U+2029, replacing invalid
+// UTF-8 with U+FFFD).
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		c, size := utf8.DecodeRuneInString(s[i:])
+		if c == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i++
+			start = i
+			continue
+		}
+		if c == '\u2028' || c == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[c&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
