@@ -201,7 +201,7 @@ describe("message: polling", () => {
     assert.deepEqual(got, want);
   });
 
-  test("undecodable payload abc → 400 (or dropped) and the session is closed", T, async () => {
+  test("undecodable payload abc → 400 (or dropped) and the session is closed [stricter than the Node reference: it answers 200 ok, then closes]", T, async () => {
     const p = await pollingSession();
     try {
       const r = await p.post("abc");
@@ -213,7 +213,7 @@ describe("message: polling", () => {
     checkError(await p.get(), undefined, "GET after a bad payload");
   });
 
-  test("POST larger than maxPayload → 413 and the session is closed", T, async () => {
+  test("POST larger than maxPayload → 413 and the session is closed [stricter than the Node reference: it keeps the session]", T, async () => {
     const p = await pollingSession();
     let status;
     try {
@@ -293,13 +293,20 @@ describe("message: websocket", () => {
     }
   });
 
+  test("a message larger than maxPayload closes the socket (1009)", T, async () => {
+    const { s } = await wsSession();
+    s.send("4" + "a".repeat(MAX_PAYLOAD + 10));
+    const c = await s.expectClose("close after an oversized message");
+    assert.equal(c.code, 1009, `close code after an oversized message: ${c.code} ${show(c.reason)}`);
+  });
+
   test("invalid packet abc closes the socket", T, async () => {
     const { s } = await wsSession();
     s.send("abc");
     await s.expectClose("close after invalid packet");
   });
 
-  test("client close packet 1 closes the socket", T, async () => {
+  test("client close packet 1 closes the socket [stricter than the Node reference: it waits for the ping timeout]", T, async () => {
     const { s } = await wsSession();
     s.send("1");
     await s.expectClose("close after client close packet", PING_INTERVAL + PING_TIMEOUT + STEP_TIMEOUT);
@@ -443,7 +450,7 @@ describe("upgrade polling → websocket", () => {
     await s.expectText("4still-here");
   });
 
-  test("client close 1 over the upgraded websocket ends the session", T, async () => {
+  test("client close 1 over the upgraded websocket ends the session [stricter than the Node reference]", T, async () => {
     const p = await pollingSession();
     const s = await wsOpen(`EIO=4&transport=websocket&sid=${encodeURIComponent(p.sid)}`);
     s.send("2probe");

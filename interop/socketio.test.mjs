@@ -356,3 +356,38 @@ for (const mode of MODES) {
     });
   });
 }
+
+describe("socket.io-client, mixed transports", () => {
+  test("a room broadcast reaches websocket, polling and upgraded clients alike (text and binary)", T, async () => {
+    const room = `room-mixed-${Date.now()}`;
+    const clients = [];
+    for (const mode of MODES) {
+      const { socket } = await connect(mode, "/", { auth: { mode: mode.key } });
+      assert.equal(await socket.timeout(STEP_TIMEOUT).emitWithAck("join", room), "ok");
+      clients.push({ mode, socket });
+    }
+    const payload = ["text", { n: [1, 2] }, Buffer.from([0, 1, 2, 254, 255]), { deep: [Buffer.from("deep")] }];
+    for (const sender of clients) {
+      const got = clients.map(({ socket }) => once(socket, "room-message"));
+      sender.socket.emit("to-room-all", room, ...payload, sender.mode.key);
+      const results = await Promise.all(got);
+      results.forEach((args, i) =>
+        assert.deepEqual(norm(args), norm([...payload, sender.mode.key]), `received by the ${clients[i].mode.name} client from the ${sender.mode.name} client`),
+      );
+    }
+  });
+
+  test("20 concurrent clients, each with 20 acks in flight", T, async () => {
+    const conns = await Promise.all(Array.from({ length: 20 }, (_, i) => connect(MODES[i % MODES.length], "/", { auth: { i } })));
+    conns.forEach(({ auth }, i) => assert.deepEqual(auth, { i }));
+    await Promise.all(
+      conns.map(async ({ socket }, i) => {
+        const res = await Promise.all(
+          Array.from({ length: 20 }, (_, j) => socket.timeout(STEP_TIMEOUT).emitWithAck("message-with-ack", { i, j })),
+        );
+        assert.deepEqual(res, Array.from({ length: 20 }, (_, j) => ({ i, j })), `client ${i}`);
+      }),
+    );
+    conns.forEach(({ socket }) => socket.disconnect());
+  });
+});
