@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -24,10 +25,11 @@ import (
 // the last HandleFrame.
 type Conn struct {
 	t         *Transport
-	nc        net.Conn // reads (via rd), writes and deadlines
-	raw       net.Conn // what closing releases: nc, or the TCP conn under TLS
-	writev    bool     // nc writes net.Buffers with one writev call
-	deflate   bool     // permessage-deflate negotiated
+	nc        net.Conn        // reads (via rd), writes and deadlines
+	raw       net.Conn        // what closing releases: nc, or the TCP conn under TLS
+	rc        syscall.RawConn // nc's, for writev on Linux; nil elsewhere
+	writev    bool            // nc writes net.Buffers with writev
+	deflate   bool            // permessage-deflate negotiated
 	queueSize int
 	writeFn   func() // c.writeLoop, bound once so that starting a writer does not allocate
 
@@ -95,6 +97,7 @@ func newConn(t *Transport, nc net.Conn, src io.Reader, p transport.Params, defla
 		// which writes an alert; the close frame already ended the session.
 		c.raw = nc.NetConn()
 	}
+	c.rc = rawConnOf(nc)
 	c.writeFn = c.writeLoop
 	return c
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"slices"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -21,7 +22,14 @@ type batch struct {
 	z    []byte      // compressed payloads
 	zend []int       // per frame: end of its compressed payload in z, or -1
 	bufs net.Buffers // what one writev sends
+	wv   net.Buffers // bufs being consumed by net.Buffers.WriteTo
 	flat []byte      // the same, joined, for conns without writev
+
+	// Raw writev state (Linux).
+	iov      []syscall.Iovec
+	pending  [][]byte
+	werr     error
+	writevFn func(fd uintptr) bool
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
@@ -52,6 +60,10 @@ func (c *Conn) writeLoop() {
 		sendClose := c.stage == closePending
 		if c.tcpClosed || (len(items) == 0 && !sendClose) {
 			c.writing = false
+			// Idle: keep one small slice for the next Send.
+			if cap(c.queue) == 0 {
+				c.queue = c.spare
+			}
 			c.spare = nil
 			if cap(c.queue) > idleQueueCap {
 				c.queue = nil
@@ -150,10 +162,14 @@ func (c *Conn) writeBatch(b *batch, items []outFrame, sendClose bool, closeMsg [
 	}
 
 	var err error
-	if c.writev {
-		v := b.bufs // WriteTo consumes v
-		_, err = v.WriteTo(c.nc)
-	} else {
+	switch {
+	case c.rc != nil:
+		err = b.writeRaw(c.rc)
+	case c.writev:
+		b.wv = b.bufs // WriteTo consumes it
+		_, err = b.wv.WriteTo(c.nc)
+		b.wv = nil
+	default:
 		flat := b.flat[:0]
 		for _, p := range b.bufs {
 			flat = append(flat, p...)
