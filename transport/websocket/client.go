@@ -3,6 +3,7 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -37,6 +38,8 @@ type DialOptions struct {
 	// Header holds extra handshake request headers (Origin, Cookie...).
 	// Default: none.
 	Header http.Header
+	// TLSConfig is used for wss:// URLs. Default: a zero tls.Config.
+	TLSConfig *tls.Config
 }
 
 // ClientConn is the client end of a WebSocket connection made by Dial: a
@@ -61,6 +64,8 @@ var aLongTimeAgo = time.Unix(1, 0)
 
 // Dial opens a WebSocket connection to url (ws://, wss://, or http(s)://
 // which is rewritten to ws(s)://). ctx bounds the connection and handshake.
+// When the server answers with another status than 101 the error wraps a
+// ws.StatusError (github.com/gobwas/ws) holding it.
 func Dial(ctx context.Context, url string, opts *DialOptions) (*ClientConn, error) {
 	var o DialOptions
 	if opts != nil {
@@ -69,7 +74,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*ClientConn, erro
 	if rest, ok := strings.CutPrefix(url, "http"); ok {
 		url = "ws" + rest
 	}
-	var d ws.Dialer
+	d := ws.Dialer{TLSConfig: o.TLSConfig}
 	if o.Header != nil {
 		d.Header = ws.HandshakeHeaderHTTP(o.Header)
 	}

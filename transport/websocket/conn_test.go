@@ -3,9 +3,14 @@ package websocket
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strings"
 	"sync"
@@ -681,4 +686,65 @@ func TestClientReadFrameContext(t *testing.T) {
 	defer cancel()
 	_, err = cc.ReadFrame(ctx)
 	assert.ErrorIs(t, err, context.DeadlineExceeded)
+}
+
+// Many frames of varied sizes written as one batch (over IOV_MAX buffers,
+// with partial writes) arrive intact and in order.
+func TestLargeBatchIntegrity(t *testing.T) {
+	f := newFixture(t, nil, transport.Params{QueueSize: 4096})
+	cc, c, _ := f.pair(nil, false)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	frames := make([]transport.Frame, 1500)
+	for i := range frames {
+		p := make([]byte, rnd.IntN(3000))
+		for j := range p {
+			p[j] = byte(rnd.Uint32())
+		}
+		if i%100 == 0 {
+			p = make([]byte, 70000+i)
+		}
+		frames[i] = transport.BinaryFrame(p)
+	}
+	require.NoError(t, c.Send(frames...))
+	for i, want := range frames {
+		got, err := cc.ReadFrame(ctxT(t))
+		require.NoError(t, err)
+		require.Equal(t, want.Data, got.Data, "frame %d", i)
+	}
+}
+
+// Over TLS (no writev: batches are joined before the write).
+func TestTLS(t *testing.T) {
+	tr := New(&Options{Compression: true})
+	conns := make(chan *Conn, 1)
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tr.Accept(w, r, transport.Params{})
+		if !assert.NoError(t, err) {
+			return
+		}
+		conns <- c.(*Conn)
+	}))
+	defer srv.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(srv.Certificate())
+	cc, err := Dial(ctxT(t), srv.URL, &DialOptions{TLSConfig: &tls.Config{RootCAs: pool}, Compression: true})
+	require.NoError(t, err)
+	defer cc.nc.Close()
+	c := <-conns
+	rec := newRecorder()
+	rec.onFrame = func(fr transport.Frame) error { return c.Send(fr, fr) }
+	c.Start(rec)
+	msg := strings.Repeat("tls ", 1000)
+	require.NoError(t, cc.WriteFrame(transport.TextFrame(msg)))
+	for range 2 {
+		got, err := cc.ReadFrame(ctxT(t))
+		require.NoError(t, err)
+		assert.Equal(t, msg, string(got.Data))
+	}
+	require.NoError(t, c.CloseWithStatus(1001, "bye"))
+	_, err = cc.ReadFrame(ctxT(t))
+	var ce *CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 1001, ce.Code)
+	assert.NoError(t, rec.wait(t))
 }
