@@ -17,7 +17,7 @@ import (
 // [transport.Conn] and [http.Handler]: the Engine.IO server passes it every
 // request of the session.
 //
-// Send, Close, Handover and ServeHTTP may be called from any goroutine,
+// Send, Close, Drain and ServeHTTP may be called from any goroutine,
 // concurrently. A POST that arrives before Start waits for it (at most
 // [Options.StartTimeout], then it is refused with 400 and the Conn closes). The Handler is called from the goroutine serving a POST, or,
 // for HandleClose only, from a request goroutine or a short-lived goroutine of
@@ -42,8 +42,9 @@ type Conn struct {
 }
 
 var (
-	_ transport.Conn = (*Conn)(nil)
-	_ http.Handler   = (*Conn)(nil)
+	_ transport.Conn    = (*Conn)(nil)
+	_ transport.Drainer = (*Conn)(nil)
+	_ http.Handler      = (*Conn)(nil)
 )
 
 // Name returns [transport.NamePolling].
@@ -114,11 +115,11 @@ func (c *Conn) Close() error {
 	return nil
 }
 
-// Handover closes the Conn like [Conn.Close] but returns the queued frames
-// instead of writing them, for the caller to send on another transport (the
-// upgrade to WebSocket). A held GET is answered with a noop packet ("6").
-// After the Conn closed it returns nil.
-func (c *Conn) Handover() []transport.Frame {
+// Drain implements [transport.Drainer], for the upgrade to WebSocket: it
+// closes the Conn like [Conn.Close] but returns, in order, the queued frames
+// instead of writing them. A held GET is answered with a noop packet ("6");
+// HandleClose gets nil. After the Conn closed it returns nil.
+func (c *Conn) Drain() []transport.Frame {
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
