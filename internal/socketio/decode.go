@@ -264,7 +264,10 @@ func parseID(run []byte) (uint64, bool) {
 		if id > (math.MaxUint64-9)/10 {
 			// Might still fit; let strconv decide exactly.
 			v, err := strconv.ParseUint(string(run), 10, 64)
-			return v, err == nil
+			if err != nil {
+				return 0, false
+			}
+			return v, true
 		}
 		id = id*10 + uint64(c-'0')
 	}
