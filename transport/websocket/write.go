@@ -6,7 +6,6 @@ import (
 	"net"
 	"slices"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/gobwas/ws"
@@ -25,11 +24,7 @@ type batch struct {
 	wv   net.Buffers // bufs being consumed by net.Buffers.WriteTo
 	flat []byte      // the same, joined, for conns without writev
 
-	// Raw writev state (Linux).
-	iov      []syscall.Iovec
-	pending  [][]byte
-	werr     error
-	writevFn func(fd uintptr) bool
+	rawState // writev through syscall.RawConn (Linux)
 }
 
 var batchPool = sync.Pool{New: func() any { return new(batch) }}
@@ -99,6 +94,10 @@ func (c *Conn) writeLoop() {
 		}
 		c.writing = false
 		c.spare = nil
+		if err != nil {
+			clear(c.queue) // never to be written: drop the shared frames
+			c.queue = nil
+		}
 		closeNow := !c.tcpClosed && (err != nil || !c.started || c.t.closeTimeout < 0)
 		if err != nil && !c.closing {
 			c.closing = true

@@ -17,6 +17,14 @@ import (
 // maxIOV is the most buffers one writev call takes (IOV_MAX on Linux).
 const maxIOV = 1024
 
+// rawState is the batch's state for writeRaw.
+type rawState struct {
+	iov      []syscall.Iovec
+	pending  [][]byte
+	werr     error
+	writevFn func(fd uintptr) bool
+}
+
 // rawConnOf returns nc's syscall.RawConn when writev can be called on it.
 func rawConnOf(nc net.Conn) syscall.RawConn {
 	tc, ok := nc.(*net.TCPConn)
