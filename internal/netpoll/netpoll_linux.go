@@ -1,0 +1,148 @@
+//go:build linux
+
+package netpoll
+
+import (
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+)
+
+// Supported reports whether this platform has a poller.
+const Supported = true
+
+// Poller watches descriptors for readability with one-shot epoll
+// registrations: after a descriptor is reported, it is not reported again
+// until its Handle is rearmed, so one callback at a time runs for it.
+type Poller struct {
+	epfd int
+	file *os.File // the epoll descriptor, parked in the Go runtime's poller
+
+	mu     sync.Mutex
+	nextID uint64
+	byID   map[uint64]*Handle
+}
+
+// Handle is one watched descriptor.
+type Handle struct {
+	p      *Poller
+	fd     int
+	id     uint64
+	onRead func()
+}
+
+var (
+	defaultOnce   sync.Once
+	defaultPoller *Poller
+	defaultErr    error
+)
+
+// Default returns the process-wide poller, starting it on first use.
+func Default() (*Poller, error) {
+	defaultOnce.Do(func() { defaultPoller, defaultErr = New() })
+	return defaultPoller, defaultErr
+}
+
+// New starts a poller. Its goroutine waits in the Go runtime's poller on
+// the epoll descriptor, so it costs no thread while idle; the poller lives
+// as long as the process.
+func New() (*Poller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, fmt.Errorf("netpoll: epoll_create1: %w", err)
+	}
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return nil, fmt.Errorf("netpoll: set nonblock: %w", err)
+	}
+	p := &Poller{epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), byID: make(map[uint64]*Handle)}
+	rc, err := p.file.SyscallConn()
+	if err != nil {
+		p.file.Close()
+		return nil, fmt.Errorf("netpoll: %w", err)
+	}
+	go p.run(rc)
+	return p, nil
+}
+
+// run waits for the epoll descriptor to become readable, then collects the
+// ready descriptors without blocking and starts their callbacks.
+func (p *Poller) run(rc syscall.RawConn) {
+	events := make([]syscall.EpollEvent, 256)
+	ready := make([]*Handle, 0, 256)
+	for {
+		err := rc.Read(func(fd uintptr) bool {
+			n, err := syscall.EpollWait(int(fd), events, 0)
+			if err != nil || n <= 0 {
+				return false // nothing ready: wait for the next wakeup
+			}
+			ready = ready[:0]
+			p.mu.Lock()
+			for _, ev := range events[:n] {
+				id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+				if h := p.byID[id]; h != nil {
+					ready = append(ready, h)
+				}
+			}
+			p.mu.Unlock()
+			for i, h := range ready {
+				go h.onRead()
+				ready[i] = nil
+			}
+			// Keep going: more may be ready, and the runtime poller is
+			// edge-triggered, so drain before waiting again.
+			return false
+		})
+		if err != nil {
+			return
+		}
+	}
+}
+
+// Add watches fd and calls onRead (on a new goroutine) when it becomes
+// readable or hangs up. The registration is one-shot: call Rearm once
+// onRead has read what it could.
+func (p *Poller) Add(fd int, onRead func()) (*Handle, error) {
+	p.mu.Lock()
+	p.nextID++
+	h := &Handle{p: p, fd: fd, id: p.nextID, onRead: onRead}
+	p.byID[h.id] = h
+	p.mu.Unlock()
+	if err := syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, fd, h.event()); err != nil {
+		p.forget(h)
+		return nil, fmt.Errorf("netpoll: epoll_ctl add: %w", err)
+	}
+	return h, nil
+}
+
+func (h *Handle) event() *syscall.EpollEvent {
+	return &syscall.EpollEvent{
+		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
+		Fd:     int32(uint32(h.id)),
+		Pad:    int32(uint32(h.id >> 32)),
+	}
+}
+
+// Rearm asks for the next readability report.
+func (h *Handle) Rearm() error {
+	if err := syscall.EpollCtl(h.p.epfd, syscall.EPOLL_CTL_MOD, h.fd, h.event()); err != nil {
+		return fmt.Errorf("netpoll: epoll_ctl mod: %w", err)
+	}
+	return nil
+}
+
+// Remove stops watching the descriptor. Call it before closing it.
+func (h *Handle) Remove() error {
+	h.p.forget(h)
+	if err := syscall.EpollCtl(h.p.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil); err != nil {
+		return fmt.Errorf("netpoll: epoll_ctl del: %w", err)
+	}
+	return nil
+}
+
+func (p *Poller) forget(h *Handle) {
+	p.mu.Lock()
+	delete(p.byID, h.id)
+	p.mu.Unlock()
+}
