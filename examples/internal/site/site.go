@@ -1,0 +1,161 @@
+// Package site is the plumbing the example servers share, kept out of their
+// main.go files so that those show the hub alone: it serves the official
+// socket.io-client browser bundle from examples/node_modules (installed
+// with `npm ci --prefix examples`; this repository holds none of its code),
+// the pages' common stylesheet and script, and runs an http.Server that
+// prints its URL and stops gracefully on Ctrl-C.
+//
+// Call [ClientJS] to find the bundle, [Mount] to add it and the common
+// assets to a mux, then [Run].
+package site
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"syscall"
+	"time"
+)
+
+// BundlePath is where npm puts the browser bundle, relative to examples/.
+const BundlePath = "node_modules/socket.io-client/dist/socket.io.min.js"
+
+// ErrNoClientJS reports that the socket.io-client bundle is not installed.
+var ErrNoClientJS = errors.New("site: socket.io-client browser bundle not found; run `npm ci --prefix examples` in the repository root (or pass -client-js PATH to socket.io.min.js)")
+
+//go:embed static
+var static embed.FS
+
+// Bundle is the socket.io-client browser bundle read from disk.
+type Bundle struct {
+	Path       string // the file it was read from
+	js, srcMap []byte
+	modTime    time.Time
+}
+
+// ClientJS reads the socket.io-client browser bundle. With path set (the
+// -client-js flag) it reads that file; otherwise it looks for
+// examples/node_modules relative to the working directory (the repository
+// root, examples/ or examples/NAME) and to this source file. A missing
+// bundle is reported with [ErrNoClientJS], telling the user what to run.
+func ClientJS(path string) (*Bundle, error) {
+	candidates := []string{path}
+	if path == "" {
+		candidates = []string{
+			filepath.Join("examples", BundlePath),
+			BundlePath,
+			filepath.Join("..", BundlePath),
+		}
+		if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
+			// file is examples/internal/site/site.go when built from a checkout.
+			candidates = append(candidates, filepath.Join(filepath.Dir(file), "..", "..", BundlePath))
+		}
+	}
+	for _, c := range candidates {
+		js, err := os.ReadFile(c)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("site: reading the socket.io-client bundle: %w", err)
+		}
+		b := &Bundle{Path: c, js: js, modTime: time.Now()}
+		if fi, err := os.Stat(c); err == nil {
+			b.modTime = fi.ModTime()
+		}
+		b.srcMap, _ = os.ReadFile(c + ".map") // optional: only devtools ask for it
+		return b, nil
+	}
+	if path != "" {
+		return nil, fmt.Errorf("%w (tried %s)", ErrNoClientJS, path)
+	}
+	return nil, ErrNoClientJS
+}
+
+// Mount adds to mux the browser bundle at /socket.io.js (and its source
+// map), and the pages' shared assets at /assets/ (style.css, page.js).
+func Mount(mux *http.ServeMux, b *Bundle) {
+	serve := func(data []byte, name string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeContent(w, r, name, b.modTime, bytes.NewReader(data))
+		}
+	}
+	mux.Handle("GET /socket.io.js", serve(b.js, "socket.io.js"))
+	if b.srcMap != nil {
+		mux.Handle("GET /socket.io.min.js.map", serve(b.srcMap, "socket.io.min.js.map"))
+	}
+	assets, _ := fs.Sub(static, "static")
+	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+}
+
+// Page returns a handler that serves one embedded HTML page.
+func Page(fsys fs.FS, name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			http.Error(w, "page not found", http.StatusNotFound)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(data)
+	}
+}
+
+// Run listens on addr, prints the URLs of paths (e.g. "/",
+// "/message.html") so a user can open them, and serves handler until
+// SIGINT or SIGTERM; then it stops accepting requests, calls shutdown (the
+// hub's Shutdown, which disconnects the clients) and waits for both.
+func Run(name, addr string, handler http.Handler, shutdown func(context.Context) error, paths ...string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	base := "http://" + browserHost(ln.Addr().(*net.TCPAddr))
+	for _, p := range paths {
+		fmt.Printf("%s: open %s%s\n", name, base, p)
+	}
+	fmt.Printf("%s: listening on %s (Ctrl-C stops)\n", name, base)
+
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info(name + ": shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// http.Server.Shutdown does not wait for hijacked (WebSocket)
+	// connections; the hub's Shutdown closes those.
+	err = errors.Join(srv.Shutdown(sctx), shutdown(sctx))
+	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
+		err = errors.Join(err, serr)
+	}
+	return err
+}
+
+// browserHost turns a listening address into one a browser can open:
+// an unspecified IP (":8080") becomes localhost.
+func browserHost(a *net.TCPAddr) string {
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, fmt.Sprint(a.Port))
+}
