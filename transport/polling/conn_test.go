@@ -167,6 +167,9 @@ func TestSecondGetClosesSession(t *testing.T) {
 func TestSecondPostClosesSession(t *testing.T) {
 	h := newHarness(t, nil, transport.Params{})
 	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // before the server closes, even when the test fails
 	h.onFrame = func(_ *Conn, f transport.Frame) error {
 		if string(f.Data) == "4block" {
 			entered <- struct{}{}
@@ -190,7 +193,7 @@ func TestSecondPostClosesSession(t *testing.T) {
 	default:
 	}
 
-	close(release)
+	unblock()
 	assert.Equal(t, http.StatusBadRequest, recv(t, first, "first POST").status)
 	err := rec.waitClose(t)
 	assert.ErrorIs(t, err, ErrOverlap)

@@ -143,7 +143,8 @@ func newHarness(t *testing.T, opts *Options, p transport.Params) *harness {
 		return rec
 	}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.route))
-	h.client = &http.Client{Transport: &http.Transport{}}
+	// The timeout turns a GET held by mistake into a failure, not a hang.
+	h.client = &http.Client{Transport: &http.Transport{}, Timeout: waitTimeout}
 	t.Cleanup(h.srv.Close) // runs last: held requests are over by then
 	t.Cleanup(func() {
 		h.mu.Lock()
