@@ -160,9 +160,6 @@ func (c *Conn) closeLocked(err error) {
 		close(c.startWait)
 		c.startWait = nil
 	}
-	if err != nil {
-		c.t.log.Debug("polling: session closed", "remote", c.remoteAddr, "err", err)
-	}
 }
 
 func (c *Conn) wakeGetLocked() {
@@ -184,6 +181,9 @@ func (c *Conn) finish() {
 	c.reported = true
 	h, err := c.h, c.closeErr
 	c.mu.Unlock()
+	if err != nil {
+		c.t.log.Debug("polling: session closed", "remote", c.remoteAddr, "err", err)
+	}
 	h.HandleClose(err)
 }
 
