@@ -21,7 +21,7 @@ import (
 	"github.com/go-realtime/realtime/transport/websocket"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run")) }
 
 // event is something the application side of a test server saw.
 type event struct {
@@ -71,9 +71,38 @@ func (r *recorder) next(t *testing.T, kind string) event {
 // testServer is an Engine.IO server on a real HTTP server.
 type testServer struct {
 	*recorder
-	eio  *engineio.Server
-	http *httptest.Server
-	url  string // http://host/engine.io/
+	eio   *engineio.Server
+	http  *httptest.Server
+	url   string // http://host/engine.io/
+	polls *trackingPolling
+}
+
+// trackingPolling is the polling transport, remembering the Conns it made.
+type trackingPolling struct {
+	*polling.Transport
+	mu    sync.Mutex
+	conns []*polling.Conn
+}
+
+func (tp *trackingPolling) Accept(w http.ResponseWriter, r *http.Request, p transport.Params) (transport.Conn, error) {
+	c, err := tp.Transport.Accept(w, r, p)
+	if err == nil {
+		tp.mu.Lock()
+		tp.conns = append(tp.conns, c.(*polling.Conn))
+		tp.mu.Unlock()
+	}
+	return c, err
+}
+
+// waitHeld waits until the latest polling session's GET is held by the
+// server.
+func (ts *testServer) waitHeld(t *testing.T) {
+	t.Helper()
+	require.NotNil(t, ts.polls, "test server without a tracked polling transport")
+	ts.polls.mu.Lock()
+	c := ts.polls.conns[len(ts.polls.conns)-1]
+	ts.polls.mu.Unlock()
+	require.Eventually(t, c.Held, 5*time.Second, time.Millisecond, "GET not held")
 }
 
 func newTestServer(t *testing.T, opts *engineio.Options) *testServer {
@@ -82,11 +111,18 @@ func newTestServer(t *testing.T, opts *engineio.Options) *testServer {
 	if opts == nil {
 		opts = &engineio.Options{}
 	}
+	var polls *trackingPolling
+	if len(opts.Transports) == 0 {
+		polls = &trackingPolling{Transport: polling.New(nil)}
+		o := *opts
+		o.Transports = []transport.Transport{polls, websocket.New(nil)}
+		opts = &o
+	}
 	eio := engineio.NewServer(rec, opts)
 	mux := http.NewServeMux()
 	mux.Handle("/engine.io/", eio)
 	hs := httptest.NewServer(mux)
-	ts := &testServer{recorder: rec, eio: eio, http: hs, url: hs.URL + "/engine.io/"}
+	ts := &testServer{recorder: rec, eio: eio, http: hs, url: hs.URL + "/engine.io/", polls: polls}
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
@@ -231,5 +267,3 @@ func (c *wsClient) send(t *testing.T, f transport.Frame) {
 // payload joins packets like a polling body.
 func payload(packets ...string) string { return strings.Join(packets, "\x1e") }
 
-var _ = polling.DecodePayload
-var _ sync.Mutex

@@ -147,6 +147,7 @@ func TestUpgrade(t *testing.T) {
 	sess := ts.eio.Session(sid)
 
 	pending := ts.asyncGet(t, q)
+	ts.waitHeld(t)
 	c := ts.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
 	c.send(t, transport.TextFrame("2probe"))
 	assert.Equal(t, "3probe", c.readText(t))
@@ -235,7 +236,7 @@ func TestHeartbeatTimeout(t *testing.T) {
 }
 
 func TestPingTimeoutAnswersHeldPollWithClose(t *testing.T) {
-	ts := newTestServer(t, &engineio.Options{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+	ts := newTestServer(t, &engineio.Options{PingInterval: 30 * time.Millisecond, PingTimeout: time.Second})
 	sid := ts.pollHandshake(t)
 	q := "EIO=4&transport=polling&sid=" + sid
 	// First poll gets the ping; don't answer it.
@@ -251,6 +252,7 @@ func TestClientClosePacket(t *testing.T) {
 		sid := ts.pollHandshake(t)
 		q := "EIO=4&transport=polling&sid=" + sid
 		pending := ts.asyncGet(t, q)
+		ts.waitHeld(t)
 		assert.Equal(t, "ok", ts.do(t, http.MethodPost, q, "1", nil).body)
 		assert.Equal(t, "6", waitResponse(t, pending).body)
 		ev := ts.next(t, "close")
@@ -421,6 +423,7 @@ func TestServerCloseSession(t *testing.T) {
 	ts := newTestServer(t, nil)
 	sid := ts.pollHandshake(t)
 	pending := ts.asyncGet(t, "EIO=4&transport=polling&sid="+sid)
+	ts.waitHeld(t)
 	require.NoError(t, ts.eio.Session(sid).Close())
 	assert.Equal(t, "1", waitResponse(t, pending).body)
 	ev := ts.next(t, "close")

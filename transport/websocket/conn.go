@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,8 +34,9 @@ type Conn struct {
 	queueSize int
 	writeFn   func() // c.writeLoop, bound once so that starting a writer does not allocate
 
-	rd frameReader // reader goroutine only
-	h  transport.Handler
+	rd   frameReader // reader goroutine (or polled reader) only
+	h    transport.Handler
+	poll atomic.Pointer[pollState] // set when read through the poller
 
 	wg sync.WaitGroup // running writer
 
@@ -127,6 +129,9 @@ func (c *Conn) Start(h transport.Handler) {
 	c.started = true
 	c.h = h
 	c.mu.Unlock()
+	if c.startPolled() {
+		return
+	}
 	go c.readLoop()
 }
 
@@ -257,7 +262,13 @@ func (c *Conn) closeTCP() {
 	c.mu.Unlock()
 	if !done {
 		_ = c.raw.Close()
+		c.wakeReader()
 	}
+}
+
+// frameOf returns the transport frame of a data message.
+func frameOf(op ws.OpCode, p []byte) transport.Frame {
+	return transport.Frame{Binary: op == ws.OpBinary, Data: p}
 }
 
 func (c *Conn) isClosing() bool {
@@ -308,7 +319,7 @@ func (c *Conn) readMessage() (transport.Frame, error) {
 		}
 		switch op {
 		case ws.OpText, ws.OpBinary:
-			return transport.Frame{Binary: op == ws.OpBinary, Data: p}, nil
+			return frameOf(op, p), nil
 		case ws.OpPing:
 			c.enqueueControl(ws.OpPong, p)
 		case ws.OpClose:

@@ -61,6 +61,11 @@ type Options struct {
 	// Logger receives debug messages about connections ending on errors.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// NoPoller makes every connection read with a goroutine of its own.
+	// By default, on Linux, plain TCP connections are read through a shared
+	// epoll poller instead, so an idle connection holds no goroutine and no
+	// buffer; other systems and TLS connections always use a goroutine.
+	NoPoller bool
 }
 
 // Transport accepts WebSocket connections. It is safe for concurrent use.
@@ -73,6 +78,7 @@ type Transport struct {
 	closeTimeout     time.Duration
 	checkOrigin      func(*http.Request) bool
 	log              *slog.Logger
+	noPoll           bool
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -92,6 +98,7 @@ func New(opts *Options) *Transport {
 		closeTimeout:     o.CloseTimeout,
 		checkOrigin:      o.CheckOrigin,
 		log:              o.Logger,
+		noPoll:           o.NoPoller,
 	}
 	switch {
 	case t.threshold == 0:

@@ -112,9 +112,13 @@ func (c *Conn) writeLoop() {
 		}
 		if closeNow {
 			_ = c.raw.Close()
+			c.wakeReader()
 		} else if sendClose {
 			// The reader waits for the client's answer, not forever.
 			_ = c.nc.SetReadDeadline(time.Now().Add(c.t.closeTimeout))
+			if c.poll.Load() != nil {
+				time.AfterFunc(c.t.closeTimeout, c.closeTCP)
+			}
 		}
 		return
 	}

@@ -1,0 +1,294 @@
+//go:build linux
+
+package websocket
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"sync"
+	"syscall"
+
+	"github.com/gobwas/ws"
+
+	"github.com/go-realtime/realtime/internal/netpoll"
+)
+
+// On Linux a plain TCP connection is read without a goroutine of its own:
+// the shared poller (internal/netpoll) reports when the socket is readable,
+// a short-lived goroutine reads what has arrived without blocking, hands
+// every complete message to the handler, and asks for the next report. An
+// idle connection holds no goroutine and no read buffer.
+
+// pollState is a polled connection's reading state.
+type pollState struct {
+	mu       sync.Mutex // one reading goroutine at a time
+	fd       int
+	h        *netpoll.Handle // nil until registered
+	in       *[]byte        // bytes read but not processed yet (pooled); nil while idle
+	off      int            // processed prefix of *in
+	unit     bytes.Reader   // what rd.src reads while polled
+	finished bool           // finish has run: nothing more to read
+}
+
+// pollBufSize is the pooled read buffer size; larger messages grow their own.
+const pollBufSize = 4 << 10
+
+var pollBufs = sync.Pool{New: func() any { b := make([]byte, 0, pollBufSize); return &b }}
+
+// startPolled registers c with the poller; false means read with a goroutine.
+func (c *Conn) startPolled() bool {
+	if c.rc == nil || c.t.noPoll {
+		return false
+	}
+	p, err := netpoll.Default()
+	if err != nil {
+		return false
+	}
+	ps := &pollState{fd: -1}
+	if err := c.rc.Control(func(fd uintptr) { ps.fd = int(fd) }); err != nil || ps.fd < 0 {
+		return false
+	}
+	if pr, ok := c.rd.src.(*prefixReader); ok && len(pr.buf) > 0 {
+		// Bytes that came with the handshake: process them first.
+		b := pollBufs.Get().(*[]byte)
+		*b = append((*b)[:0], pr.buf...)
+		ps.in = b
+	}
+	c.poll.Store(ps)
+	if ps.in != nil {
+		go c.onReadable() // registers when done
+		return true
+	}
+	h, err := p.Add(ps.fd, c.onReadable)
+	if err != nil {
+		c.poll.Store(nil)
+		return false
+	}
+	ps.mu.Lock()
+	ps.h = h
+	ps.mu.Unlock()
+	return true
+}
+
+// wakeReader makes the reading side notice that the TCP connection was
+// closed locally, which the poller does not report.
+func (c *Conn) wakeReader() {
+	if c.poll.Load() != nil {
+		go c.onReadable()
+	}
+}
+
+// onReadable reads what has arrived, processes the complete messages, and
+// asks for the next report.
+func (c *Conn) onReadable() {
+	ps := c.poll.Load()
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	if ps.finished {
+		return
+	}
+	for {
+		if ps.in == nil {
+			ps.in = pollBufs.Get().(*[]byte)
+			*ps.in = (*ps.in)[:0]
+		}
+		buf := *ps.in
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)] // grow
+		}
+		var n int
+		var rerr error
+		err := c.rc.Read(func(fd uintptr) bool {
+			n, rerr = syscall.Read(int(fd), buf[len(buf):cap(buf)])
+			return true // never wait: the poller does
+		})
+		if err != nil {
+			rerr = err
+		}
+		if n > 0 {
+			buf = buf[:len(buf)+n]
+		}
+		*ps.in = buf
+		if !c.processUnits(ps) {
+			return
+		}
+		switch {
+		case n > 0:
+			continue // there may be more
+		case errors.Is(rerr, syscall.EAGAIN):
+		case rerr == nil:
+			c.finishPolled(ps, io.EOF)
+			return
+		default:
+			c.finishPolled(ps, rerr)
+			return
+		}
+		break
+	}
+	if ps.off == len(*ps.in) {
+		ps.release()
+	}
+	p, _ := netpoll.Default()
+	var err error
+	if ps.h == nil {
+		ps.h, err = p.Add(ps.fd, c.onReadable)
+	} else {
+		err = ps.h.Rearm()
+	}
+	if err != nil {
+		c.finishPolled(ps, err)
+	}
+}
+
+// processUnits hands every complete message (or control frame) in ps.in
+// to the frame reader and the handler. It returns false once the
+// connection has finished.
+func (c *Conn) processUnits(ps *pollState) bool {
+	for {
+		pending := (*ps.in)[ps.off:]
+		end := unitLen(pending, c.rd.maxPayload)
+		if end == 0 {
+			break
+		}
+		ps.unit.Reset(pending[:end])
+		c.rd.src = &ps.unit
+		ps.off += end
+		if !c.handleNext() {
+			ps.finished = true
+			ps.release()
+			c.stopPolling(ps)
+			return false
+		}
+	}
+	// Keep only the unprocessed bytes, at the front.
+	rest := (*ps.in)[ps.off:]
+	if len(rest) == 0 {
+		*ps.in = (*ps.in)[:0]
+	} else if ps.off > 0 {
+		*ps.in = (*ps.in)[:copy(*ps.in, rest)]
+	}
+	ps.off = 0
+	return true
+}
+
+// handleNext reads one unit with the frame reader and acts on it, as
+// readOne does for a reading goroutine. It returns false once the
+// connection has finished.
+func (c *Conn) handleNext() bool {
+	op, p, err := c.rd.next()
+	if err != nil {
+		c.rd.src = c.nc
+		c.finish(err)
+		return false
+	}
+	switch op {
+	case ws.OpText, ws.OpBinary:
+		if c.isClosing() {
+			return true
+		}
+		if err := c.h.HandleFrame(frameOf(op, p)); err != nil {
+			c.rd.src = c.nc
+			c.finish(&handlerError{err})
+			return false
+		}
+	case ws.OpPing:
+		c.enqueueControl(ws.OpPong, p)
+	case ws.OpClose:
+		ce, err := parseClose(p)
+		c.rd.src = c.nc
+		if err != nil {
+			c.finish(err)
+		} else {
+			c.finish(ce)
+		}
+		return false
+	}
+	return true
+}
+
+// finishPolled ends a polled connection whose socket failed or hung up.
+func (c *Conn) finishPolled(ps *pollState, err error) {
+	if ps.in != nil && len(*ps.in)-ps.off > 0 && errors.Is(err, io.EOF) {
+		err = io.ErrUnexpectedEOF
+	}
+	ps.finished = true
+	ps.release()
+	c.stopPolling(ps)
+	c.rd.src = c.nc
+	c.finish(err)
+}
+
+func (c *Conn) stopPolling(ps *pollState) {
+	if ps.h != nil {
+		_ = ps.h.Remove()
+	}
+}
+
+func (ps *pollState) release() {
+	if ps.in == nil {
+		return
+	}
+	if cap(*ps.in) == pollBufSize {
+		*ps.in = (*ps.in)[:0]
+		pollBufs.Put(ps.in)
+	}
+	ps.in, ps.off = nil, 0
+}
+
+// unitLen returns the length of the first unit of b that the frame reader
+// consumes in one call — a control frame, or the frames of a data message
+// up to the final one (stopping early at an interleaved control frame) —
+// or 0 when b does not hold all of it yet. Frames the reader will refuse
+// (over the size limit) end the unit at their header, so the reader sees
+// them at once.
+func unitLen(b []byte, maxPayload int64) int {
+	pos := 0
+	var total int64
+	limit := compressedLimit(maxPayload)
+	for {
+		if len(b)-pos < 2 {
+			return 0
+		}
+		b0, b1 := b[pos], b[pos+1]
+		hdr := 2
+		if b1&0x80 != 0 {
+			hdr += 4
+		}
+		n := int64(b1 & 0x7f)
+		switch n {
+		case 126:
+			hdr += 2
+			if len(b)-pos < 4 {
+				return 0
+			}
+			n = int64(binary.BigEndian.Uint16(b[pos+2:]))
+		case 127:
+			hdr += 8
+			if len(b)-pos < 10 {
+				return 0
+			}
+			u := binary.BigEndian.Uint64(b[pos+2:])
+			if u > 1<<62 {
+				return pos + hdr // refused by the reader
+			}
+			n = int64(u)
+		}
+		if len(b)-pos < hdr {
+			return 0
+		}
+		op := ws.OpCode(b0 & 0xf)
+		if total+n > limit {
+			return pos + hdr // refused by the reader before its payload
+		}
+		if int64(len(b)-pos-hdr) < n {
+			return 0
+		}
+		pos += hdr + int(n)
+		if op.IsControl() || b0&0x80 != 0 {
+			return pos
+		}
+		total += n
+	}
+}
