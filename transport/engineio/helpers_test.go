@@ -21,7 +21,9 @@ import (
 	"github.com/go-realtime/realtime/transport/websocket"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run")) }
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"))
+}
 
 // event is something the application side of a test server saw.
 type event struct {
@@ -266,4 +268,3 @@ func (c *wsClient) send(t *testing.T, f transport.Frame) {
 
 // payload joins packets like a polling body.
 func payload(packets ...string) string { return strings.Join(packets, "\x1e") }
-

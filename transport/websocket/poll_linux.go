@@ -26,10 +26,10 @@ type pollState struct {
 	mu       sync.Mutex // one reading goroutine at a time
 	fd       int
 	h        *netpoll.Handle // nil until registered
-	in       *[]byte        // bytes read but not processed yet (pooled); nil while idle
-	off      int            // processed prefix of *in
-	unit     bytes.Reader   // what rd.src reads while polled
-	finished bool           // finish has run: nothing more to read
+	in       *[]byte         // bytes read but not processed yet (pooled); nil while idle
+	off      int             // processed prefix of *in
+	unit     bytes.Reader    // what rd.src reads while polled
+	finished bool            // finish has run: nothing more to read
 }
 
 // pollBufSize is the pooled read buffer size; larger messages grow their own.
