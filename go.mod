@@ -12,3 +12,9 @@ require (
 	github.com/gobwas/httphead v0.1.0 // indirect
 	go.yaml.in/yaml/v3 v3.0.5 // indirect
 )
+
+ignore (
+	./e2e/node_modules
+	./examples/node_modules
+	./interop/node_modules
+)

@@ -155,10 +155,11 @@ func TestUpgrade(t *testing.T) {
 	assert.Equal(t, "6", waitResponse(t, pending).body)
 	// While upgrading, polls are answered with a noop at once.
 	assert.Equal(t, "6", ts.do(t, http.MethodGet, q, "", nil).body)
-	// Sent before the upgrade completes: must reach the client on the WebSocket.
+	// Sent before the upgrade completes: must reach the client on the
+	// WebSocket, first (no noop before it).
 	require.NoError(t, sess.Send(engineio.Text([]byte("buffered"))))
 	c.send(t, transport.TextFrame("5"))
-	assert.Equal(t, "4buffered", c.readText(t))
+	assert.Equal(t, "4buffered", string(c.read(t).Data))
 	require.Eventually(t, func() bool { return sess.Transport() == transport.NameWebSocket }, 5*time.Second, time.Millisecond)
 
 	c.send(t, transport.TextFrame("4after"))
@@ -509,4 +510,17 @@ func TestReason(t *testing.T) {
 	for _, tt := range tests {
 		assert.Equal(t, tt.want, engineio.Reason(tt.err))
 	}
+}
+
+func TestUpgradeWithoutHeldPoll(t *testing.T) {
+	ts := newTestServer(t, nil)
+	sid := ts.pollHandshake(t)
+	c := ts.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+	c.send(t, transport.TextFrame("2probe"))
+	assert.Equal(t, "3probe", string(c.read(t).Data))
+	c.send(t, transport.TextFrame("5"))
+	c.send(t, transport.TextFrame("4hello"))
+	// The echo is the first frame after the upgrade: the noop meant for a
+	// poll is not replayed on the WebSocket.
+	assert.Equal(t, "4hello", string(c.read(t).Data))
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -322,11 +323,14 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	var unsent []transport.Frame
 	if d, ok := old.(transport.Drainer); ok {
 		unsent = d.Drain()
-	} else if d, ok := old.(interface{ Handover() []transport.Frame }); ok {
-		unsent = d.Handover()
 	} else {
 		_ = old.Close()
 	}
+	// Noops were only there to release polls; the client must see its
+	// messages first on the WebSocket.
+	unsent = slices.DeleteFunc(unsent, func(f transport.Frame) bool {
+		return !f.Binary && len(f.Data) == 1 && f.Data[0] == '6'
+	})
 	var err error
 	if len(unsent) > 0 {
 		err = ws.Send(unsent...)
