@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -338,31 +339,53 @@ func checkPlaceholders(data []byte, n int) error {
 // SplitArgs splits the JSON array data into its elements, as raw JSON
 // slices of data (no copying, no re-encoding; white space around elements
 // trimmed). An event's data splits into the event name and its arguments.
+//
+// SplitArgs checks the array's own structure but leaves the validation of
+// the elements to whoever produced data: a decoded [Packet]'s Data was
+// checked with json.Valid already. Given other input it returns an error or
+// meaningless elements, never panics.
 func SplitArgs(data []byte) ([][]byte, error) {
 	return AppendArgs(nil, data)
 }
 
+var errNotArray = errors.New("socketio: arguments are not a JSON array")
+
 // AppendArgs is SplitArgs appending to dst, for callers that keep a buffer.
+// On error it returns dst unchanged.
 func AppendArgs(dst [][]byte, data []byte) ([][]byte, error) {
-	if !json.Valid(data) {
-		return dst, fmt.Errorf("socketio: arguments are not valid JSON")
-	}
+	n0 := len(dst)
 	i := skipWS(data, 0)
-	if data[i] != '[' {
-		return dst, fmt.Errorf("socketio: arguments are not a JSON array")
+	if i >= len(data) || data[i] != '[' {
+		return dst, errNotArray
 	}
 	i = skipWS(data, i+1)
-	if data[i] == ']' {
+	if i < len(data) && data[i] == ']' {
+		if skipWS(data, i+1) != len(data) {
+			return dst, errNotArray
+		}
 		return dst, nil
 	}
 	for {
 		end := skipValue(data, i)
+		if end < 0 {
+			return dst[:n0], errNotArray
+		}
 		dst = append(dst, data[i:end])
 		i = skipWS(data, end)
-		if data[i] == ']' {
-			return dst, nil
+		if i >= len(data) {
+			return dst[:n0], errNotArray
 		}
-		i = skipWS(data, i+1) // ','
+		switch data[i] {
+		case ']':
+			if skipWS(data, i+1) != len(data) {
+				return dst[:n0], errNotArray
+			}
+			return dst, nil
+		case ',':
+			i = skipWS(data, i+1)
+		default:
+			return dst[:n0], errNotArray
+		}
 	}
 }
 

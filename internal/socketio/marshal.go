@@ -36,7 +36,7 @@ var ErrUnsupportedValue = errors.New("socketio: unsupported value")
 //     map[string]any values at any depth; a nil or empty []byte is an empty
 //     attachment;
 //   - a json.RawMessage is written as it is (after checking it is valid
-//     JSON; placeholders in it are not renumbered: use RawArg for that);
+//     JSON in valid UTF-8; placeholders in it are not renumbered: use RawArg for that);
 //   - a RawArg is written with its placeholders renumbered, see [RawArg];
 //   - anything else is written as encoding/json writes it (strings, numbers,
 //     bools, nil, []any and map[string]any byte for byte like json.Marshal,
@@ -99,7 +99,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		if len(x) == 0 {
 			return append(dst, "null"...), atts, nil
 		}
-		if !json.Valid(x) {
+		if !validJSON(x) {
 			return dst, atts, fmt.Errorf("%w: invalid json.RawMessage", ErrUnsupportedValue)
 		}
 		return append(dst, x...), atts, nil
@@ -169,7 +169,7 @@ func appendPlaceholder(dst []byte, num int) []byte {
 }
 
 func appendRawArg(dst []byte, atts [][]byte, r *RawArg) ([]byte, [][]byte, error) {
-	if !json.Valid(r.JSON) {
+	if !validJSON(r.JSON) {
 		return dst, atts, fmt.Errorf("%w: invalid RawArg JSON", ErrUnsupportedValue)
 	}
 	if len(r.Attachments) == 0 || !mayHavePlaceholder(r.JSON) {
@@ -200,6 +200,10 @@ func appendRawArg(dst []byte, atts [][]byte, r *RawArg) ([]byte, [][]byte, error
 	}
 	return append(dst, r.JSON[last:]...), atts, nil
 }
+
+// validJSON reports whether b is JSON that can go in a text packet:
+// json.Valid does not check UTF-8 inside strings.
+func validJSON(b []byte) bool { return json.Valid(b) && utf8.Valid(b) }
 
 // appendFloat writes f as encoding/json does.
 func appendFloat(dst []byte, atts [][]byte, f float64, bits int) ([]byte, [][]byte, error) {
