@@ -73,26 +73,34 @@ func (p *Poller) run(rc syscall.RawConn) {
 	ready := make([]*Handle, 0, 256)
 	for {
 		err := rc.Read(func(fd uintptr) bool {
-			n, err := syscall.EpollWait(int(fd), events, 0)
-			if err != nil || n <= 0 {
-				return false // nothing ready: wait for the next wakeup
-			}
-			ready = ready[:0]
-			p.mu.Lock()
-			for _, ev := range events[:n] {
-				id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-				if h := p.byID[id]; h != nil {
-					ready = append(ready, h)
+			// The runtime poller watches the epoll descriptor
+			// edge-triggered: empty the ready list before waiting again,
+			// or the descriptors still on it would never be reported.
+			for {
+				n, err := syscall.EpollWait(int(fd), events, 0)
+				if err == syscall.EINTR {
+					continue
+				}
+				if err != nil || n <= 0 {
+					return false // nothing ready: wait for the next wakeup
+				}
+				ready = ready[:0]
+				p.mu.Lock()
+				for _, ev := range events[:n] {
+					id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+					if h := p.byID[id]; h != nil {
+						ready = append(ready, h)
+					}
+				}
+				p.mu.Unlock()
+				for i, h := range ready {
+					go h.onRead()
+					ready[i] = nil
+				}
+				if n < len(events) {
+					return false
 				}
 			}
-			p.mu.Unlock()
-			for i, h := range ready {
-				go h.onRead()
-				ready[i] = nil
-			}
-			// Keep going: more may be ready, and the runtime poller is
-			// edge-triggered, so drain before waiting again.
-			return false
 		})
 		if err != nil {
 			return

@@ -61,14 +61,16 @@ func (c *Conn) startPolled() bool {
 		go c.onReadable() // registers when done
 		return true
 	}
+	// Hold the reading lock while registering: a report may come at once,
+	// and its reader must find the handle set.
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
 	h, err := p.Add(ps.fd, c.onReadable)
 	if err != nil {
 		c.poll.Store(nil)
 		return false
 	}
-	ps.mu.Lock()
 	ps.h = h
-	ps.mu.Unlock()
 	return true
 }
 
