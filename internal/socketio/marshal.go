@@ -35,8 +35,9 @@ var ErrUnsupportedValue = errors.New("socketio: unsupported value")
 //     appended to attachments (N is its index there), also inside []any and
 //     map[string]any values at any depth; a nil or empty []byte is an empty
 //     attachment;
-//   - a json.RawMessage is written as it is (after checking it is valid
-//     JSON in valid UTF-8; placeholders in it are not renumbered: use RawArg for that);
+//   - a json.RawMessage is written as it is, after checking that it is
+//     valid JSON in valid UTF-8 (placeholders in it are not renumbered: use
+//     RawArg for that);
 //   - a RawArg is written with its placeholders renumbered, see [RawArg];
 //   - anything else is written as encoding/json writes it (strings, numbers,
 //     bools, nil, []any and map[string]any byte for byte like json.Marshal,
