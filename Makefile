@@ -11,7 +11,7 @@ SHELL := bash
 
 GO       ?= go
 NPM      ?= npm
-FUZZTIME ?= 5s
+FUZZTIME ?= 500x
 
 # Written after a successful `npm ci`; older than the lock file → reinstall.
 INTEROP_STAMP := interop/node_modules/.make-installed
