@@ -1,0 +1,186 @@
+package hub_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/polling"
+	"github.com/go-realtime/realtime/transport/websocket"
+)
+
+// wireClient speaks raw Engine.IO/Socket.IO to a hub over a real socket.
+type wireClient interface {
+	send(t *testing.T, packets ...string)
+	// recv returns the next packet that is not a ping (pings are answered).
+	recv(t *testing.T) transport.Frame
+}
+
+type wsWire struct{ c *websocket.ClientConn }
+
+func (w *wsWire) send(t *testing.T, packets ...string) {
+	for _, p := range packets {
+		f := transport.TextFrame(p)
+		if strings.HasPrefix(p, "bin:") {
+			f = transport.BinaryFrame([]byte(p[4:]))
+		}
+		require.NoError(t, w.c.WriteFrame(f))
+	}
+}
+
+func (w *wsWire) recv(t *testing.T) transport.Frame {
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		f, err := w.c.ReadFrame(ctx)
+		cancel()
+		require.NoError(t, err)
+		if !f.Binary && string(f.Data) == "2" {
+			require.NoError(t, w.c.WriteFrame(transport.TextFrame("3")))
+			continue
+		}
+		return f
+	}
+}
+
+type pollWire struct {
+	url    string
+	queued []transport.Frame
+}
+
+func (p *pollWire) send(t *testing.T, packets ...string) {
+	frames := make([]transport.Frame, 0, len(packets))
+	for _, s := range packets {
+		if strings.HasPrefix(s, "bin:") {
+			frames = append(frames, transport.BinaryFrame([]byte(s[4:])))
+		} else {
+			frames = append(frames, transport.TextFrame(s))
+		}
+	}
+	res, err := http.Post(p.url, "text/plain", strings.NewReader(string(polling.AppendPayload(nil, frames))))
+	require.NoError(t, err)
+	defer res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+}
+
+func (p *pollWire) recv(t *testing.T) transport.Frame {
+	for len(p.queued) == 0 {
+		res, err := http.Get(p.url)
+		require.NoError(t, err)
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, res.StatusCode, string(body))
+		frames, err := polling.DecodePayload(body)
+		require.NoError(t, err)
+		for _, f := range frames {
+			if !f.Binary && string(f.Data) == "2" {
+				p.send(t, "3")
+				continue
+			}
+			p.queued = append(p.queued, f)
+		}
+	}
+	f := p.queued[0]
+	p.queued = p.queued[1:]
+	return f
+}
+
+// dialWire opens an Engine.IO session on the hub's HTTP server.
+func dialWire(t *testing.T, base, name string) wireClient {
+	t.Helper()
+	switch name {
+	case "websocket":
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = c.Close() })
+		w := &wsWire{c: c}
+		require.True(t, strings.HasPrefix(string(w.recv(t).Data), `0{"sid":`))
+		return w
+	default:
+		res, err := http.Get(base + "/socket.io/?EIO=4&transport=polling")
+		require.NoError(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		open := string(body)
+		require.True(t, strings.HasPrefix(open, `0{"sid":"`), open)
+		sid := open[len(`0{"sid":"`) : len(`0{"sid":"`)+20]
+		return &pollWire{url: base + "/socket.io/?EIO=4&transport=polling&sid=" + sid}
+	}
+}
+
+// TestOverTheNetwork runs the Socket.IO protocol over real sockets with
+// both transports: connect with auth, unknown namespace, events, acks both
+// ways, binary both ways, server disconnect.
+func TestOverTheNetwork(t *testing.T) {
+	for _, name := range []string{"websocket", "polling"} {
+		t.Run(name, func(t *testing.T) {
+			h := newHub(t, nil)
+			h.Of("/custom")
+			h.OnConnection(func(s *hub.Socket) {
+				_ = s.Emit("auth", s.Handshake().Auth)
+				s.On("message", func(e *hub.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
+				s.On("message-with-ack", func(e *hub.Event) { _ = e.Ack(e.Args.Values()...) })
+				s.On("ask", func() {
+					go func() {
+						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+						defer cancel()
+						reply, err := s.EmitWithAck(ctx, "question")
+						if err == nil {
+							_ = s.Emit("answer", reply.Values()...)
+						}
+					}()
+				})
+				s.On("bye", func() { s.Disconnect(false) })
+			})
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			defer srv.CloseClientConnections()
+			w := dialWire(t, srv.URL, name)
+			text := func() string {
+				f := w.recv(t)
+				require.False(t, f.Binary, "binary %q", f.Data)
+				return string(f.Data)
+			}
+
+			w.send(t, `40/nope,`)
+			assert.Equal(t, `44/nope,{"message":"Invalid namespace"}`, text())
+			w.send(t, `40{"token":"x"}`)
+			connect := text()
+			require.True(t, strings.HasPrefix(connect, `40{"sid":"`), connect)
+			assert.Equal(t, `42["auth",{"token":"x"}]`, text())
+
+			w.send(t, `42["message",1,"2",{"3":[true]}]`)
+			assert.Equal(t, `42["message-back",1,"2",{"3":[true]}]`, text())
+			w.send(t, `4213["message-with-ack",{"z":null,"a":[]}]`)
+			assert.Equal(t, `4313[{"z":null,"a":[]}]`, text())
+
+			w.send(t, `451-["message",{"_placeholder":true,"num":0}]`, "bin:\x01\x02\x03")
+			assert.Equal(t, `451-["message-back",{"_placeholder":true,"num":0}]`, text())
+			f := w.recv(t)
+			assert.Equal(t, transport.BinaryFrame([]byte{1, 2, 3}), f)
+
+			w.send(t, `42["ask"]`)
+			ask := text()
+			require.True(t, strings.HasPrefix(ask, `42`) && strings.HasSuffix(ask, `["question"]`), ask)
+			id := strings.TrimSuffix(strings.TrimPrefix(ask, "42"), `["question"]`)
+			w.send(t, `43`+id+`["yes",2]`)
+			assert.Equal(t, `42["answer","yes",2]`, text())
+
+			w.send(t, `40/custom,`)
+			assert.True(t, strings.HasPrefix(text(), `40/custom,{"sid":"`))
+			w.send(t, `42["bye"]`)
+			assert.Equal(t, `41`, text())
+		})
+	}
+}
