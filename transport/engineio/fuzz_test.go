@@ -1,6 +1,7 @@
 package engineio_test
 
 import (
+	"context"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -39,16 +40,18 @@ func FuzzServeHTTP(f *testing.F) {
 			sid = open[i+7 : i+27]
 		}
 		query = strings.ReplaceAll(query, "SID", sid)
-		if method == http.MethodGet && strings.Contains(query, "sid=") {
-			// A GET on a live session would be held; ask for the queued
-			// packets only after something is queued.
+		// A held poll ends when its request's context does.
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, method, "/engine.io/?"+query, strings.NewReader(body))
+		if err != nil {
+			return
+		}
+		if req.Method == http.MethodGet && strings.Contains(query, "sid=") {
+			// A GET on a live session is held until something is queued.
 			if s := srv.Session(sid); s != nil {
 				_ = s.Send(engineio.Text([]byte("x")))
 			}
-		}
-		req, err := http.NewRequest(method, "/engine.io/?"+query, strings.NewReader(body))
-		if err != nil {
-			return
 		}
 		req.RemoteAddr = "192.0.2.1:1234"
 		rec = httptest.NewRecorder()
