@@ -121,7 +121,10 @@ type (
 	}
 	userEvent struct {
 		Username string `json:"username"`
-		NumUsers int64  `json:"numUsers,omitempty"`
+		NumUsers int64  `json:"numUsers"`
+	}
+	typingEvent struct {
+		Username string `json:"username"`
 	}
 )
 
@@ -145,10 +148,10 @@ func (c *chat) connect(s *hub.Socket) {
 		s.On(event, func(e *hub.Event) { c.message(s, e) })
 	}
 	s.On("typing", func() {
-		_ = s.Broadcast().Emit("typing", userEvent{Username: userOf(s).Name})
+		_ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name})
 	})
 	s.On("stop typing", func() {
-		_ = s.Broadcast().Emit("stop typing", userEvent{Username: userOf(s).Name})
+		_ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name})
 	})
 
 	s.OnDisconnect(func(reason string) {
