@@ -48,6 +48,10 @@ type Options struct {
 	// whose Origin is not the server's own. Allowed origins get CORS headers
 	// with credentials.
 	CheckOrigin func(r *http.Request) bool
+	// MaxConnections bounds the open sessions; handshakes beyond it are
+	// answered 503 (polling) or closed with status 1013 (WebSocket).
+	// Default 0: no bound.
+	MaxConnections int
 	// Logger receives the server's diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }

@@ -92,6 +92,8 @@ type Server struct {
 	params     transport.Params
 	upgrades   string // JSON array announced to polling sessions
 
+	counters counters
+
 	mu       sync.Mutex
 	sessions map[string]*Session
 	live     int           // sessions whose close has not been fully handled
@@ -141,6 +143,7 @@ func (s *Server) Session(id string) *Session {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	verdict := s.checkOrigin(r)
 	if verdict == originRefused {
+		s.counters.refused.Add(1)
 		s.opts.Logger.Debug("engineio: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusForbidden)
@@ -246,10 +249,15 @@ func equalFoldTrim(s, t string) bool {
 // handshake opens a new session over t.
 func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.Transport) {
 	s.mu.Lock()
-	down := s.shutdown
+	down, full := s.shutdown, s.fullLocked()
 	s.mu.Unlock()
-	if down {
+	switch {
+	case down:
+		s.counters.refused.Add(1)
 		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
+		return
+	case full:
+		s.refuseFull(w)
 		return
 	}
 	conn, err := t.Accept(w, r, s.params)
@@ -260,6 +268,9 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.T
 	}
 	sess := s.open(conn, r)
 	if sess == nil {
+		if conn.Name() != transport.NameWebSocket {
+			s.refuseFull(w) // a polling request is still unanswered
+		}
 		return
 	}
 	if h, ok := conn.(http.Handler); ok && conn.Name() != transport.NameWebSocket {
@@ -285,9 +296,13 @@ func (s *Server) ServeConn(conn transport.Conn, r *http.Request) *Session {
 func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	sess := newSession(s, conn, r)
 	s.mu.Lock()
-	if s.shutdown {
+	if s.shutdown || s.fullLocked() {
 		s.mu.Unlock()
-		_ = conn.Close()
+		if c, ok := conn.(interface{ CloseWithStatus(int, string) error }); ok {
+			_ = c.CloseWithStatus(1013, "try again later") // WebSocket: 1013 Try Again Later
+		} else {
+			_ = conn.Close()
+		}
 		return nil
 	}
 	for s.sessions[sess.id] != nil { // never in practice: 120 random bits
@@ -296,6 +311,7 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	s.sessions[sess.id] = sess
 	s.live++
 	s.mu.Unlock()
+	s.counters.opened.Add(1)
 
 	upgrades := "[]"
 	if conn.Name() == transport.NamePolling {
@@ -325,6 +341,20 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	}
 	conn.Start(&connHandler{s: sess, c: conn})
 	return sess
+}
+
+// fullLocked reports whether MaxConnections sessions are open.
+func (s *Server) fullLocked() bool {
+	return s.opts.MaxConnections > 0 && len(s.sessions) >= s.opts.MaxConnections
+}
+
+// refuseFull answers a handshake when the server is full.
+func (s *Server) refuseFull(w http.ResponseWriter) {
+	s.counters.refused.Add(1)
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_, _ = w.Write([]byte(`{"code":3,"message":"Server full: too many connections"}`))
 }
 
 // remove forgets a closed session's id.

@@ -524,3 +524,41 @@ func TestUpgradeWithoutHeldPoll(t *testing.T) {
 	// poll is not replayed on the WebSocket.
 	assert.Equal(t, "4hello", string(c.read(t).Data))
 }
+
+func TestMaxConnections(t *testing.T) {
+	ts := newTestServer(t, &engineio.Options{MaxConnections: 1})
+	sid := ts.pollHandshake(t)
+
+	res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", nil)
+	assert.Equal(t, http.StatusServiceUnavailable, res.status)
+	assert.Contains(t, res.body, "too many connections")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := websocket.Dial(ctx, ts.wsURL("EIO=4&transport=websocket"), nil)
+	assert.Error(t, err, "a full server refuses WebSocket handshakes too")
+
+	// The server carries on: once the first session ends, a new one fits.
+	require.NoError(t, ts.eio.Session(sid).Close())
+	ts.next(t, "close")
+	ts.pollHandshake(t)
+	assert.Equal(t, int64(2), ts.eio.Stats().Refused)
+}
+
+func TestStats(t *testing.T) {
+	ts := newTestServer(t, &engineio.Options{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+	c := ts.dial(t, "EIO=4&transport=websocket", nil)
+	parseOpen(t, c.readText(t))
+	c.send(t, transport.TextFrame("4hello"))
+	assert.Equal(t, "4hello", c.readText(t))
+	ts.pollHandshake(t) // never answers pings: times out
+	ev := ts.next(t, "close")
+	require.ErrorIs(t, ev.err, engineio.ErrPingTimeout)
+
+	st := ts.eio.Stats()
+	assert.Equal(t, int64(2), st.SessionsOpened)
+	assert.GreaterOrEqual(t, st.PacketsIn, int64(1))
+	assert.GreaterOrEqual(t, st.BytesIn, int64(len("4hello")))
+	assert.GreaterOrEqual(t, st.PacketsOut, int64(3)) // two open packets and the echo
+	assert.GreaterOrEqual(t, st.Closed["ping timeout"], int64(1))
+}

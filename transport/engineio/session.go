@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -130,7 +131,17 @@ func (s *Session) send(frames ...transport.Frame) error {
 	}
 	err := s.conn.Send(frames...)
 	s.sendMu.Unlock()
+	c := &s.srv.counters
+	c.packetsOut.Add(int64(len(frames)))
+	n := 0
+	for _, f := range frames {
+		n += len(f.Data)
+	}
+	c.bytesOut.Add(int64(n))
 	if err != nil {
+		if errors.Is(err, transport.ErrQueueFull) {
+			c.overflows.Add(1)
+		}
 		s.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
 		return fmt.Errorf("engineio: send: %w", err)
 	}
@@ -154,6 +165,7 @@ func (s *Session) close(reason error, tell bool) {
 	}
 	s.closeErr = reason
 	s.closed.Store(true)
+	s.srv.counters.closed(reason)
 	if s.hbTimer != nil {
 		s.hbTimer.Stop()
 	}
@@ -320,6 +332,7 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	s.upgradeTimer.Stop()
 	s.mu.Unlock()
 
+	s.srv.counters.upgrades.Add(1)
 	var unsent []transport.Frame
 	if d, ok := old.(transport.Drainer); ok {
 		unsent = d.Drain()
@@ -350,6 +363,8 @@ type connHandler struct {
 // HandleFrame implements [transport.Handler].
 func (h *connHandler) HandleFrame(f transport.Frame) error {
 	s := h.s
+	s.srv.counters.packetsIn.Add(1)
+	s.srv.counters.bytesIn.Add(int64(len(f.Data)))
 	s.mu.Lock()
 	current, probing := s.conn == h.c, s.probe == h.c
 	s.mu.Unlock()
