@@ -26,6 +26,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-realtime/realtime/namespace"
@@ -95,6 +96,14 @@ type Options struct {
 	MaxAttachments int
 	// Adapter creates each namespace's room adapter. Default room.NewMemory.
 	Adapter func(room.Local) room.Adapter
+	// MaxConnections bounds the client connections; further handshakes
+	// are refused (HTTP 503, or WebSocket close 1013). Default: no bound.
+	MaxConnections int
+	// EventRate, when positive, bounds the events one socket may send per
+	// second (with bursts of EventBurst, default EventRate); a socket that
+	// sends faster is disconnected from its namespace. Default: no bound.
+	EventRate  float64
+	EventBurst int
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -104,6 +113,8 @@ type Server struct {
 	opts Options
 	eio  *engineio.Server
 	path string // without trailing slash
+
+	rateLimited atomic.Int64
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -142,6 +153,7 @@ func New(opts *Options) *Server {
 		Transports:     o.Transports,
 		AllowedOrigins: o.AllowedOrigins,
 		CheckOrigin:    o.CheckOrigin,
+		MaxConnections: o.MaxConnections,
 		Logger:         o.Logger,
 	})
 	s.Of("/")
@@ -279,6 +291,9 @@ func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
 	c := namespace.NewClient(sess, hs, s.resolve, &namespace.ClientOptions{
 		ConnectTimeout: s.opts.ConnectTimeout,
 		MaxAttachments: s.opts.MaxAttachments,
+		EventRate:      s.opts.EventRate,
+		EventBurst:     s.opts.EventBurst,
+		OnRateLimit:    func(*Socket) { s.rateLimited.Add(1) },
 		Logger:         s.opts.Logger,
 	})
 	return sessionHandler{c}

@@ -501,3 +501,8 @@ func TestServeHTTPPath(t *testing.T) {
 }
 
 var _ = slices.Contains[[]string]
+
+const (
+	testTimeout = 5 * time.Second
+	pollEvery   = 5 * time.Millisecond
+)

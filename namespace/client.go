@@ -30,6 +30,13 @@ type ClientOptions struct {
 	ConnectTimeout time.Duration
 	// MaxAttachments bounds the binary attachments of one packet. Default 10.
 	MaxAttachments int
+	// EventRate, when positive, bounds the events per second one socket may
+	// send, with bursts of EventBurst (default: EventRate, at least 1). A
+	// socket that sends faster is disconnected with ReasonRateLimit, and
+	// OnRateLimit is called. Default: no bound.
+	EventRate   float64
+	EventBurst  int
+	OnRateLimit func(s *Socket)
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -40,6 +47,7 @@ type ClientOptions struct {
 // use it directly.
 type Client struct {
 	conn    Conn
+	opts    ClientOptions
 	info    Handshake
 	resolve Resolver
 	logger  *slog.Logger
@@ -64,7 +72,10 @@ func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions)
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	c := &Client{conn: conn, info: info, resolve: resolve, logger: o.Logger}
+	if o.EventRate > 0 && o.EventBurst <= 0 {
+		o.EventBurst = max(int(o.EventRate), 1)
+	}
+	c := &Client{conn: conn, opts: o, info: info, resolve: resolve, logger: o.Logger}
 	c.decoder.MaxAttachments = o.MaxAttachments
 	c.timer = time.AfterFunc(o.ConnectTimeout, c.connectTimeout)
 	return c
@@ -115,6 +126,14 @@ func (c *Client) Receive(binary bool, data []byte) error {
 		s.closed(ReasonClientDisconnect)
 		return nil
 	case socketio.Event, socketio.BinaryEvent:
+		if c.opts.EventRate > 0 && !s.allowEvent(c.opts.EventRate, c.opts.EventBurst) {
+			c.logger.Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
+			if c.opts.OnRateLimit != nil {
+				c.opts.OnRateLimit(s)
+			}
+			s.disconnectWith(ReasonRateLimit)
+			return nil
+		}
 		return s.onEvent(p)
 	default: // Ack, BinaryAck
 		return s.onAck(p)

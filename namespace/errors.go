@@ -56,4 +56,7 @@ const (
 	ReasonForcedClose       = "forced close"
 	ReasonForcedServerClose = "forced server close"
 	ReasonServerShutdown    = "server shutting down"
+	// ReasonRateLimit: the socket sent events faster than the hub allows
+	// (the client sees a server disconnect).
+	ReasonRateLimit = "rate limit exceeded"
 )

@@ -59,6 +59,7 @@ type Socket struct {
 
 	connected atomic.Bool
 	done      chan struct{}
+	bucket    *tokenBucket // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
 }
 
@@ -245,11 +246,40 @@ func (s *Socket) Disconnect(close bool) {
 		s.client.disconnectAll()
 		return
 	}
+	s.disconnectWith(ReasonServerDisconnect)
+}
+
+// disconnectWith sends DISCONNECT and tears the socket down for reason.
+func (s *Socket) disconnectWith(reason string) {
 	if !s.connected.Load() {
 		return
 	}
 	_ = s.send(s.ns.encodeSimple(socketio.Disconnect, nil))
-	s.closed(ReasonServerDisconnect)
+	s.closed(reason)
+}
+
+// tokenBucket limits a socket's event rate; used by the delivering
+// goroutine only.
+type tokenBucket struct {
+	tokens float64
+	last   time.Time
+}
+
+// allowEvent takes a token for an incoming event.
+func (s *Socket) allowEvent(rate float64, burst int) bool {
+	now := time.Now()
+	b := s.bucket
+	if b == nil {
+		b = &tokenBucket{tokens: float64(burst), last: now}
+		s.bucket = b
+	}
+	b.tokens = min(float64(burst), b.tokens+now.Sub(b.last).Seconds()*rate)
+	b.last = now
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
 }
 
 // send writes frames to the client.

@@ -10,6 +10,7 @@
 package memory
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 
@@ -168,8 +169,9 @@ func (c *Conn) closeWith(err error) {
 	if !c.closing {
 		c.closing = true
 		c.closeErr = err
-		if err != nil && err != ErrPeerClosed {
-			// Closed on an error: what is still queued is dropped.
+		if err != nil && !errors.Is(err, ErrPeerClosed) {
+			// This end failed: what is still queued for it is dropped.
+			// (What it sent before failing still reaches the peer.)
 			c.queue = nil
 		}
 	}
