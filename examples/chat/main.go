@@ -50,8 +50,7 @@ func main() {
 	}
 
 	h := hub.New(nil) // same-origin pages need no options
-	c := &chat{}
-	h.OnConnection(c.connect)
+	h.OnConnection((&chat{}).connect)
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", h)
@@ -177,8 +176,10 @@ func (c *chat) addUser(s *hub.Socket, name string) {
 	}
 	s.SetData(user{Name: name, Added: true})
 	n := c.numUsers.Add(1)
-	_ = s.Emit("login", userCount{NumUsers: n})
+	// The others first: once the sender sees "login", everyone else has
+	// been told.
 	_ = s.Broadcast().Emit("user joined", userEvent{Username: name, NumUsers: n})
+	_ = s.Emit("login", userCount{NumUsers: n})
 }
 
 // message relays a chat message to every other client. It takes a string

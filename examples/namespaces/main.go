@@ -47,6 +47,26 @@ func main() {
 	}
 
 	h := hub.New(nil)
+	register(h)
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", h)
+	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
+	// One page file serves both namespaces: it connects to the namespace
+	// named by its own path.
+	mux.Handle("GET /post.html", site.Page(pages, "namespace.html"))
+	mux.Handle("GET /get.html", site.Page(pages, "namespace.html"))
+	site.Mount(mux, bundle)
+
+	if err := site.Run("namespaces", *addr, mux, h.Shutdown, "/post.html", "/get.html"); err != nil {
+		fmt.Fprintln(os.Stderr, "namespaces:", err)
+		os.Exit(1)
+	}
+}
+
+// register opens /post and /get on h: each greets its own clients and
+// broadcasts their messages to itself only.
+func register(h *hub.Server) {
 	for _, name := range []string{"/post", "/get"} {
 		ns := h.Of(name)
 		ns.OnConnection(func(s *hub.Socket) {
@@ -69,19 +89,5 @@ func main() {
 				slog.Info("namespaces: client disconnected", "namespace", name, "id", s.ID(), "reason", reason)
 			})
 		})
-	}
-
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", h)
-	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
-	// One page file serves both namespaces: it connects to the namespace
-	// named by its own path.
-	mux.Handle("GET /post.html", site.Page(pages, "namespace.html"))
-	mux.Handle("GET /get.html", site.Page(pages, "namespace.html"))
-	site.Mount(mux, bundle)
-
-	if err := site.Run("namespaces", *addr, mux, h.Shutdown, "/post.html", "/get.html"); err != nil {
-		fmt.Fprintln(os.Stderr, "namespaces:", err)
-		os.Exit(1)
 	}
 }

@@ -70,6 +70,21 @@ func main() {
 	}
 
 	h := hub.New(nil)
+	register(h)
+
+	mux := http.NewServeMux()
+	mux.Handle("/socket.io/", h)
+	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
+	site.Mount(mux, bundle)
+
+	if err := site.Run("rooms", *addr, mux, h.Shutdown, "/"); err != nil {
+		fmt.Fprintln(os.Stderr, "rooms:", err)
+		os.Exit(1)
+	}
+}
+
+// register sets up the main namespace's events on h.
+func register(h *hub.Server) {
 	// members counts the sockets in a room (on this server).
 	members := func(room string) int { return len(h.To(room).Sockets()) }
 
@@ -84,18 +99,18 @@ func main() {
 			}
 			s.Join(room) // socket.join('room one')
 			n := members(room)
-			_ = ack(result{OK: true, Room: room, Members: n})
 			_ = s.To(room).Emit("room event", roomEvent{Event: "joined", ID: s.ID(), Room: room, Members: n})
+			_ = ack(result{OK: true, Room: room, Members: n}) // after the others were told
 		})
 
 		s.On("leave", func(room string, ack hub.AckFunc) {
 			wasIn := slices.Contains(s.Rooms(), room)
 			s.Leave(room) // socket.leave('room one')
 			n := members(room)
-			_ = ack(result{OK: true, Room: room, Members: n})
 			if wasIn {
 				_ = s.To(room).Emit("room event", roomEvent{Event: "left", ID: s.ID(), Room: room, Members: n})
 			}
+			_ = ack(result{OK: true, Room: room, Members: n})
 		})
 
 		// socket.broadcast.to(room).emit('new messages', data): everyone in
@@ -133,16 +148,6 @@ func main() {
 			slog.Info("rooms: client disconnected", "id", s.ID(), "reason", reason)
 		})
 	})
-
-	mux := http.NewServeMux()
-	mux.Handle("/socket.io/", h)
-	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
-	site.Mount(mux, bundle)
-
-	if err := site.Run("rooms", *addr, mux, h.Shutdown, "/"); err != nil {
-		fmt.Fprintln(os.Stderr, "rooms:", err)
-		os.Exit(1)
-	}
 }
 
 // validRoom accepts the rooms clients may name: "room one", "room two", ...
