@@ -47,6 +47,7 @@ type (
 	Middleware   = namespace.Middleware
 	ConnectError = namespace.ConnectError
 	RemoteSocket = namespace.RemoteSocket
+	Recovery     = namespace.Recovery
 )
 
 // Hub owns namespaces and rooms and emits events to clients through
@@ -104,6 +105,10 @@ type Options struct {
 	// sends faster is disconnected from its namespace. Default: no bound.
 	EventRate  float64
 	EventBurst int
+	// ConnectionStateRecovery, when set, lets clients that lose their
+	// connection recover their socket (id, rooms, data) and the broadcasts
+	// they missed; see namespace.Recovery. Default: off.
+	ConnectionStateRecovery *namespace.Recovery
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -220,7 +225,7 @@ func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
 }
 
 func (s *Server) nsConfig() *namespace.Config {
-	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger}
+	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery}
 }
 
 // resolve finds the namespace a client asks for.

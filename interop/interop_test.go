@@ -44,6 +44,7 @@ var suites = []string{
 	"engineio.test.mjs",
 	"socketio-protocol.test.mjs",
 	"socketio.test.mjs",
+	"recovery.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.

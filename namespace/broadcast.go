@@ -72,7 +72,13 @@ func (b Broadcast) Emit(event string, args ...any) error {
 	}
 	opts := b.options()
 	for _, ns := range b.namespaces() {
-		p := &room.Packet{Namespace: ns.name, Data: data, Attachments: atts}
+		d := data
+		if ns.recovery != nil && !opts.Flags.Volatile {
+			offset := newOffset()
+			d = withOffset(data, offset)
+			ns.recovery.store(offset, d, atts, opts)
+		}
+		p := &room.Packet{Namespace: ns.name, Data: d, Attachments: atts}
 		if err := ns.adapter.Broadcast(context.Background(), p, opts); err != nil {
 			return fmt.Errorf("namespace: broadcast %q: %w", event, err)
 		}

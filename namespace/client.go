@@ -148,7 +148,7 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 		_ = c.conn.Send(socketio.EncodeFrames(&p)...)
 		return
 	}
-	s, err := ns.connect(c, auth)
+	s, missed, err := ns.connect(c, auth)
 	if err != nil {
 		var ce *ConnectError
 		if !errors.As(err, &ce) {
@@ -168,13 +168,23 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 	}
 	c.sockets[name] = s
 	c.mu.Unlock()
-	reply := make([]byte, 0, 32)
+	reply := make([]byte, 0, 64)
 	reply = append(reply, `{"sid":"`...)
 	reply = append(reply, s.id...)
+	if s.pid != "" {
+		reply = append(reply, `","pid":"`...)
+		reply = append(reply, s.pid...)
+	}
 	reply = append(reply, `"}`...)
 	if err := s.send(ns.encodeSimple(socketio.Connect, reply)); err != nil {
 		s.closed(ReasonTransportError)
 		return
+	}
+	for _, p := range missed {
+		pkt := socketio.Packet{Type: socketio.Event, Namespace: ns.name, Data: p.data, Attachments: p.attachments}
+		if s.send(socketio.EncodeFrames(&pkt)) != nil {
+			return
+		}
 	}
 	ns.welcome(s)
 }

@@ -29,6 +29,8 @@ type Config struct {
 	Adapter func(room.Local) room.Adapter
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
+	// Recovery, when set, enables connection state recovery.
+	Recovery *Recovery
 }
 
 // listeners are a namespace's middlewares and connection handlers, shared
@@ -50,6 +52,7 @@ type Namespace struct {
 	logger    *slog.Logger
 	listeners *listeners
 	ackIDs    atomic.Uint64
+	recovery  *recoveryStore // nil when recovery is off
 
 	mu       sync.RWMutex
 	sockets  map[string]*Socket
@@ -71,6 +74,9 @@ func New(name string, cfg *Config) *Namespace {
 		c.Logger = slog.Default()
 	}
 	n := &Namespace{name: name, cfg: c, logger: c.Logger, listeners: &listeners{}, sockets: make(map[string]*Socket)}
+	if c.Recovery != nil {
+		n.recovery = newRecoveryStore(*c.Recovery)
+	}
 	n.adapter = c.Adapter(n)
 	return n
 }
@@ -222,16 +228,34 @@ func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport
 // connect runs the middlewares for a socket of client c and, if they all
 // pass, registers it. The client then sends the CONNECT answer and calls
 // welcome.
-func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, error) {
+func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedPacket, error) {
 	s := newSocket(n, c, auth)
-	n.listeners.mu.RLock()
-	mws := n.listeners.middlewares
-	n.listeners.mu.RUnlock()
-	for _, mw := range mws {
-		var err error
-		s.safelyNoDisconnect(func() { err = mw(s) })
-		if err != nil {
-			return nil, err
+	var missed []storedPacket
+	var restored *session
+	if n.recovery != nil {
+		var ra recoveryAuth
+		if json.Unmarshal(auth, &ra) == nil && ra.PID != "" {
+			restored, missed = n.recovery.restore(ra.PID, ra.Offset)
+		}
+		if restored != nil {
+			s.id, s.pid, s.recovered = restored.sid, restored.pid, true
+			if restored.data != nil {
+				s.SetData(restored.data)
+			}
+		} else {
+			s.pid = newID()
+		}
+	}
+	if restored == nil || !n.recovery.cfg.SkipMiddlewares {
+		n.listeners.mu.RLock()
+		mws := n.listeners.middlewares
+		n.listeners.mu.RUnlock()
+		for _, mw := range mws {
+			var err error
+			s.safelyNoDisconnect(func() { err = mw(s) })
+			if err != nil {
+				return nil, nil, err
+			}
 		}
 	}
 	s.connected.Store(true)
@@ -239,7 +263,10 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, error) {
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 	n.adapter.AddAll(s.id, s.id)
-	return s, nil
+	if restored != nil && len(restored.rooms) > 0 {
+		n.adapter.AddAll(s.id, restored.rooms...)
+	}
+	return s, missed, nil
 }
 
 // welcome runs the connection handlers for a socket whose client has been

@@ -43,10 +43,12 @@ type Handshake struct {
 // order the client sent the events: don't block in them, start a goroutine
 // for slow work.
 type Socket struct {
-	id     string
-	ns     *Namespace
-	client *Client
-	hs     Handshake
+	id        string
+	pid       string // private id for recovery; "" when recovery is off
+	recovered bool
+	ns        *Namespace
+	client    *Client
+	hs        Handshake
 
 	mu              sync.Mutex
 	handlers        map[string]eventHandler
@@ -75,6 +77,10 @@ func newSocket(ns *Namespace, c *Client, auth json.RawMessage) *Socket {
 // ID is the socket's id, unique in the namespace (it is not the Engine.IO
 // session id).
 func (s *Socket) ID() string { return s.id }
+
+// Recovered reports whether the socket is a disconnected one come back
+// with its id, rooms, data and missed broadcasts (see [Recovery]).
+func (s *Socket) Recovered() bool { return s.recovered }
 
 // Namespace is the namespace the socket belongs to.
 func (s *Socket) Namespace() *Namespace { return s.ns }
@@ -397,6 +403,10 @@ func (s *Socket) closed(reason string) {
 	s.mu.Unlock()
 	for _, fn := range disconnecting {
 		s.safelyNoDisconnect(func() { fn(reason) })
+	}
+	if s.ns.recovery != nil && recoverable[reason] {
+		rooms := slices.DeleteFunc(s.ns.adapter.Rooms(s.id), func(r string) bool { return r == s.id })
+		s.ns.recovery.persist(&session{sid: s.id, pid: s.pid, rooms: rooms, data: s.Data(), at: time.Now()})
 	}
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)

@@ -120,6 +120,10 @@ func (c *Conn) Send(frames ...transport.Frame) error { return c.pipe.Send(frames
 // and waits for the server's answer. A refusal returns a
 // *namespace.ConnectError with the server's message and data (as JSON).
 func (c *Conn) Connect(ctx context.Context, nsp string, auth any) (*Socket, error) {
+	return c.connectSocket(ctx, nsp, auth, "")
+}
+
+func (c *Conn) connectSocket(ctx context.Context, nsp string, auth any, prevPID string) (*Socket, error) {
 	if nsp == "" {
 		nsp = "/"
 	}
@@ -131,6 +135,7 @@ func (c *Conn) Connect(ctx context.Context, nsp string, auth any) (*Socket, erro
 		}
 	}
 	s := newSocket(c, nsp)
+	s.prevPID = prevPID
 	c.mu.Lock()
 	if c.sockets[nsp] != nil {
 		c.mu.Unlock()
@@ -153,6 +158,21 @@ func (c *Conn) Connect(ctx context.Context, nsp string, auth any) (*Socket, erro
 	case <-ctx.Done():
 		return nil, fmt.Errorf("hubtest: connect %q: %w", nsp, ctx.Err())
 	}
+}
+
+// Recover connects to old's namespace asking the server to recover old's
+// session, as socket.io-client does after losing its connection; extra
+// auth fields may be given. Check the result's Recovered.
+func (c *Conn) Recover(ctx context.Context, old *Socket, auth map[string]any) (*Socket, error) {
+	a := map[string]any{}
+	for k, v := range auth {
+		a[k] = v
+	}
+	for k, v := range old.RecoveryAuth() {
+		a[k] = v
+	}
+	s, err := c.connectSocket(ctx, old.nsp, a, old.pid)
+	return s, err
 }
 
 // HandleFrame implements transport.Handler for the client end.
@@ -201,11 +221,13 @@ func (c *Conn) packet(p *socketio.Packet, err error) error {
 	case socketio.Connect:
 		var answer struct {
 			SID string `json:"sid"`
+			PID string `json:"pid"`
 		}
 		if err := json.Unmarshal(p.Data, &answer); err != nil || answer.SID == "" {
 			return fmt.Errorf("%w: CONNECT answer %s", ErrProtocol, p.Data)
 		}
-		s.id = answer.SID
+		s.id, s.pid = answer.SID, answer.PID
+		s.recovered = s.pid != "" && s.pid == s.prevPID
 		close(s.connected)
 	case socketio.ConnectError:
 		var ce struct {
@@ -273,14 +295,18 @@ type Socket struct {
 	id        string
 	connected chan struct{}
 	refused   error
+	pid       string // recovery session id, when the server has recovery on
+	prevPID   string // the pid this socket tried to recover
+	recovered bool
 
-	mu     sync.Mutex
-	events []*Event
-	signal chan struct{}
-	acks   map[uint64]chan namespace.Args
-	nextID uint64
-	gone   chan struct{}
-	reason string
+	mu         sync.Mutex
+	lastOffset string
+	events     []*Event
+	signal     chan struct{}
+	acks       map[uint64]chan namespace.Args
+	nextID     uint64
+	gone       chan struct{}
+	reason     string
 }
 
 func newSocket(c *Conn, nsp string) *Socket {
@@ -290,6 +316,19 @@ func newSocket(c *Conn, nsp string) *Socket {
 
 // ID is the socket id the server assigned.
 func (s *Socket) ID() string { return s.id }
+
+// Recovered reports whether the server recovered the session this socket
+// asked for (see Conn.Recover).
+func (s *Socket) Recovered() bool { return s.recovered }
+
+// RecoveryAuth returns the auth fields socket.io-client sends to recover
+// this socket after losing its connection: its pid and the offset of the
+// last broadcast it received.
+func (s *Socket) RecoveryAuth() map[string]string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return map[string]string{"pid": s.pid, "offset": s.lastOffset}
+}
 
 // Namespace is the socket's namespace.
 func (s *Socket) Namespace() string { return s.nsp }
@@ -378,6 +417,14 @@ func (s *Socket) event(p *socketio.Packet) error {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
 	}
 	ev := &Event{Name: name, Args: args}
+	if s.pid != "" && args.Len() > 0 {
+		var offset string
+		if json.Unmarshal(args.Raw(args.Len()-1), &offset) == nil {
+			s.mu.Lock()
+			s.lastOffset = offset
+			s.mu.Unlock()
+		}
+	}
 	if p.HasID {
 		id := p.ID
 		var once sync.Once

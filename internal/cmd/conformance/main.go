@@ -13,6 +13,9 @@
 //     the whole room, server-disconnect(), emit-with-ack(...args) →
 //     server-ack-request(...args) with an ack, whose reply comes back as
 //     server-ack-result(...reply), and burst(n) → burst-item(0..n-1).
+//   - /recovery/: a Socket.IO server with connection state recovery (2 s
+//     window): sockets join room "stream"; stream(n, everyMs) broadcasts
+//     item(0..n-1) to the room, one every everyMs milliseconds.
 //
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
 // Origin allowed.
@@ -51,6 +54,8 @@ func main() {
 	mux.Handle("/engine.io/", eio)
 	sio := newSocketIO(logger)
 	mux.Handle("/socket.io/", sio)
+	rec := newRecovery(logger)
+	mux.Handle("/recovery/", rec)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -61,6 +66,7 @@ func main() {
 		defer cancel()
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
+		_ = rec.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)
@@ -145,6 +151,32 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 			for i := 0; i < n; i++ {
 				_ = s.Emit("burst-item", i)
 			}
+		})
+	})
+	return h
+}
+
+// newRecovery returns the Socket.IO server with connection state recovery
+// mounted at /recovery/.
+func newRecovery(logger *slog.Logger) *hub.Server {
+	o := suiteOptions(logger)
+	h := hub.New(&hub.Options{
+		Path:                    "/recovery/",
+		PingInterval:            o.PingInterval,
+		PingTimeout:             o.PingTimeout,
+		AllowedOrigins:          o.AllowedOrigins,
+		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true},
+		Logger:                  logger,
+	})
+	h.OnConnection(func(s *hub.Socket) {
+		s.Join("stream")
+		s.On("stream", func(n, everyMs int) {
+			go func() {
+				for i := 0; i < n; i++ {
+					_ = h.To("stream").Emit("item", i)
+					time.Sleep(time.Duration(everyMs) * time.Millisecond)
+				}
+			}()
 		})
 	})
 	return h
