@@ -1,0 +1,121 @@
+// Package benchserver is the benchmark server's Socket.IO application, on
+// the library's hub, shared by cmd bench/server and the tests of the load
+// generator. Call [New] and mount the returned hub on /socket.io/.
+//
+// Events on the main namespace (the same as bench/node/server.js):
+//
+//	join(room[, ack])    joins room, acks "ok"
+//	bcast(room, payload) to(room).emit("msg", payload)
+//	echo(payload, ack)   ack(payload)
+//	stats(arg, ack)      arg "gc": GC and return memory to the OS first;
+//	                     acks {rss, heapUsed, goroutines, clients}
+package benchserver
+
+import (
+	"bufio"
+	"bytes"
+	"log/slog"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+
+	"github.com/go-realtime/realtime/hub"
+)
+
+// Stats is the answer to the stats event.
+type Stats struct {
+	// RSS is the resident set size of the process, in bytes.
+	RSS int64 `json:"rss"`
+	// HeapUsed is the live Go heap (runtime.MemStats.HeapAlloc), in bytes.
+	HeapUsed int64 `json:"heapUsed"`
+	// Goroutines running now.
+	Goroutines int `json:"goroutines"`
+	// Clients are the open Engine.IO sessions.
+	Clients int `json:"clients"`
+}
+
+// New returns the benchmark hub. opts may be nil (the hub's defaults, with
+// a logger that only reports errors).
+func New(opts *hub.Options) *hub.Server {
+	var o hub.Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	h := hub.New(&o)
+	h.OnConnection(func(s *hub.Socket) {
+		s.On("join", func(e *hub.Event) {
+			var room string
+			if err := e.Args.Decode(0, &room); err != nil {
+				return
+			}
+			s.Join(room)
+			if e.Ack != nil {
+				_ = e.Ack("ok")
+			}
+		})
+		s.On("bcast", func(e *hub.Event) {
+			var room string
+			if err := e.Args.Decode(0, &room); err != nil {
+				return
+			}
+			_ = h.To(room).Emit("msg", e.Args.Values()[1:]...)
+		})
+		s.On("echo", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack(e.Args.Values()...)
+			}
+		})
+		s.On("stats", func(e *hub.Event) {
+			var arg string
+			_ = e.Args.Decode(0, &arg)
+			if e.Ack != nil {
+				_ = e.Ack(Collect(h, arg == "gc"))
+			}
+		})
+	})
+	return h
+}
+
+// Collect measures the process; with gc it first runs a collection and
+// returns freed memory to the operating system.
+func Collect(h *hub.Server, gc bool) Stats {
+	if gc {
+		runtime.GC()
+		debug.FreeOSMemory()
+	}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return Stats{
+		RSS:        RSS(),
+		HeapUsed:   int64(ms.HeapAlloc),
+		Goroutines: runtime.NumGoroutine(),
+		Clients:    h.Engine().Len(),
+	}
+}
+
+// RSS reads VmRSS from /proc/self/status, in bytes (0 where there is no
+// /proc).
+func RSS() int64 {
+	f, err := os.Open("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if v, ok := bytes.CutPrefix(line, []byte("VmRSS:")); ok {
+			v = bytes.TrimSpace(bytes.TrimSuffix(bytes.TrimSpace(v), []byte("kB")))
+			kb, err := strconv.ParseInt(string(v), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,480 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Errors of the load client.
+var (
+	// ErrProtocol: the server sent something a Socket.IO v4 client does not
+	// expect.
+	ErrProtocol = errors.New("load: protocol error")
+	// ErrClosed: the connection is closed.
+	ErrClosed = errors.New("load: connection closed")
+)
+
+// base is the origin of the clock the clients stamp messages with; all
+// clients live in this process, so monotonic nanoseconds since base compare
+// across connections.
+var base = time.Now()
+
+// Now is the load generator's clock: nanoseconds since the process started.
+func Now() int64 { return int64(time.Since(base)) }
+
+// Hooks receive what a connection reads. They run on the connection's
+// reader goroutine and must not block.
+type Hooks struct {
+	// OnMsg is called for every "msg" event with its first argument (JSON).
+	OnMsg func(c *Client, arg []byte)
+}
+
+// Client is one Socket.IO v4 client over WebSocket, connected to the main
+// namespace. It answers Engine.IO pings itself. Its reader goroutine exits
+// when the connection ends.
+type Client struct {
+	nc    net.Conn
+	br    *bufio.Reader
+	hooks *Hooks
+
+	wmu  sync.Mutex
+	wbuf []byte
+
+	amu   sync.Mutex
+	acks  map[uint64]func(data []byte)
+	ackID uint64
+
+	// Msgs counts "msg" events received; Lat holds their latencies (ns) when
+	// the scenario asks for them (only the reader goroutine appends).
+	Msgs atomic.Int64
+	Lat  []int64
+
+	done chan struct{}
+	err  error // set before done is closed
+}
+
+// DialOptions tune one connection attempt.
+type DialOptions struct {
+	// Timeout bounds the whole attempt: TCP connect, HTTP upgrade,
+	// Engine.IO open and namespace connect. Zero means 10s.
+	Timeout time.Duration
+	// Hooks receive events; nil means none.
+	Hooks *Hooks
+	// ReadBuffer is the size of the connection's read buffer. Zero means 2048.
+	ReadBuffer int
+}
+
+// Dial connects a client to the Socket.IO server at addr (host:port) and
+// waits until it has joined the main namespace. It returns the time the
+// whole handshake took.
+func Dial(ctx context.Context, addr string, opts *DialOptions) (*Client, time.Duration, error) {
+	var o DialOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 10 * time.Second
+	}
+	if o.ReadBuffer <= 0 {
+		o.ReadBuffer = 2048
+	}
+	start := time.Now()
+	deadline := start.Add(o.Timeout)
+	d := net.Dialer{Deadline: deadline}
+	nc, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, 0, fmt.Errorf("load: dial: %w", err)
+	}
+	c := &Client{nc: nc, hooks: o.Hooks, done: make(chan struct{})}
+	if c.hooks == nil {
+		c.hooks = &Hooks{}
+	}
+	if err := c.handshake(addr, deadline, o.ReadBuffer); err != nil {
+		_ = nc.Close()
+		return nil, 0, err
+	}
+	took := time.Since(start)
+	_ = nc.SetDeadline(time.Time{})
+	go c.readLoop()
+	return c, took, nil
+}
+
+func (c *Client) handshake(addr string, deadline time.Time, bufSize int) error {
+	_ = c.nc.SetDeadline(deadline)
+	var key [16]byte
+	_, _ = rand.Read(key[:])
+	req := "GET /socket.io/?EIO=4&transport=websocket HTTP/1.1\r\n" +
+		"Host: " + addr + "\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + base64.StdEncoding.EncodeToString(key[:]) + "\r\n" +
+		"Sec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := io.WriteString(c.nc, req); err != nil {
+		return fmt.Errorf("load: upgrade request: %w", err)
+	}
+	c.br = bufio.NewReaderSize(c.nc, bufSize)
+	resp, err := http.ReadResponse(c.br, nil)
+	if err != nil {
+		return fmt.Errorf("load: upgrade response: %w", err)
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		return fmt.Errorf("%w: upgrade answered %s", ErrProtocol, resp.Status)
+	}
+	// Engine.IO open packet.
+	var buf []byte
+	op, buf, err := readFrame(c.br, buf)
+	if err != nil {
+		return fmt.Errorf("load: open packet: %w", err)
+	}
+	if op != opText || len(buf) == 0 || buf[0] != '0' {
+		return fmt.Errorf("%w: open packet %q", ErrProtocol, buf)
+	}
+	// Socket.IO CONNECT to the main namespace.
+	if err := c.send([]byte("40")); err != nil {
+		return err
+	}
+	for {
+		op, buf, err = readFrame(c.br, buf)
+		if err != nil {
+			return fmt.Errorf("load: connect answer: %w", err)
+		}
+		if op != opText || len(buf) == 0 {
+			continue
+		}
+		switch {
+		case bytes.HasPrefix(buf, []byte("40")):
+			return nil
+		case buf[0] == '2':
+			if err := c.send([]byte("3")); err != nil {
+				return err
+			}
+		case bytes.HasPrefix(buf, []byte("44")):
+			return fmt.Errorf("%w: connect refused: %s", ErrProtocol, buf)
+		default:
+			return fmt.Errorf("%w: expected connect answer, got %q", ErrProtocol, buf)
+		}
+	}
+}
+
+// Done is closed when the connection has ended.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Err says why the connection ended (valid once Done is closed).
+func (c *Client) Err() error {
+	<-c.done
+	return c.err
+}
+
+// Close closes the TCP connection (like a client going away) and waits for
+// the reader goroutine to exit.
+func (c *Client) Close() error {
+	err := c.nc.Close()
+	<-c.done
+	return err
+}
+
+func (c *Client) readLoop() {
+	var (
+		buf []byte
+		op  byte
+		err error
+	)
+	defer func() {
+		if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
+			err = fmt.Errorf("%w: %w", ErrClosed, err)
+		}
+		c.err = err
+		_ = c.nc.Close()
+		c.amu.Lock()
+		acks := c.acks
+		c.acks = nil
+		c.amu.Unlock()
+		for _, fn := range acks {
+			fn(nil)
+		}
+		close(c.done)
+	}()
+	for {
+		op, buf, err = readFrame(c.br, buf)
+		if err != nil {
+			return
+		}
+		switch op {
+		case opText:
+		case opClose:
+			err = fmt.Errorf("%w: close frame", ErrClosed)
+			return
+		case opPing:
+			err = c.sendFrame(opPong, buf)
+			if err != nil {
+				return
+			}
+			continue
+		default:
+			continue
+		}
+		if err = c.packet(buf); err != nil {
+			return
+		}
+	}
+}
+
+// packet handles one Engine.IO packet.
+func (c *Client) packet(p []byte) error {
+	if len(p) == 0 {
+		return fmt.Errorf("%w: empty packet", ErrProtocol)
+	}
+	switch p[0] {
+	case '2': // ping
+		return c.send([]byte("3"))
+	case '1': // close
+		return fmt.Errorf("%w: server closed the session", ErrClosed)
+	case '6':
+		return nil
+	case '4':
+	default:
+		return fmt.Errorf("%w: packet %q", ErrProtocol, p)
+	}
+	if len(p) < 2 {
+		return fmt.Errorf("%w: packet %q", ErrProtocol, p)
+	}
+	switch p[1] {
+	case '2': // EVENT: only "msg" is expected
+		const prefix = `["msg",`
+		rest := p[2:]
+		if !bytes.HasPrefix(rest, []byte(prefix)) || rest[len(rest)-1] != ']' {
+			return nil // other events are ignored
+		}
+		if h := c.hooks.OnMsg; h != nil {
+			h(c, rest[len(prefix):len(rest)-1])
+		}
+		c.Msgs.Add(1)
+		return nil
+	case '3': // ACK
+		i := 2
+		var id uint64
+		for i < len(p) && p[i] >= '0' && p[i] <= '9' {
+			id = id*10 + uint64(p[i]-'0')
+			i++
+		}
+		if i == 2 {
+			return fmt.Errorf("%w: ack without id %q", ErrProtocol, p)
+		}
+		c.amu.Lock()
+		fn := c.acks[id]
+		delete(c.acks, id)
+		c.amu.Unlock()
+		if fn != nil {
+			fn(p[i:])
+		}
+		return nil
+	case '1':
+		return fmt.Errorf("%w: disconnected from the namespace", ErrClosed)
+	case '0', '4':
+		return nil
+	default:
+		return fmt.Errorf("%w: socket.io packet %q", ErrProtocol, p)
+	}
+}
+
+// Emit sends an event whose JSON array (["name",...]) is args.
+func (c *Client) Emit(args []byte) error {
+	buf := make([]byte, 0, 2+len(args))
+	buf = append(buf, "42"...)
+	buf = append(buf, args...)
+	return c.send(buf)
+}
+
+// EmitAck sends an event asking for an acknowledgement; fn receives the
+// ack's JSON array (a copy is the caller's business: it is valid only
+// during the call), or nil if the connection ended first. fn runs on the
+// reader goroutine.
+func (c *Client) EmitAck(args []byte, fn func(reply []byte)) error {
+	c.amu.Lock()
+	if c.acks == nil {
+		select {
+		case <-c.done:
+			c.amu.Unlock()
+			return ErrClosed
+		default:
+		}
+		c.acks = make(map[uint64]func([]byte))
+	}
+	id := c.ackID
+	c.ackID++
+	c.acks[id] = fn
+	c.amu.Unlock()
+	buf := make([]byte, 0, 24+len(args))
+	buf = append(buf, "42"...)
+	buf = strconv.AppendUint(buf, id, 10)
+	buf = append(buf, args...)
+	if err := c.send(buf); err != nil {
+		c.amu.Lock()
+		delete(c.acks, id)
+		c.amu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// Call sends an event with an ack and waits for the reply (a copy).
+func (c *Client) Call(ctx context.Context, args []byte) ([]byte, error) {
+	ch := make(chan []byte, 1)
+	if err := c.EmitAck(args, func(reply []byte) { ch <- bytes.Clone(reply) }); err != nil {
+		return nil, err
+	}
+	select {
+	case r := <-ch:
+		if r == nil {
+			return nil, fmt.Errorf("%w: %w", ErrClosed, c.err)
+		}
+		return r, nil
+	case <-ctx.Done():
+		return nil, fmt.Errorf("load: waiting for ack: %w", ctx.Err())
+	}
+}
+
+// send writes one text frame holding p.
+func (c *Client) send(p []byte) error { return c.sendFrame(opText, p) }
+
+// SendBatch writes several text frames with one write.
+func (c *Client) SendBatch(ps [][]byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := c.wbuf[:0]
+	for _, p := range ps {
+		b = appendFrame(b, opText, p)
+	}
+	c.wbuf = b
+	if _, err := c.nc.Write(b); err != nil {
+		return fmt.Errorf("load: write: %w", err)
+	}
+	return nil
+}
+
+func (c *Client) sendFrame(op byte, p []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	c.wbuf = appendFrame(c.wbuf[:0], op, p)
+	_, err := c.nc.Write(c.wbuf)
+	if cap(c.wbuf) > 4096 {
+		c.wbuf = nil
+	}
+	if err != nil {
+		return fmt.Errorf("load: write: %w", err)
+	}
+	return nil
+}
+
+// WebSocket opcodes.
+const (
+	opCont  = 0x0
+	opText  = 0x1
+	opBin   = 0x2
+	opClose = 0x8
+	opPing  = 0x9
+	opPong  = 0xA
+)
+
+// appendFrame appends a final, masked client frame.
+func appendFrame(dst []byte, op byte, p []byte) []byte {
+	dst = append(dst, 0x80|op)
+	n := len(p)
+	switch {
+	case n < 126:
+		dst = append(dst, 0x80|byte(n))
+	case n < 1<<16:
+		dst = append(dst, 0x80|126, byte(n>>8), byte(n))
+	default:
+		dst = append(dst, 0x80|127)
+		dst = binary.BigEndian.AppendUint64(dst, uint64(n))
+	}
+	var key [4]byte
+	binary.LittleEndian.PutUint32(key[:], mrand.Uint32())
+	dst = append(dst, key[:]...)
+	start := len(dst)
+	dst = append(dst, p...)
+	m := dst[start:]
+	for i := range m {
+		m[i] ^= key[i&3]
+	}
+	return dst
+}
+
+// maxFrame bounds what a server may send us.
+const maxFrame = 1 << 20
+
+// readFrame reads one message (reassembling fragments) into buf[:0] and
+// returns its opcode. Server frames are not masked.
+func readFrame(r *bufio.Reader, buf []byte) (byte, []byte, error) {
+	buf = buf[:0]
+	var op byte
+	for {
+		var h [2]byte
+		if _, err := io.ReadFull(r, h[:]); err != nil {
+			return 0, buf, err
+		}
+		fin := h[0]&0x80 != 0
+		fop := h[0] & 0x0f
+		masked := h[1]&0x80 != 0
+		n := uint64(h[1] & 0x7f)
+		switch n {
+		case 126:
+			var e [2]byte
+			if _, err := io.ReadFull(r, e[:]); err != nil {
+				return 0, buf, err
+			}
+			n = uint64(binary.BigEndian.Uint16(e[:]))
+		case 127:
+			var e [8]byte
+			if _, err := io.ReadFull(r, e[:]); err != nil {
+				return 0, buf, err
+			}
+			n = binary.BigEndian.Uint64(e[:])
+		}
+		if n > maxFrame || uint64(len(buf))+n > maxFrame {
+			return 0, buf, fmt.Errorf("%w: frame of %d bytes", ErrProtocol, n)
+		}
+		var key [4]byte
+		if masked {
+			if _, err := io.ReadFull(r, key[:]); err != nil {
+				return 0, buf, err
+			}
+		}
+		start := len(buf)
+		buf = slices.Grow(buf, int(n))[:start+int(n)]
+		if _, err := io.ReadFull(r, buf[start:]); err != nil {
+			return 0, buf, err
+		}
+		if masked {
+			for i := range buf[start:] {
+				buf[start+i] ^= key[i&3]
+			}
+		}
+		if fop >= opClose { // control frames are never fragmented
+			return fop, buf[start:], nil
+		}
+		if fop != opCont {
+			op = fop
+		}
+		if fin {
+			return op, buf, nil
+		}
+	}
+}

@@ -1,0 +1,145 @@
+package load_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+
+	"github.com/go-realtime/realtime/bench/internal/benchserver"
+	"github.com/go-realtime/realtime/bench/internal/load"
+	"github.com/go-realtime/realtime/hub"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"))
+}
+
+// server starts the bench hub on a loopback httptest server with a short
+// ping interval, so that the clients must answer pings to stay connected.
+func server(t *testing.T) (addr string) {
+	t.Helper()
+	h := benchserver.New(&hub.Options{PingInterval: 50 * time.Millisecond, PingTimeout: 300 * time.Millisecond})
+	t.Cleanup(func() { t.Logf("engine stats: %+v", h.Engine().Stats()) })
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+		srv.Close()
+	})
+	return strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestRunSmall(t *testing.T) {
+	addr := server(t)
+	cfg := load.Config{
+		ConnectN: 20, ConnectRate: 2000,
+		FanoutReceivers: 10, FanoutMessages: 5, FanoutRounds: 2,
+		PacedRate: 2000, PacedDuration: 100 * time.Millisecond,
+		EchoClients: 5, EchoDuration: 200 * time.Millisecond,
+		HoldMax: 30, HoldRate: 5000, HoldDuration: 300 * time.Millisecond,
+		DialConcurrency: 8,
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	res, err := load.Run(ctx, load.Target{Name: "go", Addr: addr, PID: os.Getpid()}, cfg)
+	require.NoError(t, err)
+	assert.Empty(t, res.Notes)
+
+	get := func(sc, name string) float64 {
+		t.Helper()
+		m, ok := res.Get(sc, name)
+		require.True(t, ok, "%s / %s missing", sc, name)
+		return m.Value
+	}
+	assert.Equal(t, 20.0, get(load.ScConnect, load.MConnected))
+	assert.Positive(t, get(load.ScConnect, load.MConnectP99))
+	assert.GreaterOrEqual(t, get(load.ScConnect, load.MCPUPerConnect), 0.0)
+	assert.Equal(t, 2*10*5.0, get(load.ScFanout, load.MDelivered))
+	assert.Positive(t, get(load.ScFanout, load.MDeliveredRate))
+	assert.Positive(t, get(load.ScFanout, load.MLatP99))
+	// 100ms at one message per 5ms: 20 messages to 10 receivers.
+	assert.Equal(t, 200.0, get(load.ScPaced, load.MDelivered))
+	assert.Positive(t, get(load.ScEcho, load.MRoundTrips))
+	assert.Positive(t, get(load.ScEcho, load.MLatP50))
+	// Held through several pings (every 50ms, 300ms to answer).
+	assert.Equal(t, 30.0, get(load.ScHold, load.MHeld))
+	assert.Equal(t, 30.0, get(load.ScHold, load.MAlive))
+	assert.Positive(t, get(load.ScHold, load.MServerRSS))
+}
+
+func TestStatsAndEvents(t *testing.T) {
+	addr := server(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	got := make(chan string, 10)
+	recv, took, err := load.Dial(ctx, addr, &load.DialOptions{Hooks: &load.Hooks{
+		OnMsg: func(_ *load.Client, arg []byte) { got <- string(arg) },
+	}})
+	require.NoError(t, err)
+	defer recv.Close()
+	assert.Positive(t, took)
+	send, _, err := load.Dial(ctx, addr, nil)
+	require.NoError(t, err)
+	defer send.Close()
+
+	reply, err := recv.Call(ctx, []byte(`["join","room one"]`))
+	require.NoError(t, err)
+	assert.Equal(t, `["ok"]`, string(reply))
+
+	reply, err = send.Call(ctx, []byte(`["echo",{"a":[1,2]},"x"]`))
+	require.NoError(t, err)
+	assert.Equal(t, `[{"a":[1,2]},"x"]`, string(reply))
+
+	require.NoError(t, send.Emit([]byte(`["bcast","room one",{"t":5,"p":"hi"}]`)))
+	select {
+	case m := <-got:
+		assert.Equal(t, `{"t":5,"p":"hi"}`, m)
+	case <-ctx.Done():
+		t.Fatal("no broadcast received")
+	}
+	assert.Equal(t, int64(1), recv.Msgs.Load())
+
+	st, err := load.ServerStats(ctx, send, true)
+	require.NoError(t, err)
+	assert.Equal(t, 2, st.Clients)
+	assert.Positive(t, st.RSS)
+	assert.Positive(t, st.HeapUsed)
+	assert.Positive(t, st.Goroutines)
+
+	// Several pings go by: the clients answer them and stay connected.
+	select {
+	case <-recv.Done():
+		t.Fatalf("client closed: %v", recv.Err())
+	case <-time.After(700 * time.Millisecond):
+	}
+	require.NoError(t, recv.Close())
+	assert.ErrorIs(t, recv.Err(), load.ErrClosed)
+}
+
+func TestProc(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	pid := os.Getpid()
+	cpu, err := load.ProcCPU(pid)
+	require.NoError(t, err)
+	assert.GreaterOrEqual(t, cpu, time.Duration(0))
+	rss, err := load.ProcRSS(pid)
+	require.NoError(t, err)
+	assert.Positive(t, rss)
+	files, err := load.ProcMaxFiles(pid)
+	require.NoError(t, err)
+	assert.Positive(t, files)
+	_, err = load.ProcCPU(1 << 30)
+	assert.Error(t, err)
+}

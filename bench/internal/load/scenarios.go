@@ -1,0 +1,853 @@
+package load
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Target is a running Socket.IO server under test.
+type Target struct {
+	// Name labels the results ("go", "node").
+	Name string
+	// Addr is the server's host:port (loopback).
+	Addr string
+	// PID is the server process, whose /proc entries give its CPU time and
+	// RSS; 0 for a server in this process (tests: no CPU figures then).
+	PID int
+	// Begin and End, when set, bracket each measured scenario (profiling).
+	Begin func(scenario string)
+	End   func(scenario string)
+}
+
+// Config sizes the scenarios. Zero fields take the defaults of a full run
+// (see [Full]); [Quick] is the short run.
+type Config struct {
+	// Connect: how many connections, opened at what rate (per second).
+	ConnectN    int
+	ConnectRate float64
+	// Fanout: receivers in the room, messages per round, measured rounds.
+	FanoutReceivers int
+	FanoutMessages  int
+	FanoutRounds    int
+	// Paced fanout: deliveries per second (messages × receivers) and for
+	// how long.
+	PacedRate     float64
+	PacedDuration time.Duration
+	// Echo with ack: clients, each with one call in flight, for how long.
+	EchoClients  int
+	EchoDuration time.Duration
+	// Hold: at most HoldMax idle connections (0: skip), opened at HoldRate,
+	// held for HoldDuration.
+	HoldMax      int
+	HoldRate     float64
+	HoldDuration time.Duration
+	// DialConcurrency bounds connection attempts in flight.
+	DialConcurrency int
+	// PayloadSize is the size of the filler string in each message.
+	PayloadSize int
+	// Log receives progress lines (nil: discarded).
+	Log io.Writer
+}
+
+// Full is the configuration of a full run (~2 minutes per server).
+func Full() Config {
+	return Config{
+		ConnectN: 5000, ConnectRate: 500,
+		FanoutReceivers: 1000, FanoutMessages: 200, FanoutRounds: 3,
+		PacedRate: 20000, PacedDuration: 10 * time.Second,
+		EchoClients: 50, EchoDuration: 10 * time.Second,
+		HoldMax: 0, HoldRate: 2000, HoldDuration: 30 * time.Second,
+		DialConcurrency: 64,
+		PayloadSize:     64,
+	}
+}
+
+// Quick is a short run (~40 seconds per server).
+func Quick() Config {
+	c := Full()
+	c.ConnectRate = 1000
+	c.FanoutRounds = 1
+	c.PacedDuration = 3 * time.Second
+	c.EchoDuration = 3 * time.Second
+	c.HoldDuration = 5 * time.Second
+	return c
+}
+
+// Metric is one measured figure.
+type Metric struct {
+	Scenario string  `json:"scenario"`
+	Name     string  `json:"name"`
+	Unit     string  `json:"unit"`
+	Value    float64 `json:"value"`
+	// Lower is true when a lower value is better.
+	Lower bool `json:"lower"`
+}
+
+// Results are a run's metrics against one target, in order.
+type Results struct {
+	Target  string   `json:"target"`
+	Metrics []Metric `json:"metrics"`
+	// Notes report anomalies (failed connections, timeouts).
+	Notes []string `json:"notes,omitempty"`
+}
+
+// Get returns the value of the named metric.
+func (r *Results) Get(scenario, name string) (Metric, bool) {
+	for _, m := range r.Metrics {
+		if m.Scenario == scenario && m.Name == name {
+			return m, true
+		}
+	}
+	return Metric{}, false
+}
+
+func (r *Results) add(scenario, name, unit string, v float64, lower bool) {
+	r.Metrics = append(r.Metrics, Metric{Scenario: scenario, Name: name, Unit: unit, Value: v, Lower: lower})
+}
+
+// Metric names shared with the report.
+const (
+	ScConnect = "connect"
+	ScFanout  = "fanout"
+	ScPaced   = "paced fanout"
+	ScEcho    = "echo+ack"
+	ScHold    = "hold"
+
+	MConnected     = "connections"
+	MConnectP50    = "connect latency p50"
+	MConnectP99    = "connect latency p99"
+	MCPUPerConnect = "server CPU per connect"
+	MRSSPerConn    = "server RSS per idle connection (after GC)"
+	MHeapPerConn   = "server heap per idle connection (after GC)"
+	MDelivered     = "deliveries"
+	MDeliveredRate = "delivered msgs/s"
+	MLatP50        = "latency p50"
+	MLatP99        = "latency p99"
+	MLatMax        = "latency max"
+	MCPUPerDeliv   = "server CPU per delivery"
+	MRoundTrips    = "round trips"
+	MRTRate        = "round trips/s"
+	MCPUPerRT      = "server CPU per round trip"
+	MHeld          = "idle connections held"
+	MAlive         = "still open after hold"
+	MHoldRSSPer    = "server RSS per idle connection (after GC)"
+	MProjected1M   = "projected server RSS for 1,000,000 connections"
+	MIdleCPU       = "server CPU while holding (per second)"
+	MServerRSS     = "server RSS (after GC)"
+)
+
+// Run runs every scenario against t in order: connect, fanout, paced
+// fanout, echo with ack, hold. A failing scenario is noted and the next
+// ones still run when they can.
+func Run(ctx context.Context, t Target, cfg Config) (*Results, error) {
+	cfg = cfg.withDefaults()
+	r := &runner{t: t, cfg: cfg, res: &Results{Target: t.Name}}
+	r.hooks = &Hooks{OnMsg: r.onMsg}
+	if err := r.run(ctx); err != nil {
+		return r.res, err
+	}
+	return r.res, nil
+}
+
+func (c Config) withDefaults() Config {
+	d := Full()
+	if c.ConnectN <= 0 {
+		c.ConnectN = d.ConnectN
+	}
+	if c.ConnectRate <= 0 {
+		c.ConnectRate = d.ConnectRate
+	}
+	if c.FanoutReceivers <= 0 {
+		c.FanoutReceivers = d.FanoutReceivers
+	}
+	if c.FanoutMessages <= 0 {
+		c.FanoutMessages = d.FanoutMessages
+	}
+	if c.FanoutRounds <= 0 {
+		c.FanoutRounds = d.FanoutRounds
+	}
+	if c.PacedRate <= 0 {
+		c.PacedRate = d.PacedRate
+	}
+	if c.PacedDuration <= 0 {
+		c.PacedDuration = d.PacedDuration
+	}
+	if c.EchoClients <= 0 {
+		c.EchoClients = d.EchoClients
+	}
+	if c.EchoDuration <= 0 {
+		c.EchoDuration = d.EchoDuration
+	}
+	if c.HoldRate <= 0 {
+		c.HoldRate = d.HoldRate
+	}
+	if c.HoldDuration <= 0 {
+		c.HoldDuration = d.HoldDuration
+	}
+	if c.DialConcurrency <= 0 {
+		c.DialConcurrency = d.DialConcurrency
+	}
+	if c.PayloadSize <= 0 {
+		c.PayloadSize = d.PayloadSize
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	return c
+}
+
+type runner struct {
+	t     Target
+	cfg   Config
+	res   *Results
+	hooks *Hooks
+	ctl   *Client
+	cur   atomic.Pointer[round]
+	fill  string
+}
+
+// round counts the deliveries of one fanout round.
+type round struct {
+	expected  int64
+	delivered atomic.Int64
+	lastAt    atomic.Int64
+	done      chan struct{}
+	record    bool
+}
+
+func (r *runner) logf(format string, args ...any) {
+	fmt.Fprintf(r.cfg.Log, "[%s %s] %s\n", time.Now().Format("15:04:05"), r.t.Name, fmt.Sprintf(format, args...))
+}
+
+func (r *runner) note(format string, args ...any) {
+	s := fmt.Sprintf(format, args...)
+	r.res.Notes = append(r.res.Notes, s)
+	r.logf("NOTE: %s", s)
+}
+
+// onMsg records a "msg" event: {"t":<sent at>,...}.
+func (r *runner) onMsg(c *Client, arg []byte) {
+	rd := r.cur.Load()
+	if rd == nil {
+		return
+	}
+	now := Now()
+	if rd.record {
+		if sent, ok := stamp(arg); ok {
+			c.Lat = append(c.Lat, now-sent)
+		}
+	}
+	if rd.delivered.Add(1) == rd.expected {
+		rd.lastAt.Store(now)
+		close(rd.done)
+	}
+}
+
+// stamp extracts the "t" field of a message payload.
+func stamp(arg []byte) (int64, bool) {
+	i := bytes.Index(arg, []byte(`"t":`))
+	if i < 0 {
+		return 0, false
+	}
+	var v int64
+	j := i + 4
+	for ; j < len(arg) && arg[j] >= '0' && arg[j] <= '9'; j++ {
+		v = v*10 + int64(arg[j]-'0')
+	}
+	return v, j > i+4
+}
+
+func (r *runner) cpu() time.Duration {
+	if r.t.PID == 0 {
+		return 0
+	}
+	d, err := ProcCPU(r.t.PID)
+	if err != nil {
+		r.note("%v", err)
+	}
+	return d
+}
+
+// Stats is the server's answer to the stats event.
+type Stats struct {
+	RSS        int64 `json:"rss"`
+	HeapUsed   int64 `json:"heapUsed"`
+	Goroutines int   `json:"goroutines"`
+	Clients    int   `json:"clients"`
+}
+
+// ServerStats asks the server for its stats through c (with gc, after a
+// collection).
+func ServerStats(ctx context.Context, c *Client, gc bool) (Stats, error) {
+	arg := `["stats",""]`
+	if gc {
+		arg = `["stats","gc"]`
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	reply, err := c.Call(ctx, []byte(arg))
+	if err != nil {
+		return Stats{}, err
+	}
+	var st []Stats
+	if err := json.Unmarshal(reply, &st); err != nil || len(st) != 1 {
+		return Stats{}, fmt.Errorf("%w: stats reply %q", ErrProtocol, reply)
+	}
+	return st[0], nil
+}
+
+// stats asks for stats with a GC, twice, so that garbage left by the
+// first collection's finalizers and freed stacks is gone too.
+func (r *runner) stats(ctx context.Context) (Stats, error) {
+	if _, err := ServerStats(ctx, r.ctl, true); err != nil {
+		return Stats{}, err
+	}
+	return ServerStats(ctx, r.ctl, true)
+}
+
+// waitClients waits until the server reports at most n clients.
+func (r *runner) waitClients(ctx context.Context, n int, limit time.Duration) {
+	deadline := time.Now().Add(limit)
+	for {
+		st, err := ServerStats(ctx, r.ctl, false)
+		if err != nil {
+			r.note("waiting for clients to close: %v", err)
+			return
+		}
+		if st.Clients <= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.note("server still reports %d clients %v after closing (expected %d)", st.Clients, limit, n)
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (r *runner) run(ctx context.Context) error {
+	r.fill = strings.Repeat("x", r.cfg.PayloadSize)
+	ctl, _, err := Dial(ctx, r.t.Addr, &DialOptions{Hooks: &Hooks{}})
+	if err != nil {
+		return fmt.Errorf("load: control connection: %w", err)
+	}
+	r.ctl = ctl
+	defer ctl.Close()
+
+	clients, err := r.connect(ctx)
+	defer func() { closeAll(clients) }()
+	if err != nil {
+		return err
+	}
+	if len(clients) >= r.cfg.FanoutReceivers {
+		if err := r.fanout(ctx, clients[:r.cfg.FanoutReceivers]); err != nil {
+			r.note("fanout: %v", err)
+		}
+	} else {
+		r.note("fanout skipped: only %d clients connected", len(clients))
+	}
+	if len(clients) >= r.cfg.EchoClients {
+		if err := r.echo(ctx, clients[:r.cfg.EchoClients]); err != nil {
+			r.note("echo: %v", err)
+		}
+	}
+	closeAll(clients)
+	clients = nil
+	r.waitClients(ctx, 1, 60*time.Second)
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	if r.cfg.HoldMax > 0 {
+		if err := r.hold(ctx); err != nil {
+			r.note("hold: %v", err)
+		}
+	}
+	return ctx.Err()
+}
+
+func closeAll(cs []*Client) {
+	var wg sync.WaitGroup
+	ch := make(chan *Client)
+	for range 16 {
+		wg.Go(func() {
+			for c := range ch {
+				_ = c.Close()
+			}
+		})
+	}
+	for _, c := range cs {
+		if c != nil {
+			ch <- c
+		}
+	}
+	close(ch)
+	wg.Wait()
+}
+
+func (r *runner) begin(name string) {
+	if r.t.Begin != nil {
+		r.t.Begin(name)
+	}
+}
+
+func (r *runner) end(name string) {
+	if r.t.End != nil {
+		r.t.End(name)
+	}
+}
+
+// dialResult is the outcome of dialMany.
+type dialResult struct {
+	clients  []*Client
+	lat      []int64
+	failures int
+	firstErr error
+}
+
+// dialMany opens up to n connections at rate per second, at most
+// DialConcurrency at once; it stops early after maxFail consecutive
+// failures (0: never) or when ctx ends.
+func (r *runner) dialMany(ctx context.Context, n int, rate float64, maxFail int) dialResult {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		mu          sync.Mutex
+		res         dialResult
+		consecutive int
+		wg          sync.WaitGroup
+	)
+	sem := make(chan struct{}, r.cfg.DialConcurrency)
+	start := time.Now()
+	interval := time.Duration(float64(time.Second) / rate)
+	lastLog := time.Now()
+	for i := 0; i < n; i++ {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		if time.Since(lastLog) > 5*time.Second {
+			mu.Lock()
+			r.logf("  %d connected, %d failed", len(res.clients), res.failures)
+			mu.Unlock()
+			lastLog = time.Now()
+		}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			c, took, err := Dial(ctx, r.t.Addr, &DialOptions{Hooks: r.hooks, Timeout: 10 * time.Second})
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				res.failures++
+				consecutive++
+				if res.firstErr == nil {
+					res.firstErr = err
+				}
+				if maxFail > 0 && consecutive >= maxFail {
+					cancel()
+				}
+				return
+			}
+			consecutive = 0
+			res.clients = append(res.clients, c)
+			res.lat = append(res.lat, int64(took))
+		})
+	}
+	wg.Wait()
+	return res
+}
+
+func (r *runner) connect(ctx context.Context) ([]*Client, error) {
+	const sc = ScConnect
+	st0, err := r.stats(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r.logf("connect: %d connections at %.0f/s (server RSS %s before)", r.cfg.ConnectN, r.cfg.ConnectRate, bytesStr(st0.RSS))
+	r.begin(sc)
+	cpu0 := r.cpu()
+	dr := r.dialMany(ctx, r.cfg.ConnectN, r.cfg.ConnectRate, 0)
+	// Let the server finish what follows its CONNECT answer (connection
+	// handlers) before reading its CPU time.
+	time.Sleep(300 * time.Millisecond)
+	cpu1 := r.cpu()
+	r.end(sc)
+	if dr.failures > 0 {
+		r.note("connect: %d of %d failed (first: %v)", dr.failures, r.cfg.ConnectN, dr.firstErr)
+	}
+	n := len(dr.clients)
+	r.res.add(sc, MConnected, "count", float64(n), false)
+	if n == 0 {
+		return nil, fmt.Errorf("load: no connection succeeded: %v", dr.firstErr)
+	}
+	p := percentiles(dr.lat)
+	r.res.add(sc, MConnectP50, "ms", ms(p.p50), true)
+	r.res.add(sc, MConnectP99, "ms", ms(p.p99), true)
+	if r.t.PID != 0 {
+		r.res.add(sc, MCPUPerConnect, "µs", us(int64(cpu1-cpu0))/float64(n), true)
+	}
+	st1, err := r.stats(ctx)
+	if err != nil {
+		return dr.clients, err
+	}
+	if st1.Clients != n+1 {
+		r.note("connect: server reports %d clients, expected %d", st1.Clients, n+1)
+	}
+	r.res.add(sc, MRSSPerConn, "B", float64(st1.RSS-st0.RSS)/float64(n), true)
+	r.res.add(sc, MHeapPerConn, "B", float64(st1.HeapUsed-st0.HeapUsed)/float64(n), true)
+	r.logf("connect: %d ok, p50 %.2fms p99 %.2fms, CPU %v, RSS %s -> %s", n, ms(p.p50), ms(p.p99), cpu1-cpu0, bytesStr(st0.RSS), bytesStr(st1.RSS))
+	return dr.clients, nil
+}
+
+// join makes every client join room and waits for the acks.
+func (r *runner) join(ctx context.Context, clients []*Client, room string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	arg := []byte(`["join",` + strconv.Quote(room) + `]`)
+	var (
+		wg   sync.WaitGroup
+		mu   sync.Mutex
+		ferr error
+	)
+	sem := make(chan struct{}, 100)
+	for _, c := range clients {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			if _, err := c.Call(ctx, arg); err != nil {
+				mu.Lock()
+				ferr = cmp(ferr, err)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	return ferr
+}
+
+func cmp(a, b error) error {
+	if a != nil {
+		return a
+	}
+	return b
+}
+
+func (r *runner) message(seq int) []byte {
+	b := make([]byte, 0, 64+len(r.fill))
+	b = append(b, `["bcast","r",{"t":`...)
+	b = strconv.AppendInt(b, Now(), 10)
+	b = append(b, `,"s":`...)
+	b = strconv.AppendInt(b, int64(seq), 10)
+	b = append(b, `,"p":"`...)
+	b = append(b, r.fill...)
+	return append(b, `"}]`...)
+}
+
+// startRound arms the receivers for expected deliveries.
+func (r *runner) startRound(receivers []*Client, expected int, record bool) *round {
+	for _, c := range receivers {
+		c.Lat = c.Lat[:0]
+	}
+	rd := &round{expected: int64(expected), done: make(chan struct{}), record: record}
+	r.cur.Store(rd)
+	return rd
+}
+
+// waitRound waits for a round's deliveries.
+func (r *runner) waitRound(ctx context.Context, rd *round, limit time.Duration) error {
+	defer r.cur.Store(nil)
+	select {
+	case <-rd.done:
+		return nil
+	case <-time.After(limit):
+		return fmt.Errorf("load: %d of %d deliveries after %v", rd.delivered.Load(), rd.expected, limit)
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func gather(receivers []*Client) []int64 {
+	var all []int64
+	for _, c := range receivers {
+		all = append(all, c.Lat...)
+	}
+	return all
+}
+
+func (r *runner) fanout(ctx context.Context, receivers []*Client) error {
+	n, m := len(receivers), r.cfg.FanoutMessages
+	r.logf("fanout: %d receivers join the room", n)
+	if err := r.join(ctx, receivers, "r"); err != nil {
+		return err
+	}
+
+	// Warm-up round, not measured.
+	warm := min(m, 50)
+	rd := r.startRound(receivers, n*warm, false)
+	for i := range warm {
+		if err := r.ctl.Emit(r.message(i)); err != nil {
+			return err
+		}
+	}
+	if err := r.waitRound(ctx, rd, 60*time.Second); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+
+	sc := ScFanout
+	r.logf("fanout: %d rounds of %d messages to %d receivers, unpaced", r.cfg.FanoutRounds, m, n)
+	var (
+		lat       []int64
+		cpu       time.Duration
+		elapsed   int64
+		delivered int64
+	)
+	r.begin(sc)
+	for range r.cfg.FanoutRounds {
+		rd := r.startRound(receivers, n*m, true)
+		cpu0 := r.cpu()
+		t0 := Now()
+		for i := range m {
+			if err := r.ctl.Emit(r.message(i)); err != nil {
+				r.end(sc)
+				return err
+			}
+		}
+		err := r.waitRound(ctx, rd, 120*time.Second)
+		cpu1 := r.cpu()
+		if err != nil {
+			r.end(sc)
+			return err
+		}
+		cpu += cpu1 - cpu0
+		elapsed += rd.lastAt.Load() - t0
+		delivered += rd.expected
+		lat = append(lat, gather(receivers)...)
+		r.logf("fanout: round: %d deliveries in %.1fms, server CPU %v", rd.expected, ms(rd.lastAt.Load()-t0), cpu1-cpu0)
+	}
+	r.end(sc)
+	p := percentiles(lat)
+	r.res.add(sc, MDelivered, "count", float64(delivered), false)
+	r.res.add(sc, MDeliveredRate, "msg/s", float64(delivered)/(float64(elapsed)/1e9), false)
+	r.res.add(sc, MLatP50, "ms", ms(p.p50), true)
+	r.res.add(sc, MLatP99, "ms", ms(p.p99), true)
+	if r.t.PID != 0 {
+		r.res.add(sc, MCPUPerDeliv, "µs", us(int64(cpu))/float64(delivered), true)
+	}
+
+	// Paced.
+	sc = ScPaced
+	interval := time.Duration(float64(n) / r.cfg.PacedRate * float64(time.Second))
+	count := int(r.cfg.PacedDuration / interval)
+	r.logf("paced fanout: %d messages, one every %v (%.0f deliveries/s)", count, interval, r.cfg.PacedRate)
+	rd = r.startRound(receivers, n*count, true)
+	r.begin(sc)
+	cpu0 := r.cpu()
+	start := time.Now()
+	for i := range count {
+		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
+			select {
+			case <-time.After(d):
+			case <-ctx.Done():
+				r.end(sc)
+				return ctx.Err()
+			}
+		}
+		if err := r.ctl.Emit(r.message(i)); err != nil {
+			r.end(sc)
+			return err
+		}
+	}
+	err := r.waitRound(ctx, rd, 60*time.Second)
+	cpu1 := r.cpu()
+	r.end(sc)
+	if err != nil {
+		return err
+	}
+	p = percentiles(gather(receivers))
+	r.res.add(sc, MDelivered, "count", float64(rd.expected), false)
+	r.res.add(sc, MLatP50, "ms", ms(p.p50), true)
+	r.res.add(sc, MLatP99, "ms", ms(p.p99), true)
+	r.res.add(sc, MLatMax, "ms", ms(p.max), true)
+	if r.t.PID != 0 {
+		r.res.add(sc, MCPUPerDeliv, "µs", us(int64(cpu1-cpu0))/float64(rd.expected), true)
+	}
+	r.logf("paced fanout: p50 %.2fms p99 %.2fms max %.2fms", ms(p.p50), ms(p.p99), ms(p.max))
+	return nil
+}
+
+func (r *runner) echo(ctx context.Context, clients []*Client) error {
+	sc := ScEcho
+	r.logf("echo: %d clients, one call in flight each, for %v (after 1s warm-up)", len(clients), r.cfg.EchoDuration)
+	payload := func() []byte {
+		b := make([]byte, 0, 48+len(r.fill))
+		b = append(b, `["echo",{"t":`...)
+		b = strconv.AppendInt(b, Now(), 10)
+		b = append(b, `,"p":"`...)
+		b = append(b, r.fill...)
+		return append(b, `"}]`...)
+	}
+	loop := func(d time.Duration, record bool) ([]int64, error) {
+		var (
+			wg   sync.WaitGroup
+			mu   sync.Mutex
+			all  []int64
+			ferr error
+		)
+		deadline := time.Now().Add(d)
+		for _, c := range clients {
+			wg.Go(func() {
+				ch := make(chan bool, 1)
+				var lat []int64
+				for time.Now().Before(deadline) && ctx.Err() == nil {
+					t0 := Now()
+					if err := c.EmitAck(payload(), func(reply []byte) { ch <- reply != nil }); err != nil {
+						mu.Lock()
+						ferr = cmp(ferr, err)
+						mu.Unlock()
+						return
+					}
+					select {
+					case ok := <-ch:
+						if !ok {
+							mu.Lock()
+							ferr = cmp(ferr, ErrClosed)
+							mu.Unlock()
+							return
+						}
+					case <-time.After(10 * time.Second):
+						mu.Lock()
+						ferr = cmp(ferr, errors.New("load: echo: no ack after 10s"))
+						mu.Unlock()
+						return
+					}
+					if record {
+						lat = append(lat, Now()-t0)
+					}
+				}
+				mu.Lock()
+				all = append(all, lat...)
+				mu.Unlock()
+			})
+		}
+		wg.Wait()
+		return all, ferr
+	}
+	if _, err := loop(time.Second, false); err != nil {
+		return fmt.Errorf("warm-up: %w", err)
+	}
+	r.begin(sc)
+	cpu0 := r.cpu()
+	t0 := time.Now()
+	lat, err := loop(r.cfg.EchoDuration, true)
+	elapsed := time.Since(t0)
+	cpu1 := r.cpu()
+	r.end(sc)
+	if err != nil {
+		return err
+	}
+	p := percentiles(lat)
+	n := float64(len(lat))
+	r.res.add(sc, MRoundTrips, "count", n, false)
+	r.res.add(sc, MRTRate, "rt/s", n/elapsed.Seconds(), false)
+	r.res.add(sc, MLatP50, "ms", ms(p.p50), true)
+	r.res.add(sc, MLatP99, "ms", ms(p.p99), true)
+	if r.t.PID != 0 && n > 0 {
+		r.res.add(sc, MCPUPerRT, "µs", us(int64(cpu1-cpu0))/n, true)
+	}
+	r.logf("echo: %.0f round trips, %.0f/s, p50 %.3fms p99 %.3fms, server CPU %v", n, n/elapsed.Seconds(), ms(p.p50), ms(p.p99), cpu1-cpu0)
+	return nil
+}
+
+func (r *runner) hold(ctx context.Context) error {
+	sc := ScHold
+	st0, err := r.stats(ctx)
+	if err != nil {
+		return err
+	}
+	r.logf("hold: opening up to %d idle connections at %.0f/s", r.cfg.HoldMax, r.cfg.HoldRate)
+	r.begin(sc)
+	dr := r.dialMany(ctx, r.cfg.HoldMax, r.cfg.HoldRate, 50)
+	defer func() { closeAll(dr.clients) }()
+	n := len(dr.clients)
+	if dr.failures > 0 {
+		r.note("hold: %d connections failed (first: %v)", dr.failures, dr.firstErr)
+	}
+	r.logf("hold: %d connections open, holding them %v", n, r.cfg.HoldDuration)
+	cpu0 := r.cpu()
+	select {
+	case <-time.After(r.cfg.HoldDuration):
+	case <-ctx.Done():
+	}
+	cpu1 := r.cpu()
+	r.end(sc)
+	alive := 0
+	for _, c := range dr.clients {
+		select {
+		case <-c.Done():
+		default:
+			alive++
+		}
+	}
+	r.res.add(sc, MHeld, "count", float64(n), false)
+	r.res.add(sc, MAlive, "count", float64(alive), false)
+	if r.t.PID != 0 {
+		r.res.add(sc, MIdleCPU, "ms/s", ms(int64(cpu1-cpu0))/r.cfg.HoldDuration.Seconds(), true)
+	}
+	st1, err := r.stats(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		per := float64(st1.RSS-st0.RSS) / float64(n)
+		r.res.add(sc, MHoldRSSPer, "B", per, true)
+		r.res.add(sc, MServerRSS, "B", float64(st1.RSS), true)
+		r.res.add(sc, MProjected1M, "GiB", (float64(st0.RSS)+per*1e6)/(1<<30), true)
+		r.logf("hold: %d held, %d alive, RSS %s -> %s (%.0f B/conn)", n, alive, bytesStr(st0.RSS), bytesStr(st1.RSS), per)
+	}
+	closeAll(dr.clients)
+	dr.clients = nil
+	r.waitClients(ctx, 1, 120*time.Second)
+	return nil
+}
+
+type pct struct{ p50, p99, max int64 }
+
+func percentiles(v []int64) pct {
+	if len(v) == 0 {
+		return pct{}
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	at := func(q float64) int64 { return s[int(math.Ceil(q*float64(len(s))))-1] }
+	return pct{p50: at(0.50), p99: at(0.99), max: s[len(s)-1]}
+}
+
+func ms(ns int64) float64 { return float64(ns) / 1e6 }
+func us(ns int64) float64 { return float64(ns) / 1e3 }
+
+func bytesStr(b int64) string {
+	return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20))
+}

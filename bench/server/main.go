@@ -1,0 +1,122 @@
+// Command server is the benchmark server on this library: a hub on
+// /socket.io/ whose main namespace answers join, bcast, echo and stats (see
+// package bench/internal/benchserver). bench/run starts it; to run it by
+// hand:
+//
+//	go run ./bench/server -addr 127.0.0.1:3000 -pprof 127.0.0.1:6060
+//
+// It prints "listening <addr>" (and "pprof <addr>") on stdout once it
+// accepts connections, and stops on SIGINT/SIGTERM or when stdin closes
+// with -stdin.
+//
+// With -pprof, the profiling address serves net/http/pprof under
+// /debug/pprof/, and /bench/cpu/start and /bench/cpu/stop to bracket a
+// scenario: stop answers with the CPU profile taken since start.
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log"
+	"net"
+	"net/http"
+	httppprof "net/http/pprof"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/go-realtime/realtime/bench/internal/benchserver"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:3000", "listen address (port 0 picks one)")
+	pprofAddr := flag.String("pprof", "", "serve net/http/pprof and CPU profile brackets on this address (off when empty)")
+	stdin := flag.Bool("stdin", false, "exit when stdin reaches EOF (for a parent process)")
+	flag.Parse()
+
+	h := benchserver.New(nil)
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		log.Fatalf("server: %v", err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Fatalf("server: %v", err)
+		}
+	}()
+
+	if *pprofAddr != "" {
+		pln, err := net.Listen("tcp", *pprofAddr)
+		if err != nil {
+			log.Fatalf("server: pprof: %v", err)
+		}
+		go func() { _ = http.Serve(pln, profMux()) }()
+		fmt.Printf("pprof %s\n", pln.Addr())
+	}
+	fmt.Printf("listening %s\n", ln.Addr())
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if *stdin {
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = h.Shutdown(sctx)
+	_ = srv.Shutdown(sctx)
+}
+
+// profMux serves net/http/pprof and the CPU profile brackets.
+func profMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", httppprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", httppprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", httppprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", httppprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", httppprof.Trace)
+
+	var (
+		mu  sync.Mutex
+		buf *bytes.Buffer
+	)
+	mux.HandleFunc("/bench/cpu/start", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if buf != nil {
+			http.Error(w, "a CPU profile is running", http.StatusConflict)
+			return
+		}
+		b := new(bytes.Buffer)
+		if err := pprof.StartCPUProfile(b); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		buf = b
+		_, _ = io.WriteString(w, "started\n")
+	})
+	mux.HandleFunc("/bench/cpu/stop", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if buf == nil {
+			http.Error(w, "no CPU profile is running", http.StatusConflict)
+			return
+		}
+		pprof.StopCPUProfile()
+		w.Header().Set("Content-Type", "application/octet-stream")
+		_, _ = w.Write(buf.Bytes())
+		buf = nil
+	})
+	return mux
+}
