@@ -56,6 +56,9 @@ type Config struct {
 	DialConcurrency int
 	// PayloadSize is the size of the filler string in each message.
 	PayloadSize int
+	// Skip names scenarios not to run (ScFanout, ScPaced, ScEcho, ScHold);
+	// connect always runs, the others use its connections.
+	Skip []string
 	// Log receives progress lines (nil: discarded).
 	Log io.Writer
 }
@@ -354,14 +357,16 @@ func (r *runner) run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if len(clients) >= r.cfg.FanoutReceivers {
+	switch {
+	case r.skip(ScFanout) && r.skip(ScPaced):
+	case len(clients) >= r.cfg.FanoutReceivers:
 		if err := r.fanout(ctx, clients[:r.cfg.FanoutReceivers]); err != nil {
 			r.note("fanout: %v", err)
 		}
-	} else {
+	default:
 		r.note("fanout skipped: only %d clients connected", len(clients))
 	}
-	if len(clients) >= r.cfg.EchoClients {
+	if len(clients) >= r.cfg.EchoClients && !r.skip(ScEcho) {
 		if err := r.echo(ctx, clients[:r.cfg.EchoClients]); err != nil {
 			r.note("echo: %v", err)
 		}
@@ -372,13 +377,15 @@ func (r *runner) run(ctx context.Context) error {
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
-	if r.cfg.HoldMax > 0 {
+	if r.cfg.HoldMax > 0 && !r.skip(ScHold) {
 		if err := r.hold(ctx); err != nil {
 			r.note("hold: %v", err)
 		}
 	}
 	return ctx.Err()
 }
+
+func (r *runner) skip(sc string) bool { return slices.Contains(r.cfg.Skip, sc) }
 
 func closeAll(cs []*Client) {
 	var wg sync.WaitGroup
@@ -616,6 +623,20 @@ func (r *runner) fanout(ctx context.Context, receivers []*Client) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 
+	if err := r.unpaced(ctx, receivers); err != nil {
+		return err
+	}
+	if r.skip(ScPaced) {
+		return nil
+	}
+	return r.paced(ctx, receivers)
+}
+
+func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
+	if r.skip(ScFanout) {
+		return nil
+	}
+	n, m := len(receivers), r.cfg.FanoutMessages
 	sc := ScFanout
 	r.logf("fanout: %d rounds of %d messages to %d receivers, unpaced", r.cfg.FanoutRounds, m, n)
 	var (
@@ -657,12 +678,16 @@ func (r *runner) fanout(ctx context.Context, receivers []*Client) error {
 		r.res.add(sc, MCPUPerDeliv, "µs", us(int64(cpu))/float64(delivered), true)
 	}
 
-	// Paced.
-	sc = ScPaced
+	return nil
+}
+
+func (r *runner) paced(ctx context.Context, receivers []*Client) error {
+	n := len(receivers)
+	sc := ScPaced
 	interval := time.Duration(float64(n) / r.cfg.PacedRate * float64(time.Second))
 	count := int(r.cfg.PacedDuration / interval)
 	r.logf("paced fanout: %d messages, one every %v (%.0f deliveries/s)", count, interval, r.cfg.PacedRate)
-	rd = r.startRound(receivers, n*count, true)
+	rd := r.startRound(receivers, n*count, true)
 	r.begin(sc)
 	cpu0 := r.cpu()
 	start := time.Now()
@@ -686,7 +711,7 @@ func (r *runner) fanout(ctx context.Context, receivers []*Client) error {
 	if err != nil {
 		return err
 	}
-	p = percentiles(gather(receivers))
+	p := percentiles(gather(receivers))
 	r.res.add(sc, MDelivered, "count", float64(rd.expected), false)
 	r.res.add(sc, MLatP50, "ms", ms(p.p50), true)
 	r.res.add(sc, MLatP99, "ms", ms(p.p99), true)
