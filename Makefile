@@ -16,9 +16,11 @@ FUZZTIME ?= 500x
 # Written after a successful `npm ci`; older than the lock file → reinstall.
 INTEROP_STAMP := interop/node_modules/.make-installed
 
+
+.PHONY: heavy
 .PHONY: test vet unit interop interop-deps check-node fuzz demo
 
-test: interop-deps vet unit interop fuzz
+test: interop-deps vet unit heavy interop fuzz
 
 vet:
 	$(GO) vet ./...
@@ -27,6 +29,12 @@ vet:
 # alone next, so it does not compete for the CPU with other test binaries).
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/interop$$')
+
+# Tests that run at full size only without the race detector (with it they
+# scale themselves down and run in `unit`): 1,000 receivers × 10,000
+# broadcasts with one stalled client.
+heavy:
+	$(GO) test -count=1 -run '^TestStalledClient$$' -v ./hub/ | grep -E '^(---|ok|FAIL|PASS)|receivers'
 
 # The official Engine.IO/Socket.IO clients and raw-protocol checks against
 # internal/cmd/conformance (see interop/doc.go).

@@ -323,7 +323,15 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, flags room.Flags, onAc
 				continue
 			}
 		}
-		if err := s.send(frames); err != nil && !flags.Volatile {
+		if flags.Volatile {
+			if ts, ok := s.client.conn.(volatileConn); ok && s.connected.Load() {
+				if ts.TrySend(frames...) {
+					count++
+				}
+				continue
+			}
+		}
+		if err := s.send(frames); err != nil {
 			n.logger.Debug("namespace: broadcast to a socket failed", "namespace", n.name, "socket", s.id, "err", err)
 		}
 		count++
@@ -332,6 +340,12 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, flags room.Flags, onAc
 	*buf = targets[:0]
 	socketsPool.Put(buf)
 	return count
+}
+
+// volatileConn is a connection that can drop frames for a client that is
+// behind instead of disconnecting it (engineio.Session).
+type volatileConn interface {
+	TrySend(frames ...transport.Frame) bool
 }
 
 // joinArgs turns Args back into a JSON array.

@@ -82,6 +82,14 @@ type Conn interface {
 	Close() error
 }
 
+// TrySender is implemented by Conns that can refuse frames instead of
+// overflowing: TrySend queues frames only when the queue has room for all
+// of them and reports whether it did; it never closes the connection. It
+// serves volatile messages, which are dropped for clients that are behind.
+type TrySender interface {
+	TrySend(frames ...Frame) bool
+}
+
 // Drainer is implemented by Conns that queue frames until the client asks
 // for them (polling). When a session moves to another transport, Drain closes
 // the Conn without telling the client anything more (a pending request is

@@ -122,6 +122,33 @@ func (s *Session) Send(frames ...transport.Frame) error {
 	return s.send(frames...)
 }
 
+// TrySend is Send for volatile messages: when the client's queue has no
+// room for the frames, they are dropped (it reports false) instead of the
+// session being closed for falling behind.
+func (s *Session) TrySend(frames ...transport.Frame) bool {
+	for _, f := range frames {
+		if !f.Binary && (len(f.Data) == 0 || f.Data[0] != '4') {
+			return false
+		}
+	}
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
+	if s.closed.Load() {
+		return false
+	}
+	ts, ok := s.conn.(transport.TrySender)
+	if !ok {
+		return false
+	}
+	if !ts.TrySend(frames...) {
+		s.srv.counters.dropped.Add(int64(len(frames)))
+		return false
+	}
+	c := &s.srv.counters
+	c.packetsOut.Add(int64(len(frames)))
+	return true
+}
+
 // send writes frames of any packet type on the current transport.
 func (s *Session) send(frames ...transport.Frame) error {
 	s.sendMu.Lock()
@@ -141,6 +168,7 @@ func (s *Session) send(frames ...transport.Frame) error {
 	if err != nil {
 		if errors.Is(err, transport.ErrQueueFull) {
 			c.overflows.Add(1)
+			s.srv.opts.Logger.Warn("engineio: client too slow, disconnected", "sid", s.id, "remote", s.remoteAddr, "err", err)
 		}
 		s.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
 		return fmt.Errorf("engineio: send: %w", err)
@@ -442,9 +470,12 @@ func (h *connHandler) HandleClose(err error) {
 	case probing:
 		s.abortUpgrade(h.c)
 	case current:
-		if err == nil {
+		switch {
+		case err == nil:
 			err = ErrTransportClose
-		} else {
+		case errors.Is(err, transport.ErrQueueFull):
+			err = fmt.Errorf("%w: %w", ErrTransportError, err)
+		default:
 			err = fmt.Errorf("%w: %w", ErrTransportClose, err)
 		}
 		s.close(err, false)

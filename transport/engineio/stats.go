@@ -23,18 +23,20 @@ type Stats struct {
 	// Overflows counts sessions closed because the client did not read
 	// fast enough (its bounded send queue overflowed).
 	Overflows int64 `json:"overflows"`
+	// Dropped counts volatile frames dropped for clients that were behind.
+	Dropped int64 `json:"dropped"`
 	// Closed counts closed sessions by Reason ("ping timeout", ...).
 	Closed map[string]int64 `json:"closed"`
 }
 
 // counters are updated with atomics on the hot paths.
 type counters struct {
-	opened, refused, upgrades, overflows atomic.Int64
-	packetsIn, bytesIn                   atomic.Int64
-	packetsOut, bytesOut                 atomic.Int64
-	closedTransportClose, closedError    atomic.Int64
-	closedPing, closedParse              atomic.Int64
-	closedForced, closedShutdown         atomic.Int64
+	opened, refused, upgrades, overflows, dropped atomic.Int64
+	packetsIn, bytesIn                            atomic.Int64
+	packetsOut, bytesOut                          atomic.Int64
+	closedTransportClose, closedError             atomic.Int64
+	closedPing, closedParse                       atomic.Int64
+	closedForced, closedShutdown                  atomic.Int64
 }
 
 func (c *counters) closed(reason error) {
@@ -63,6 +65,7 @@ func (s *Server) Stats() Stats {
 		Refused:        c.refused.Load(),
 		Upgrades:       c.upgrades.Load(),
 		Overflows:      c.overflows.Load(),
+		Dropped:        c.dropped.Load(),
 		PacketsIn:      c.packetsIn.Load(),
 		BytesIn:        c.bytesIn.Load(),
 		PacketsOut:     c.packetsOut.Load(),

@@ -79,6 +79,22 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 	return c.peer.enqueue(frames)
 }
 
+// TrySend queues frames for the peer only if its queue has room for all of
+// them; it reports whether it did and never closes the pipe.
+func (c *Conn) TrySend(frames ...transport.Frame) bool {
+	c.mu.Lock()
+	closed := c.closing
+	c.mu.Unlock()
+	if closed {
+		return false
+	}
+	p := c.peer
+	p.mu.Lock()
+	full := p.closing || len(p.queue)+len(frames) > p.params.QueueSize
+	p.mu.Unlock()
+	return !full && p.enqueue(frames) == nil
+}
+
 // enqueue adds frames to c's incoming queue.
 func (c *Conn) enqueue(frames []transport.Frame) error {
 	c.mu.Lock()

@@ -169,6 +169,28 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 	return nil
 }
 
+// TrySend queues frames only if the queue has room for all of them; it
+// reports whether it did and never closes the connection (see
+// transport.TrySender).
+func (c *Conn) TrySend(frames ...transport.Frame) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing || len(c.queue)+c.inflight+len(frames) > c.queueSize {
+		return false
+	}
+	for _, f := range frames {
+		op := ws.OpText
+		if f.Binary {
+			op = ws.OpBinary
+		}
+		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
+	}
+	if len(c.queue) > 0 {
+		c.startWriterLocked()
+	}
+	return true
+}
+
 // overflow closes the connection because the peer does not read.
 func (c *Conn) overflow() error {
 	err := fmt.Errorf("websocket: %w: more than %d frames waiting for the peer", transport.ErrQueueFull, c.queueSize)

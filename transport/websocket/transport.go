@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -61,6 +62,11 @@ type Options struct {
 	// Logger receives debug messages about connections ending on errors.
 	// Default: slog.Default().
 	Logger *slog.Logger
+	// SendBuffer, when positive, sets the kernel send buffer (SO_SNDBUF) of
+	// each accepted TCP connection, bounding what a client that stops
+	// reading can hold in the kernel before its queue overflows. Default:
+	// the system's (autotuned, up to several MiB).
+	SendBuffer int
 	// NoPoller makes every connection read with a goroutine of its own.
 	// By default, on Linux, plain TCP connections are read through a shared
 	// epoll poller instead, so an idle connection holds no goroutine and no
@@ -79,6 +85,7 @@ type Transport struct {
 	checkOrigin      func(*http.Request) bool
 	log              *slog.Logger
 	noPoll           bool
+	sendBuffer       int
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -99,6 +106,7 @@ func New(opts *Options) *Transport {
 		checkOrigin:      o.CheckOrigin,
 		log:              o.Logger,
 		noPoll:           o.NoPoller,
+		sendBuffer:       o.SendBuffer,
 	}
 	switch {
 	case t.threshold == 0:
@@ -182,6 +190,9 @@ func (t *Transport) accept(w http.ResponseWriter, r *http.Request, p transport.P
 		return nil, fmt.Errorf("websocket: upgrade: %w", err)
 	}
 
+	if tc, ok := nc.(*net.TCPConn); ok && t.sendBuffer > 0 {
+		_ = tc.SetWriteBuffer(t.sendBuffer)
+	}
 	// Bytes the client sent right after its request (its first frames)
 	// may already sit in the hijacked buffer.
 	var src io.Reader = nc
