@@ -184,3 +184,32 @@ func TestOverTheNetwork(t *testing.T) {
 		})
 	}
 }
+
+func TestShutdownTellsClients(t *testing.T) {
+	h := hub.New(nil)
+	reasons := make(chan string, 4)
+	h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	w := dialWire(t, srv.URL, "websocket").(*wsWire)
+	w.send(t, "40")
+	require.True(t, strings.HasPrefix(string(w.recv(t).Data), "40"))
+	p := dialWire(t, srv.URL, "polling")
+	p.send(t, "40")
+	require.True(t, strings.HasPrefix(string(p.recv(t).Data), "40"))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, h.Shutdown(ctx))
+	for range 2 {
+		assert.Equal(t, "server shutting down", <-reasons)
+	}
+	_, err := w.c.ReadFrame(ctx)
+	var ce *websocket.CloseError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, 1001, ce.Code, "WebSocket clients are told the server is going away")
+	res, err := http.Get(srv.URL + "/socket.io/?EIO=4&transport=polling")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "no new clients")
+}

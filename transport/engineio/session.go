@@ -213,7 +213,11 @@ func (s *Session) close(reason error, tell bool) {
 	if tell && conn.Name() == transport.NamePolling {
 		_ = conn.Send(transport.Frame{Data: []byte{'1'}})
 	}
-	_ = conn.Close()
+	if cs, ok := conn.(interface{ CloseWithStatus(int, string) error }); ok && errors.Is(reason, ErrServerShutdown) {
+		_ = cs.CloseWithStatus(1001, "server shutting down") // WebSocket 1001 Going Away
+	} else {
+		_ = conn.Close()
+	}
 	if probe != nil {
 		_ = probe.Close()
 	}
