@@ -66,11 +66,12 @@ class Client:
 
 def leaving(a, b):
     """Picks which of a and b disconnects to show that the other hears of
-    it: one on WebSocket, whose close the server sees at once. (A polling
-    python-engineio client may stop its writer before it sends the close
-    and leave its long-poll GET open; the server then learns of it only
-    from the heartbeat, tens of seconds later.) Returns (None, None) when
-    neither uses WebSocket."""
+    it: one on WebSocket, whose close the server sees at once. A polling
+    client of python-engineio 4.3 sometimes never sends its DISCONNECT and
+    close packets (its writer loop ends as soon as disconnect() changes
+    the state: 2 sessions in 60 never POSTed them) and leaves its long-poll
+    GET open; the server then learns of it only from the heartbeat, tens of
+    seconds later. Returns (None, None) when neither uses WebSocket."""
     if b.sio.transport() == "websocket":
         return b, a
     if a.sio.transport() == "websocket":
@@ -79,9 +80,12 @@ def leaving(a, b):
 
 
 def rooms(url, ta, tb):
-    """a over transport ta and b over tb join "room one"; messages to the
-    room reach everyone in it but the sender; the server's reach everyone
-    in it; after leaving, b hears nothing more."""
+    """a over transport ta and b over tb join a room; messages to the room
+    reach everyone in it but the sender; the server's reach everyone in
+    it; after leaving, b hears nothing more."""
+    # A room of its own for each check: a polling client of an earlier
+    # check may still be connected (see leaving).
+    room = "room %s+%s" % (ta, tb)
     a = Client("a/" + ta, url, ta)
     b = Client("b/" + tb, url, tb)
     try:
@@ -89,25 +93,25 @@ def rooms(url, ta, tb):
             (greeting,) = c.expect("new message")
             assert "welcome" in greeting["mess"], greeting
 
-        res = a.call("join", "room one")
-        assert res == {"ok": True, "room": "room one", "members": 1}, res
-        res = b.call("join", "room one")
-        assert res == {"ok": True, "room": "room one", "members": 2}, res
+        res = a.call("join", room)
+        assert res == {"ok": True, "room": room, "members": 1}, res
+        res = b.call("join", room)
+        assert res == {"ok": True, "room": room, "members": 2}, res
         (ev,) = a.expect("room event")
-        assert ev == {"event": "joined", "id": b.sio.get_sid(), "room": "room one", "members": 2}, ev
+        assert ev == {"event": "joined", "id": b.sio.get_sid(), "room": room, "members": 2}, ev
 
         # socket.broadcast.to(room): b gets it, a (the sender) does not.
-        res = a.call("new messages", {"room": "room one", "message": "hi from python"})
+        res = a.call("new messages", {"room": room, "message": "hi from python"})
         assert res["ok"] is True, res
         (m,) = b.expect("new messages")
-        assert m == {"room": "room one", "message": "hi from python", "from": a.sio.get_sid()}, m
+        assert m == {"room": room, "message": "hi from python", "from": a.sio.get_sid()}, m
 
         # io.to(room): both get it, in order after anything sent before.
-        res = b.call("greet room", "room one")
-        assert res == {"ok": True, "room": "room one", "members": 2}, res
+        res = b.call("greet room", room)
+        assert res == {"ok": True, "room": room, "members": 2}, res
         for c in (a, b):
             (text,) = c.expect("receive message")
-            assert text == "hello, users in room one", text
+            assert text == "hello, users in " + room, text
         a.nothing_pending()
         b.nothing_pending()
 
@@ -116,19 +120,19 @@ def rooms(url, ta, tb):
         assert res["ok"] is False and res["error"], res
 
         # socket.leave(room)
-        res = b.call("leave", "room one")
-        assert res == {"ok": True, "room": "room one", "members": 1}, res
+        res = b.call("leave", room)
+        assert res == {"ok": True, "room": room, "members": 1}, res
         (ev,) = a.expect("room event")
         assert ev["event"] == "left" and ev["id"] == b.sio.get_sid() and ev["members"] == 1, ev
-        a.call("new messages", {"room": "room one", "message": "b is gone"})
-        a.call("greet room", "room one")
+        a.call("new messages", {"room": room, "message": "b is gone"})
+        a.call("greet room", room)
         (text,) = a.expect("receive message")
-        b.call("greet room", "room two")  # a round trip: b's queue is flushed up to here
+        b.call("greet room", "room nobody")  # a round trip: b's queue is flushed up to here
         b.nothing_pending()
         a.nothing_pending()
 
         # Disconnecting while in a room tells the room.
-        b.call("join", "room one")
+        b.call("join", room)
         a.expect("room event")
         leaver, stayer = leaving(a, b)
         if leaver:
@@ -136,7 +140,7 @@ def rooms(url, ta, tb):
             leaver.close()
             (ev,) = stayer.expect("room event")
             reason = ev.pop("reason", None)
-            assert ev == {"event": "left", "id": leaver_id, "room": "room one", "members": 1}, ev
+            assert ev == {"event": "left", "id": leaver_id, "room": room, "members": 1}, ev
             assert reason in CLIENT_CLOSE, reason
     finally:
         a.close()
