@@ -122,7 +122,7 @@ func Table(rs []*Results) string {
 
 // ratio says how many times better a is than b.
 func ratio(a, b Metric, ok bool) string {
-	if !ok || a.Unit == "count" || a.Value <= 0 || b.Value <= 0 {
+	if !ok || a.Unit == "count" || a.Value <= 0 || b.Value <= 0 || strings.HasPrefix(a.Name, "load generator") {
 		return ""
 	}
 	r := b.Value / a.Value

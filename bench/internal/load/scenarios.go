@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -139,6 +140,8 @@ const (
 	MLatP99        = "latency p99"
 	MLatMax        = "latency max"
 	MCPUPerDeliv   = "server CPU per delivery"
+	MClientCPU     = "load generator CPU per delivery"
+	MClientCPURT   = "load generator CPU per round trip"
 	MRoundTrips    = "round trips"
 	MRTRate        = "round trips/s"
 	MCPUPerRT      = "server CPU per round trip"
@@ -279,6 +282,13 @@ func (r *runner) cpu() time.Duration {
 	if err != nil {
 		r.note("%v", err)
 	}
+	return d
+}
+
+// selfCPU is the load generator's own CPU time (it shares the machine
+// with the server: reported so that a client-bound figure shows).
+func selfCPU() time.Duration {
+	d, _ := ProcCPU(os.Getpid())
 	return d
 }
 
@@ -641,14 +651,14 @@ func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
 	r.logf("fanout: %d rounds of %d messages to %d receivers, unpaced", r.cfg.FanoutRounds, m, n)
 	var (
 		lat       []int64
-		cpu       time.Duration
+		cpu, ccpu time.Duration
 		elapsed   int64
 		delivered int64
 	)
 	r.begin(sc)
 	for range r.cfg.FanoutRounds {
 		rd := r.startRound(receivers, n*m, true)
-		cpu0 := r.cpu()
+		cpu0, ccpu0 := r.cpu(), selfCPU()
 		t0 := Now()
 		for i := range m {
 			if err := r.ctl.Emit(r.message(i)); err != nil {
@@ -657,12 +667,13 @@ func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
 			}
 		}
 		err := r.waitRound(ctx, rd, 120*time.Second)
-		cpu1 := r.cpu()
+		cpu1, ccpu1 := r.cpu(), selfCPU()
 		if err != nil {
 			r.end(sc)
 			return err
 		}
 		cpu += cpu1 - cpu0
+		ccpu += ccpu1 - ccpu0
 		elapsed += rd.lastAt.Load() - t0
 		delivered += rd.expected
 		lat = append(lat, gather(receivers)...)
@@ -677,6 +688,7 @@ func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
 	if r.t.PID != 0 {
 		r.res.add(sc, MCPUPerDeliv, "µs", us(int64(cpu))/float64(delivered), true)
 	}
+	r.res.add(sc, MClientCPU, "µs", us(int64(ccpu))/float64(delivered), true)
 
 	return nil
 }
@@ -689,7 +701,7 @@ func (r *runner) paced(ctx context.Context, receivers []*Client) error {
 	r.logf("paced fanout: %d messages, one every %v (%.0f deliveries/s)", count, interval, r.cfg.PacedRate)
 	rd := r.startRound(receivers, n*count, true)
 	r.begin(sc)
-	cpu0 := r.cpu()
+	cpu0, ccpu0 := r.cpu(), selfCPU()
 	start := time.Now()
 	for i := range count {
 		if d := time.Until(start.Add(time.Duration(i) * interval)); d > 0 {
@@ -706,7 +718,7 @@ func (r *runner) paced(ctx context.Context, receivers []*Client) error {
 		}
 	}
 	err := r.waitRound(ctx, rd, 60*time.Second)
-	cpu1 := r.cpu()
+	cpu1, ccpu1 := r.cpu(), selfCPU()
 	r.end(sc)
 	if err != nil {
 		return err
@@ -719,6 +731,7 @@ func (r *runner) paced(ctx context.Context, receivers []*Client) error {
 	if r.t.PID != 0 {
 		r.res.add(sc, MCPUPerDeliv, "µs", us(int64(cpu1-cpu0))/float64(rd.expected), true)
 	}
+	r.res.add(sc, MClientCPU, "µs", us(int64(ccpu1-ccpu0))/float64(rd.expected), true)
 	r.logf("paced fanout: p50 %.2fms p99 %.2fms max %.2fms", ms(p.p50), ms(p.p99), ms(p.max))
 	return nil
 }
@@ -784,11 +797,11 @@ func (r *runner) echo(ctx context.Context, clients []*Client) error {
 		return fmt.Errorf("warm-up: %w", err)
 	}
 	r.begin(sc)
-	cpu0 := r.cpu()
+	cpu0, ccpu0 := r.cpu(), selfCPU()
 	t0 := time.Now()
 	lat, err := loop(r.cfg.EchoDuration, true)
 	elapsed := time.Since(t0)
-	cpu1 := r.cpu()
+	cpu1, ccpu1 := r.cpu(), selfCPU()
 	r.end(sc)
 	if err != nil {
 		return err
@@ -801,6 +814,9 @@ func (r *runner) echo(ctx context.Context, clients []*Client) error {
 	r.res.add(sc, MLatP99, "ms", ms(p.p99), true)
 	if r.t.PID != 0 && n > 0 {
 		r.res.add(sc, MCPUPerRT, "µs", us(int64(cpu1-cpu0))/n, true)
+	}
+	if n > 0 {
+		r.res.add(sc, MClientCPURT, "µs", us(int64(ccpu1-ccpu0))/n, true)
 	}
 	r.logf("echo: %.0f round trips, %.0f/s, p50 %.3fms p99 %.3fms, server CPU %v", n, n/elapsed.Seconds(), ms(p.p50), ms(p.p99), cpu1-cpu0)
 	return nil
