@@ -17,10 +17,10 @@ FUZZTIME ?= 500x
 INTEROP_STAMP := interop/node_modules/.make-installed
 
 
-.PHONY: heavy
+.PHONY: heavy e2e e2e-deps
 .PHONY: test vet unit interop interop-deps check-node fuzz demo
 
-test: interop-deps vet unit heavy interop fuzz
+test: interop-deps e2e-deps vet unit heavy interop e2e fuzz
 
 vet:
 	$(GO) vet ./...
@@ -28,7 +28,7 @@ vet:
 # Unit tests of every package except interop (timing-sensitive: it runs
 # alone next, so it does not compete for the CPU with other test binaries).
 unit:
-	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v '/interop$$')
+	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e '/interop$$' -e '/e2e$$')
 
 # Tests that run at full size only without the race detector (with it they
 # scale themselves down and run in `unit`): 1,000 receivers × 10,000
@@ -66,5 +66,21 @@ fuzz:
 	echo "== fuzzed $$found target(s)"; \
 	if [ -n "$$failed" ]; then echo "make: fuzz targets failed:$$failed" >&2; exit 1; fi
 
-demo:
+# The examples in headless Chromium (playwright-core), the seed's React
+# component on socket.io-client, and python-socketio (see e2e/). Installs
+# Debian's chromium and python3-socketio when missing (needs root, as CI is).
+e2e-deps: check-node
+	@test -x /usr/bin/chromium && /usr/bin/python3 -c 'import socketio, websocket, requests' 2>/dev/null || \
+	  { echo "== installing chromium and python3-socketio (apt-get)"; \
+	    if [ "$$(id -u)" != 0 ]; then echo "make: need root to apt-get install chromium python3-socketio python3-websocket python3-requests" >&2; exit 1; fi; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium python3-socketio python3-websocket python3-requests fonts-dejavu-core >/dev/null; }
+	@test -f examples/node_modules/socket.io-client/dist/socket.io.min.js || $(NPM) ci --prefix examples --no-audit --no-fund
+	@test -d e2e/node_modules/playwright-core || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(NPM) ci --prefix e2e --no-audit --no-fund
+
+e2e: e2e-deps
+	REALTIME_E2E=1 $(GO) test -race -count=1 ./e2e/
+
+# The main demo: the seed's chat app at http://127.0.0.1:8080/.
+demo: check-node
+	@test -f examples/node_modules/socket.io-client/dist/socket.io.min.js || $(NPM) ci --prefix examples --no-audit --no-fund
 	$(GO) run ./examples/chat -addr 127.0.0.1:8080
