@@ -28,6 +28,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -42,6 +43,7 @@ func main() {
 	profile := flag.String("profile", "", "write CPU, heap and allocation profiles of the Go server for each scenario to this directory (profiling costs CPU: use a separate run for the figures)")
 	jsonOut := flag.String("json", "", "also write all results as JSON to this file")
 	out := flag.String("o", "", "also write the report (Markdown) to this file")
+	repeat := flag.Int("repeat", 1, "run the servers this many times, alternating (go, node, go, node, ...), and report each metric's median; the hold scenario runs in the first round only")
 	verbose := flag.Bool("v", true, "progress on stderr")
 	flag.Parse()
 
@@ -108,18 +110,39 @@ func main() {
 
 	env := environment(root, limit)
 	logf("%s", strings.ReplaceAll(env, "\n", "; "))
+	runs := make([][]*load.Results, len(specs)) // by server, by round
+	for round := range max(*repeat, 1) {
+		c := cfg
+		if round > 0 {
+			c.Skip = append(slices.Clip(c.Skip), load.ScHold)
+		}
+		for i, sp := range specs {
+			if ctx.Err() != nil {
+				break
+			}
+			res, err := runOne(ctx, sp, c, limit, *hold, *profile)
+			if res != nil {
+				runs[i] = append(runs[i], res)
+				if *repeat > 1 {
+					fmt.Fprintf(os.Stderr, "\nround %d, %s:\n%s", round+1, sp.name, load.Table([]*load.Results{res}))
+				}
+			}
+			if err != nil {
+				log.Printf("run: %s: %v", sp.name, err)
+			}
+		}
+	}
 	var results []*load.Results
-	for _, sp := range specs {
-		res, err := runOne(ctx, sp, cfg, limit, *hold, *profile)
-		if res != nil {
-			results = append(results, res)
+	for _, rs := range runs {
+		if m := load.Median(rs); m != nil {
+			results = append(results, m)
 		}
-		if err != nil {
-			log.Printf("run: %s: %v", sp.name, err)
-		}
-		if ctx.Err() != nil {
-			break
-		}
+	}
+	if *repeat > 1 {
+		env += fmt.Sprintf("- figures: median of %d rounds (servers alternating; hold in the first round only)\n", *repeat)
+	}
+	if la, err := os.ReadFile("/proc/loadavg"); err == nil {
+		env += fmt.Sprintf("- load average after the run (1/5/15 min): %s\n", strings.Join(strings.Fields(string(la))[:3], " "))
 	}
 	report := "## Results\n\n" + env + "\n" + load.Table(results)
 	fmt.Print("\n" + report)
@@ -129,7 +152,7 @@ func main() {
 		}
 	}
 	if *jsonOut != "" {
-		b, _ := json.MarshalIndent(results, "", "  ")
+		b, _ := json.MarshalIndent(map[string]any{"median": results, "rounds": runs}, "", "  ")
 		if err := os.WriteFile(*jsonOut, b, 0o644); err != nil {
 			log.Print(err)
 		}

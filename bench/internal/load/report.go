@@ -3,6 +3,7 @@ package load
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -176,4 +177,42 @@ func thousands(n int64) string {
 		return "-" + string(out)
 	}
 	return string(out)
+}
+
+// Median merges repeated runs against one target: each metric becomes the
+// median of its values (the lower middle one for an even count), in the
+// order of the first run's metrics; notes are kept, labelled by run.
+func Median(runs []*Results) *Results {
+	if len(runs) == 0 {
+		return nil
+	}
+	out := &Results{Target: runs[0].Target}
+	seen := map[[2]string]bool{}
+	for _, r := range runs {
+		for _, m := range r.Metrics {
+			k := [2]string{m.Scenario, m.Name}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+			var vals []float64
+			for _, r2 := range runs {
+				if v, ok := r2.Get(m.Scenario, m.Name); ok {
+					vals = append(vals, v.Value)
+				}
+			}
+			slices.Sort(vals)
+			m.Value = vals[(len(vals)-1)/2]
+			out.Metrics = append(out.Metrics, m)
+		}
+	}
+	for i, r := range runs {
+		for _, n := range r.Notes {
+			if len(runs) > 1 {
+				n = fmt.Sprintf("run %d: %s", i+1, n)
+			}
+			out.Notes = append(out.Notes, n)
+		}
+	}
+	return out
 }
