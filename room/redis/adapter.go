@@ -1,0 +1,792 @@
+package redis
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-realtime/realtime/room"
+)
+
+// Adapter is one namespace's cluster adapter. Room membership is kept in
+// memory (by [room.NewMemory]); broadcasts and room operations are
+// published to the other nodes and theirs applied here. Get it from a
+// namespace (ns.Adapter().(*redis.Adapter)) for the cluster-only methods.
+type Adapter struct {
+	local room.Adapter
+	ns    room.Local
+	node  *node
+	name  string
+
+	channel        string // K#N#  (broadcasts; K#N#room# for one room)
+	pattern        string // K#N#* with the glob characters of K and N escaped
+	reqChannel     string // K-request#N#
+	respChannel    string // K-response#N#
+	ownRespChannel string // K-response#N#uid#
+
+	mu      sync.Mutex
+	pending map[string]*pending
+	closed  bool
+}
+
+var (
+	_ room.Adapter           = (*Adapter)(nil)
+	_ room.ServerSideEmitter = (*Adapter)(nil)
+)
+
+func newAdapter(ns room.Local, n *node) *Adapter {
+	key, name := n.opts.Key, ns.Name()
+	a := &Adapter{
+		local:          room.NewMemory(ns),
+		ns:             ns,
+		node:           n,
+		name:           name,
+		channel:        key + "#" + name + "#",
+		reqChannel:     key + "-request#" + name + "#",
+		respChannel:    key + "-response#" + name + "#",
+		ownRespChannel: key + "-response#" + name + "#" + n.uid + "#",
+		pending:        make(map[string]*pending),
+	}
+	a.pattern = globEscape(a.channel) + "*"
+	return a
+}
+
+// globEscape escapes the characters Redis patterns treat specially.
+func globEscape(s string) string {
+	if !strings.ContainsAny(s, `*?[]\`) {
+		return s
+	}
+	var b strings.Builder
+	for _, c := range []byte(s) {
+		switch c {
+		case '*', '?', '[', ']', '\\':
+			b.WriteByte('\\')
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// UID is the node's id in the cluster.
+func (a *Adapter) UID() string { return a.node.uid }
+
+// Ready waits until the adapter's Redis subscriptions are active: at once
+// normally; after Redis restarts, until they have been restored.
+func (a *Adapter) Ready(ctx context.Context) error { return a.node.ready(ctx, a) }
+
+// ServerCount returns the number of nodes serving this namespace, this
+// one included (socket.io's serverCount).
+func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
+	return a.node.serverCount(ctx, a.reqChannel)
+}
+
+// AddAll implements [room.Adapter].
+func (a *Adapter) AddAll(id string, rooms ...string) { a.local.AddAll(id, rooms...) }
+
+// Del implements [room.Adapter].
+func (a *Adapter) Del(id, r string) { a.local.Del(id, r) }
+
+// DelAll implements [room.Adapter].
+func (a *Adapter) DelAll(id string) { a.local.DelAll(id) }
+
+// Rooms implements [room.Adapter].
+func (a *Adapter) Rooms(id string) []string { return a.local.Rooms(id) }
+
+// Sockets implements [room.Adapter]: the local sockets.
+func (a *Adapter) Sockets(rooms ...string) []string { return a.local.Sockets(rooms...) }
+
+// RoomNames implements [room.Adapter]: the rooms with local members.
+func (a *Adapter) RoomNames() []string { return a.local.RoomNames() }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Broadcast implements [room.Adapter]: local sockets get p at once, and it
+// is published for the other nodes unless opts.Flags.Local.
+func (a *Adapter) Broadcast(ctx context.Context, p *room.Packet, opts room.Options) error {
+	if err := a.local.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
+		return err
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer func() {
+		if cap(*bp) <= 64<<10 {
+			bufPool.Put(bp)
+		}
+	}()
+	b := appendArrayLen((*bp)[:0], 3)
+	b = appendStr(b, a.node.uid)
+	b, err := appendPacket(b, p, a.name)
+	if err != nil {
+		return fmt.Errorf("redis: broadcast: %w", err)
+	}
+	b = appendOpts(b, opts, 0)
+	*bp = b
+	channel := a.channel
+	if len(opts.Rooms) == 1 {
+		channel += opts.Rooms[0] + "#"
+	}
+	return a.node.publish(ctx, channel, b)
+}
+
+// onBroadcast delivers a broadcast from another node.
+func (a *Adapter) onBroadcast(channel, payload string) {
+	if len(channel) > len(a.channel) {
+		// A one-room broadcast: skip it unless the room has local members.
+		r := channel[len(a.channel) : len(channel)-1]
+		if len(a.local.Sockets(r)) == 0 {
+			return
+		}
+	}
+	rd := mpReader{b: bytesOf(payload)}
+	if n, err := rd.arrayLen(); err != nil || n < 3 {
+		a.node.log.Debug("redis: malformed broadcast", "channel", channel, "err", err)
+		return
+	}
+	uid, err := rd.scalarString()
+	if err != nil || uid == a.node.uid {
+		return
+	}
+	pkt, err := readPacket(&rd)
+	if err != nil || !pkt.ok || pkt.nsp != a.name {
+		if err != nil || !pkt.ok {
+			a.node.log.Debug("redis: malformed broadcast", "channel", channel, "err", err)
+		}
+		return
+	}
+	opts, err := readOpts(&rd)
+	if err != nil {
+		a.node.log.Debug("redis: malformed broadcast options", "channel", channel, "err", err)
+		return
+	}
+	opts.Flags.Local = true
+	p := &room.Packet{Namespace: a.name, Data: pkt.data, Attachments: pkt.atts}
+	_ = a.local.Broadcast(context.Background(), p, opts)
+}
+
+// pending is a request awaiting other nodes' answers.
+type pending struct {
+	kind int
+	mu   sync.Mutex
+	want int // answers expected; -1 until known
+	got  int
+	done chan struct{} // closed when got >= want, or on failure
+	shut bool
+	err  error
+
+	sockets []room.SocketInfo
+	rooms   []string
+	replies []json.RawMessage
+
+	// Broadcasts awaiting acks.
+	onCount         func(int)
+	onAck           func(room.Ack)
+	acksDue, acks   int
+	cleanupWhenDone bool
+}
+
+func newPending(kind int) *pending {
+	return &pending{kind: kind, want: -1, done: make(chan struct{})}
+}
+
+// checkLocked closes done once every answer is in.
+func (p *pending) checkLocked() {
+	if !p.shut && p.want >= 0 && p.got >= p.want {
+		p.shut = true
+		close(p.done)
+	}
+}
+
+func (p *pending) setWant(n int) {
+	p.mu.Lock()
+	p.want = n
+	p.checkLocked()
+	p.mu.Unlock()
+}
+
+func (p *pending) fail(err error) {
+	p.mu.Lock()
+	if !p.shut {
+		p.err = err
+		p.shut = true
+		close(p.done)
+	}
+	p.mu.Unlock()
+}
+
+// register records a pending request, or fails when the adapter is closed.
+func (a *Adapter) register(id string, p *pending) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.closed {
+		return room.ErrClosed
+	}
+	a.pending[id] = p
+	return nil
+}
+
+func (a *Adapter) forget(id string) {
+	a.mu.Lock()
+	delete(a.pending, id)
+	a.mu.Unlock()
+}
+
+func (a *Adapter) lookup(id string) *pending {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.pending[id]
+}
+
+// request publishes payload (built with the request id) on the request
+// channel and waits for the other nodes' answers to p.
+func (a *Adapter) request(ctx context.Context, what, id string, p *pending, payload []byte) error {
+	if err := a.register(id, p); err != nil {
+		return err
+	}
+	defer a.forget(id)
+	numSub, err := a.node.publishCounted(ctx, a.reqChannel, payload)
+	if err != nil {
+		return err
+	}
+	p.setWant(numSub - 1) // every node but this one answers
+	return a.await(ctx, what, p)
+}
+
+// await waits for p's answers, at most RequestTimeout.
+func (a *Adapter) await(ctx context.Context, what string, p *pending) error {
+	t := time.NewTimer(a.node.opts.RequestTimeout)
+	defer t.Stop()
+	var cause error
+	select {
+	case <-p.done:
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return p.err
+	case <-t.C:
+		cause = ErrTimeout
+	case <-ctx.Done():
+		cause = ctx.Err()
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.shut && p.err == nil {
+		return nil // completed as the timer fired
+	}
+	if p.err != nil {
+		return p.err
+	}
+	return fmt.Errorf("redis: %s: %d of %d nodes answered: %w", what, p.got, p.want, cause)
+}
+
+// FetchSockets implements [room.Adapter]: the local sockets opts selects,
+// then those of every other node (unless opts.Flags.Local). When some
+// nodes do not answer in time it returns what it has and an error
+// wrapping [ErrTimeout] (or ctx's error).
+func (a *Adapter) FetchSockets(ctx context.Context, opts room.Options) ([]room.SocketInfo, error) {
+	local, err := a.local.FetchSockets(ctx, opts)
+	if err != nil || opts.Flags.Local {
+		return local, err
+	}
+	id := a.node.requestID()
+	payload, err := json.Marshal(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqRemoteFetch, Opts: toWire(opts)})
+	if err != nil {
+		return local, fmt.Errorf("redis: fetch sockets: %w", err)
+	}
+	p := newPending(reqRemoteFetch)
+	p.sockets = local
+	err = a.request(ctx, "fetch sockets", id, p, payload)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sockets, err
+}
+
+// AllRooms returns the rooms with members on any node, sockets' own-id
+// rooms included (socket.io's allRooms).
+func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
+	rooms := a.localRooms()
+	id := a.node.requestID()
+	payload, err := json.Marshal(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqAllRooms})
+	if err != nil {
+		return rooms, fmt.Errorf("redis: all rooms: %w", err)
+	}
+	p := newPending(reqAllRooms)
+	p.rooms = rooms
+	err = a.request(ctx, "all rooms", id, p, payload)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	seen := make(map[string]bool, len(p.rooms))
+	out := p.rooms[:0:0]
+	for _, r := range p.rooms {
+		if !seen[r] {
+			seen[r] = true
+			out = append(out, r)
+		}
+	}
+	return out, err
+}
+
+func (a *Adapter) localRooms() []string {
+	return append(a.local.Sockets(), a.local.RoomNames()...)
+}
+
+// BroadcastWithAck implements [room.Adapter]. Besides the local sockets it
+// asks every other node to deliver p, and returns once each has said how
+// many of its sockets it reached (onCount is called per node), or with an
+// error wrapping [ErrTimeout] when some node did not say in time. Replies
+// are accepted until ctx ends.
+func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts room.Options, onCount func(int), onAck func(room.Ack)) error {
+	if opts.Flags.Local {
+		return a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck)
+	}
+	id := a.node.requestID()
+	var timeoutMS int64
+	if d, ok := ctx.Deadline(); ok {
+		timeoutMS = max(time.Until(d).Milliseconds(), 1)
+	}
+	b := appendMapLen(nil, 5)
+	b = appendStr(appendStr(b, "uid"), a.node.uid)
+	b = appendStr(appendStr(b, "requestId"), id)
+	b = appendInt(appendStr(b, "type"), reqBroadcast)
+	b, err := appendPacket(appendStr(b, "packet"), p, a.name)
+	if err != nil {
+		return fmt.Errorf("redis: broadcast: %w", err)
+	}
+	b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
+
+	pend := newPending(reqBroadcast)
+	pend.onCount, pend.onAck = onCount, onAck
+	if err := a.register(id, pend); err != nil {
+		return err
+	}
+	numSub, err := a.node.publishCounted(ctx, a.reqChannel, b)
+	if err != nil {
+		a.forget(id)
+		return err
+	}
+	if err := a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
+		a.forget(id)
+		return err
+	}
+	pend.setWant(numSub - 1)
+	if err := a.await(ctx, "broadcast with ack", pend); err != nil {
+		a.forget(id)
+		return err
+	}
+	// Keep collecting acks until every reached socket answered or ctx ends.
+	pend.mu.Lock()
+	finished := pend.acks >= pend.acksDue
+	pend.cleanupWhenDone = true
+	pend.mu.Unlock()
+	if finished {
+		a.forget(id)
+		return nil
+	}
+	context.AfterFunc(ctx, func() { a.forget(id) }) // the entry may be gone earlier
+	return nil
+}
+
+// AddSockets implements [room.Adapter].
+func (a *Adapter) AddSockets(ctx context.Context, opts room.Options, rooms ...string) error {
+	if err := a.local.AddSockets(ctx, opts, rooms...); err != nil || opts.Flags.Local {
+		return err
+	}
+	rl := roomList(rooms)
+	return a.publishRequest(ctx, "sockets join", jsonRequest{UID: a.node.uid, Type: reqRemoteJoin, Opts: toWire(opts), Rooms: &rl})
+}
+
+// DelSockets implements [room.Adapter].
+func (a *Adapter) DelSockets(ctx context.Context, opts room.Options, rooms ...string) error {
+	if err := a.local.DelSockets(ctx, opts, rooms...); err != nil || opts.Flags.Local {
+		return err
+	}
+	rl := roomList(rooms)
+	return a.publishRequest(ctx, "sockets leave", jsonRequest{UID: a.node.uid, Type: reqRemoteLeave, Opts: toWire(opts), Rooms: &rl})
+}
+
+// DisconnectSockets implements [room.Adapter].
+func (a *Adapter) DisconnectSockets(ctx context.Context, opts room.Options, close bool) error {
+	if !opts.Flags.Local {
+		err := a.publishRequest(ctx, "disconnect sockets", jsonRequest{UID: a.node.uid, Type: reqRemoteDisconnect, Opts: toWire(opts), Close: close})
+		if err != nil {
+			_ = a.local.DisconnectSockets(ctx, opts, close)
+			return err
+		}
+	}
+	return a.local.DisconnectSockets(ctx, opts, close)
+}
+
+func (a *Adapter) publishRequest(ctx context.Context, what string, req jsonRequest) error {
+	if a.isClosed() {
+		return room.ErrClosed
+	}
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return fmt.Errorf("redis: %s: %w", what, err)
+	}
+	return a.node.publish(ctx, a.reqChannel, payload)
+}
+
+func (a *Adapter) isClosed() bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.closed
+}
+
+// ServerSideEmit implements [room.ServerSideEmitter].
+func (a *Adapter) ServerSideEmit(ctx context.Context, data json.RawMessage) error {
+	return a.publishRequest(ctx, "server-side emit", jsonRequest{UID: a.node.uid, Type: reqServerSideEmit, Data: data})
+}
+
+// ServerSideEmitWithAck implements [room.ServerSideEmitter].
+func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, data json.RawMessage) ([]json.RawMessage, error) {
+	id := a.node.requestID()
+	payload, err := json.Marshal(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqServerSideEmit, Data: data})
+	if err != nil {
+		return nil, fmt.Errorf("redis: server-side emit: %w", err)
+	}
+	p := newPending(reqServerSideEmit)
+	err = a.request(ctx, "server-side emit", id, p, payload)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.replies, err
+}
+
+// Close implements [room.Adapter]: it unsubscribes, and fails the requests
+// still waiting with [room.ErrClosed].
+func (a *Adapter) Close() error {
+	a.mu.Lock()
+	if a.closed {
+		a.mu.Unlock()
+		return nil
+	}
+	a.closed = true
+	pend := a.pending
+	a.pending = nil
+	a.mu.Unlock()
+	for _, p := range pend {
+		p.fail(room.ErrClosed)
+	}
+	a.node.unregister(a)
+	return a.local.Close()
+}
+
+// ---- requests from other nodes ----------------------------------------------
+
+// respond publishes an answer to the requesting node's own response
+// channel (or the shared one when the request named no node).
+func (a *Adapter) respond(uid string, payload []byte) {
+	channel := a.respChannel
+	if uid != "" {
+		channel += uid + "#"
+	}
+	a.node.send(channel, payload)
+}
+
+func (a *Adapter) respondJSON(uid string, v any) {
+	payload, err := json.Marshal(v)
+	if err != nil {
+		a.node.log.Warn("redis: encoding an answer", "err", err)
+		return
+	}
+	a.respond(uid, payload)
+}
+
+func (a *Adapter) onRequest(payload string) {
+	if len(payload) == 0 {
+		return
+	}
+	if payload[0] != '{' {
+		a.onMsgpackRequest(bytesOf(payload))
+		return
+	}
+	var req jsonRequest
+	if err := json.Unmarshal([]byte(payload), &req); err != nil {
+		a.node.log.Debug("redis: malformed request", "err", err)
+		return
+	}
+	if req.UID == a.node.uid {
+		return // our own: already applied here
+	}
+	ctx := context.Background()
+	type idOnly struct {
+		RequestID string `json:"requestId"`
+	}
+	switch req.Type {
+	case reqSockets:
+		var rooms []string
+		if req.Rooms != nil {
+			rooms = *req.Rooms
+		}
+		a.respondJSON(req.UID, struct {
+			RequestID string   `json:"requestId"`
+			Sockets   roomList `json:"sockets"`
+		}{req.RequestID, a.local.Sockets(rooms...)})
+	case reqAllRooms:
+		a.respondJSON(req.UID, struct {
+			RequestID string   `json:"requestId"`
+			Rooms     roomList `json:"rooms"`
+		}{req.RequestID, a.localRooms()})
+	case reqRemoteJoin, reqRemoteLeave:
+		if req.Opts != nil {
+			var rooms []string
+			if req.Rooms != nil {
+				rooms = *req.Rooms
+			}
+			if req.Type == reqRemoteJoin {
+				_ = a.local.AddSockets(ctx, req.Opts.options(), rooms...)
+			} else {
+				_ = a.local.DelSockets(ctx, req.Opts.options(), rooms...)
+			}
+			return
+		}
+		var r roomList
+		if req.SID == "" || a.local.Rooms(req.SID) == nil || r.UnmarshalJSON(append(append([]byte{'['}, req.Room...), ']')) != nil || len(r) != 1 {
+			return
+		}
+		if req.Type == reqRemoteJoin {
+			a.local.AddAll(req.SID, r[0])
+		} else {
+			a.local.Del(req.SID, r[0])
+		}
+		a.respondJSON(req.UID, idOnly{req.RequestID})
+	case reqRemoteDisconnect:
+		// Disconnecting runs the sockets' disconnect handlers: not on the
+		// receive loop.
+		if req.Opts != nil {
+			opts := req.Opts.options()
+			a.node.do(func() { _ = a.local.DisconnectSockets(ctx, opts, req.Close) })
+			return
+		}
+		if req.SID == "" || a.local.Rooms(req.SID) == nil {
+			return
+		}
+		a.node.do(func() { a.ns.Disconnect([]string{req.SID}, req.Close) })
+		a.respondJSON(req.UID, idOnly{req.RequestID})
+	case reqRemoteFetch:
+		infos, _ := a.local.FetchSockets(ctx, req.Opts.options())
+		socks := make([]wireSocket, len(infos))
+		for i, s := range infos {
+			socks[i] = wireSocket{ID: s.ID, Handshake: rawOr(s.Handshake, "{}"), Rooms: s.Rooms, Data: rawOr(s.Data, "null")}
+		}
+		a.respondJSON(req.UID, struct {
+			RequestID string       `json:"requestId"`
+			Sockets   []wireSocket `json:"sockets"`
+		}{req.RequestID, socks})
+	case reqServerSideEmit:
+		a.onServerSideEmit(req)
+	case reqBroadcast:
+		// A broadcast request encoded as JSON (a Node adapter with a JSON
+		// parser): no binary possible.
+		if req.Packet == nil || req.RequestID == "" {
+			return
+		}
+		if req.Packet.Nsp != "" && req.Packet.Nsp != a.name {
+			return
+		}
+		a.broadcastForAck(req.UID, req.RequestID, &room.Packet{Namespace: a.name, Data: req.Packet.Data}, req.Opts.options())
+	default:
+		a.node.log.Debug("redis: unknown request type", "type", req.Type)
+	}
+}
+
+// onMsgpackRequest handles a BROADCAST request (msgpack-encoded).
+func (a *Adapter) onMsgpackRequest(b []byte) {
+	r := mpReader{b: b}
+	n, err := r.mapLen()
+	if err != nil {
+		a.node.log.Debug("redis: malformed request", "err", err)
+		return
+	}
+	var (
+		uid, id string
+		typ     int64 = -1
+		pkt     decodedPacket
+		opts    room.Options
+	)
+	for range n {
+		key, err := r.strBytes()
+		if err == nil {
+			switch string(key) {
+			case "uid":
+				uid, err = r.scalarString()
+				if err == nil && uid == a.node.uid {
+					return // our own
+				}
+			case "requestId":
+				id, err = r.scalarString()
+			case "type":
+				typ, err = r.int()
+			case "packet":
+				pkt, err = readPacket(&r)
+			case "opts":
+				opts, err = readOpts(&r)
+			default:
+				err = r.skip()
+			}
+		}
+		if err != nil {
+			a.node.log.Debug("redis: malformed request", "err", err)
+			return
+		}
+	}
+	if typ != reqBroadcast || id == "" || !pkt.ok || pkt.nsp != a.name {
+		if typ != reqBroadcast {
+			a.node.log.Debug("redis: unknown msgpack request", "type", typ)
+		}
+		return
+	}
+	a.broadcastForAck(uid, id, &room.Packet{Namespace: a.name, Data: pkt.data, Attachments: pkt.atts}, opts)
+}
+
+// broadcastForAck delivers another node's broadcast that awaits acks, and
+// sends it the count of sockets reached and then each ack.
+func (a *Adapter) broadcastForAck(uid, id string, p *room.Packet, opts room.Options) {
+	opts.Flags.Local = true
+	_ = a.local.BroadcastWithAck(context.Background(), p, opts,
+		func(n int) {
+			a.respondJSON(uid, struct {
+				Type        int    `json:"type"`
+				RequestID   string `json:"requestId"`
+				ClientCount int    `json:"clientCount"`
+			}{reqBroadcastClientCount, id, n})
+		},
+		func(ack room.Ack) {
+			payload, err := appendAckResponse(nil, id, ack)
+			if err != nil {
+				a.node.log.Debug("redis: encoding an ack", "err", err)
+				return
+			}
+			a.respond(uid, payload)
+		})
+}
+
+// onServerSideEmit hands another node's server-side event to the
+// namespace, on the node's worker goroutine.
+func (a *Adapter) onServerSideEmit(req jsonRequest) {
+	h, ok := a.ns.(room.ServerSideHandler)
+	if !ok || len(req.Data) == 0 {
+		return
+	}
+	var reply func(json.RawMessage)
+	if req.RequestID != "" {
+		var once sync.Once
+		uid, id := req.UID, req.RequestID
+		reply = func(args json.RawMessage) {
+			once.Do(func() {
+				first, single := firstArg(args)
+				resp := struct {
+					Type      int             `json:"type"`
+					RequestID string          `json:"requestId"`
+					Data      json.RawMessage `json:"data,omitempty"`
+					Args      json.RawMessage `json:"args,omitempty"`
+				}{Type: reqServerSideEmit, RequestID: id, Data: first}
+				if !single {
+					resp.Args = rawOr(args, "[]")
+				}
+				a.respondJSON(uid, resp)
+			})
+		}
+	}
+	data := req.Data
+	a.node.do(func() { h.HandleServerSideEmit(data, reply) })
+}
+
+// ---- responses ----------------------------------------------------------------
+
+func (a *Adapter) onResponse(payload string) {
+	if len(payload) == 0 {
+		return
+	}
+	if payload[0] != '{' {
+		resp, err := readMsgpackResponse(bytesOf(payload))
+		if err != nil {
+			a.node.log.Debug("redis: malformed response", "err", err)
+			return
+		}
+		if resp.typ == reqBroadcastAck {
+			if p := a.lookup(resp.requestID); p != nil && p.kind == reqBroadcast {
+				a.ackArrived(resp.requestID, p, room.Ack{Data: resp.args, Attachments: resp.atts})
+			}
+		}
+		return
+	}
+	var resp jsonResponse
+	if err := json.Unmarshal([]byte(payload), &resp); err != nil {
+		a.node.log.Debug("redis: malformed response", "err", err)
+		return
+	}
+	p := a.lookup(resp.RequestID)
+	if p == nil {
+		return
+	}
+	switch p.kind {
+	case reqRemoteFetch:
+		var socks []wireSocket
+		if json.Unmarshal(resp.Sockets, &socks) != nil {
+			a.node.log.Debug("redis: malformed fetch sockets answer")
+			return
+		}
+		infos := make([]room.SocketInfo, len(socks))
+		for i, s := range socks {
+			infos[i] = room.SocketInfo{ID: s.ID, Namespace: a.name, Rooms: s.Rooms,
+				Handshake: rawOr(s.Handshake, "{}"), Data: rawOr(s.Data, "null")}
+		}
+		p.mu.Lock()
+		if !p.shut {
+			p.sockets = append(p.sockets, infos...)
+			p.got++
+			p.checkLocked()
+		}
+		p.mu.Unlock()
+	case reqAllRooms:
+		p.mu.Lock()
+		if !p.shut {
+			p.rooms = append(p.rooms, resp.Rooms...)
+			p.got++
+			p.checkLocked()
+		}
+		p.mu.Unlock()
+	case reqServerSideEmit:
+		args := answerArgs(resp.Args, resp.Data)
+		p.mu.Lock()
+		if !p.shut {
+			p.replies = append(p.replies, args)
+			p.got++
+			p.checkLocked()
+		}
+		p.mu.Unlock()
+	case reqBroadcast:
+		switch resp.Type {
+		case reqBroadcastClientCount:
+			p.mu.Lock()
+			p.got++
+			p.acksDue += resp.ClientCount
+			p.checkLocked()
+			p.mu.Unlock()
+			p.onCount(resp.ClientCount)
+			a.maybeFinished(resp.RequestID, p)
+		case reqBroadcastAck:
+			a.ackArrived(resp.RequestID, p, room.Ack{Data: answerArgs(resp.Args, resp.Data)})
+		}
+	}
+}
+
+func (a *Adapter) ackArrived(id string, p *pending, ack room.Ack) {
+	p.mu.Lock()
+	p.acks++
+	p.mu.Unlock()
+	p.onAck(ack)
+	a.maybeFinished(id, p)
+}
+
+// maybeFinished forgets a broadcast once every node counted and every
+// counted socket answered.
+func (a *Adapter) maybeFinished(id string, p *pending) {
+	p.mu.Lock()
+	done := p.cleanupWhenDone && p.want >= 0 && p.got >= p.want && p.acks >= p.acksDue
+	p.mu.Unlock()
+	if done {
+		a.forget(id)
+	}
+}

@@ -1,0 +1,579 @@
+package redis
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/go-realtime/realtime/room"
+)
+
+// factory is what New returns: it creates the adapters of one hub's
+// namespaces, all on one node (one uid, one subscription connection).
+type factory struct {
+	client goredis.UniversalClient
+	opts   Options
+
+	mu    sync.Mutex
+	nodes []*node
+}
+
+// New returns the adapter factory for hub.Options.Adapter: every namespace
+// of the hub gets an [*Adapter] on client. Give each hub its own New: the
+// hub is one node of the cluster. A nil opts means defaults.
+func New(client goredis.UniversalClient, opts *Options) func(room.Local) room.Adapter {
+	f := &factory{client: client, opts: opts.resolve()}
+	return f.adapter
+}
+
+func (f *factory) adapter(ns room.Local) room.Adapter {
+	name := ns.Name()
+	if f.client == nil {
+		f.opts.Logger.Error("redis: New was given a nil client; namespace " + name + " stays on this node")
+		return room.NewMemory(ns)
+	}
+	if name == "" {
+		// A dynamic namespace's parent has no sockets: its instances,
+		// which have names, get cluster adapters.
+		return room.NewMemory(ns)
+	}
+	n := f.nodeFor(name)
+	a := newAdapter(ns, n)
+	n.register(a)
+	return a
+}
+
+// nodeFor returns a node that serves no namespace called name yet,
+// creating one if needed: a factory shared by two hubs then makes two
+// nodes, so that they still see each other.
+func (f *factory) nodeFor(name string) *node {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, n := range f.nodes {
+		if n.claim(name) {
+			return n
+		}
+	}
+	uid := f.opts.UID
+	switch {
+	case uid == "":
+		uid = newUID(12)
+	case len(f.nodes) > 0:
+		uid += "-" + strconv.Itoa(len(f.nodes))
+	}
+	if len(f.nodes) > 0 {
+		f.opts.Logger.Warn("redis: an adapter factory is serving a second namespace "+name+"; give each hub its own redis.New", "uid", uid)
+	}
+	n := newNode(f.client, f.opts, uid)
+	n.claim(name)
+	f.nodes = append(f.nodes, n)
+	return n
+}
+
+// route says which adapter handles a subscribed channel, and how.
+type route struct {
+	a    *Adapter
+	kind int
+}
+
+const (
+	routeBroadcast = iota
+	routeRequest
+	routeResponse
+)
+
+type outMsg struct {
+	channel string
+	payload []byte
+}
+
+// node is one cluster member: the uid and the subscription connection
+// shared by a hub's namespaces. Its goroutines (receive loop, publisher
+// of responses, worker for handlers) run while it serves at least one
+// namespace.
+type node struct {
+	client goredis.UniversalClient
+	opts   Options
+	uid    string
+	log    *slog.Logger
+	seq    atomic.Uint64
+
+	life   sync.Mutex // serialises start, stop, register, unregister
+	users  int
+	names  map[string]bool // namespaces served (guarded by life... and claim)
+	stop   chan struct{}
+	ctx    context.Context // cancelled at stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	outbox chan outMsg
+	work   chan func()
+
+	psMu sync.Mutex // guards ps swaps and subscription commands
+	ps   *goredis.PubSub
+
+	mu        sync.RWMutex // routes and subscription state
+	channels  map[string]route
+	patterns  map[string]route
+	confirmed map[string]bool // "c:"+channel or "p:"+pattern, on the current connection
+	changed   chan struct{}   // closed and replaced when confirmed changes
+	down      bool            // the connection is known lost
+}
+
+func newNode(client goredis.UniversalClient, opts Options, uid string) *node {
+	return &node{
+		client: client, opts: opts, uid: uid, log: opts.Logger.With("uid", uid),
+		names:     make(map[string]bool),
+		channels:  make(map[string]route),
+		patterns:  make(map[string]route),
+		confirmed: make(map[string]bool),
+		changed:   make(chan struct{}),
+	}
+}
+
+func (n *node) claim(name string) bool {
+	n.life.Lock()
+	defer n.life.Unlock()
+	if n.names[name] {
+		return false
+	}
+	n.names[name] = true
+	return true
+}
+
+// requestID returns a request id unique in the cluster.
+func (n *node) requestID() string {
+	return n.uid + "-" + strconv.FormatUint(n.seq.Add(1), 36)
+}
+
+// register subscribes a's channels, starting the node if it was idle, and
+// waits (at most RequestTimeout) until Redis confirms the subscriptions.
+func (n *node) register(a *Adapter) {
+	n.life.Lock()
+	if n.users == 0 {
+		n.start()
+	}
+	n.users++
+	n.mu.Lock()
+	n.channels[a.reqChannel] = route{a, routeRequest}
+	n.channels[a.respChannel] = route{a, routeResponse}
+	n.channels[a.ownRespChannel] = route{a, routeResponse}
+	n.patterns[a.pattern] = route{a, routeBroadcast}
+	n.mu.Unlock()
+	n.life.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
+	defer cancel()
+	n.psMu.Lock()
+	err := errors.Join(
+		n.ps.Subscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel),
+		n.ps.PSubscribe(ctx, a.pattern))
+	n.psMu.Unlock()
+	if err == nil {
+		err = n.waitSubscribed(ctx, a)
+	}
+	if err != nil {
+		n.log.Warn("redis: could not subscribe yet; the subscriptions are retried until Redis answers",
+			"namespace", a.name, "err", err)
+	}
+}
+
+// unregister drops a's channels, stopping the node when it was the last.
+func (n *node) unregister(a *Adapter) {
+	n.life.Lock()
+	defer n.life.Unlock()
+	delete(n.names, a.name)
+	n.mu.Lock()
+	delete(n.channels, a.reqChannel)
+	delete(n.channels, a.respChannel)
+	delete(n.channels, a.ownRespChannel)
+	delete(n.patterns, a.pattern)
+	n.mu.Unlock()
+	n.users--
+	if n.users > 0 {
+		ctx, cancel := context.WithTimeout(n.ctx, n.opts.RequestTimeout)
+		n.psMu.Lock()
+		_ = n.ps.Unsubscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel)
+		_ = n.ps.PUnsubscribe(ctx, a.pattern)
+		n.psMu.Unlock()
+		cancel()
+		return
+	}
+	n.shutdown()
+}
+
+// start launches the node's goroutines (with n.life held).
+func (n *node) start() {
+	n.stop = make(chan struct{})
+	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.outbox = make(chan outMsg, 1024)
+	n.work = make(chan func(), 1024)
+	n.psMu.Lock()
+	n.ps = n.client.Subscribe(n.ctx) // no channels yet: connects on first use
+	n.psMu.Unlock()
+	n.wg.Add(3)
+	go n.receive()
+	go n.publisher()
+	go n.worker()
+}
+
+// shutdown stops the node's goroutines and closes its connection (with
+// n.life held).
+func (n *node) shutdown() {
+	close(n.stop)
+	n.cancel()
+	n.psMu.Lock()
+	ps := n.ps
+	n.ps = nil
+	n.psMu.Unlock()
+	_ = ps.Close()
+	n.wg.Wait()
+	n.mu.Lock()
+	clear(n.confirmed)
+	n.signalLocked()
+	n.mu.Unlock()
+}
+
+func (n *node) signalLocked() {
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// subscriptionKeys are the confirmation keys of a's subscriptions.
+func subscriptionKeys(a *Adapter) [4]string {
+	return [4]string{"c:" + a.reqChannel, "c:" + a.respChannel, "c:" + a.ownRespChannel, "p:" + a.pattern}
+}
+
+// waitSubscribed waits until Redis has confirmed a's subscriptions on the
+// current connection.
+func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
+	keys := subscriptionKeys(a)
+	for {
+		n.mu.RLock()
+		all := true
+		for _, k := range keys {
+			all = all && n.confirmed[k]
+		}
+		changed := n.changed
+		n.mu.RUnlock()
+		if all {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("redis: waiting for the subscriptions of %s: %w", a.name, ctx.Err())
+		}
+	}
+}
+
+func (n *node) pubsub() *goredis.PubSub {
+	n.psMu.Lock()
+	defer n.psMu.Unlock()
+	return n.ps
+}
+
+// receive is the loop reading the subscription connection: it dispatches
+// messages, tracks subscription confirmations, checks the connection's
+// health and rides out Redis outages (go-redis reconnects and resubscribes
+// on the next read).
+func (n *node) receive() {
+	defer n.wg.Done()
+	failures := 0
+	pinged := false
+	for {
+		ps := n.pubsub()
+		if ps == nil {
+			return
+		}
+		msg, err := ps.ReceiveTimeout(n.ctx, n.opts.HealthCheckInterval)
+		if err != nil {
+			select {
+			case <-n.stop:
+				return
+			default:
+			}
+			if ps != n.pubsub() { // replaced after a failed health check
+				continue
+			}
+			var oe *net.OpError
+			if errors.As(err, &oe) && oe.Op == "read" && oe.Timeout() && failures == 0 {
+				// Silent for HealthCheckInterval: ping; silent again: replace.
+				if pinged {
+					n.replace(ps, errors.New("no answer to a ping"))
+					pinged = false
+					continue
+				}
+				ctx, cancel := context.WithTimeout(n.ctx, n.opts.RequestTimeout)
+				_ = ps.Ping(ctx)
+				cancel()
+				pinged = true
+				continue
+			}
+			failures++
+			if failures == 1 {
+				n.lost(err)
+			}
+			n.backoff(failures)
+			continue
+		}
+		pinged = false
+		if failures > 0 {
+			n.log.Info("redis: subscription connection restored")
+			failures = 0
+		}
+		switch m := msg.(type) {
+		case *goredis.Message:
+			n.dispatch(m)
+		case *goredis.Subscription:
+			n.subscription(m)
+		}
+	}
+}
+
+// lost records that the subscription connection failed.
+func (n *node) lost(err error) {
+	n.log.Warn("redis: subscription connection lost; reconnecting", "err", err)
+	n.mu.Lock()
+	clear(n.confirmed)
+	n.down = true
+	n.signalLocked()
+	n.mu.Unlock()
+}
+
+// backoff waits before the next reconnection attempt, or until stop.
+func (n *node) backoff(failures int) {
+	d := 50 * time.Millisecond << min(failures, 5) // up to 1.6s
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-n.stop:
+	}
+}
+
+// replace swaps a dead subscription connection for a new one.
+func (n *node) replace(old *goredis.PubSub, why error) {
+	n.log.Warn("redis: subscription connection unresponsive; replacing it", "err", why)
+	n.mu.Lock()
+	clear(n.confirmed)
+	n.signalLocked()
+	channels := make([]string, 0, len(n.channels))
+	for c := range n.channels {
+		channels = append(channels, c)
+	}
+	patterns := make([]string, 0, len(n.patterns))
+	for p := range n.patterns {
+		patterns = append(patterns, p)
+	}
+	n.mu.Unlock()
+
+	n.psMu.Lock()
+	if n.ps != old {
+		n.psMu.Unlock()
+		return
+	}
+	ps := n.client.Subscribe(n.ctx)
+	ctx, cancel := context.WithTimeout(n.ctx, n.opts.RequestTimeout)
+	if len(channels) > 0 {
+		_ = ps.Subscribe(ctx, channels...)
+	}
+	if len(patterns) > 0 {
+		_ = ps.PSubscribe(ctx, patterns...)
+	}
+	cancel()
+	n.ps = ps
+	n.psMu.Unlock()
+	_ = old.Close()
+}
+
+func (n *node) subscription(m *goredis.Subscription) {
+	var key string
+	var on bool
+	switch m.Kind {
+	case "subscribe":
+		key, on = "c:"+m.Channel, true
+	case "psubscribe":
+		key, on = "p:"+m.Channel, true
+	case "unsubscribe":
+		key = "c:" + m.Channel
+	case "punsubscribe":
+		key = "p:" + m.Channel
+	default:
+		return
+	}
+	n.mu.Lock()
+	if on {
+		n.confirmed[key] = true
+		n.down = false
+	} else {
+		delete(n.confirmed, key)
+	}
+	n.signalLocked()
+	n.mu.Unlock()
+}
+
+// dispatch hands a message to its adapter. Handlers never see bad input
+// as fatal; a panic would be a bug, and is logged rather than crashing
+// the loop.
+func (n *node) dispatch(m *goredis.Message) {
+	var r route
+	var ok bool
+	n.mu.RLock()
+	if m.Pattern != "" {
+		r, ok = n.patterns[m.Pattern]
+	} else {
+		r, ok = n.channels[m.Channel]
+	}
+	n.mu.RUnlock()
+	if !ok {
+		return
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			n.log.Error("redis: message handler panicked", "channel", m.Channel, "panic", fmt.Sprint(p))
+		}
+	}()
+	switch r.kind {
+	case routeBroadcast:
+		r.a.onBroadcast(m.Channel, m.Payload)
+	case routeRequest:
+		r.a.onRequest(m.Payload)
+	case routeResponse:
+		r.a.onResponse(m.Payload)
+	}
+}
+
+// publish publishes payload now, returning Redis' error.
+func (n *node) publish(ctx context.Context, channel string, payload []byte) error {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
+	defer cancel()
+	if err := n.client.Publish(ctx, channel, payload).Err(); err != nil {
+		return fmt.Errorf("redis: publish on %s: %w", channel, err)
+	}
+	return nil
+}
+
+// publishCounted publishes payload on a request channel and returns how
+// many nodes subscribe to it (this one included), read in the same round
+// trip as the publish.
+func (n *node) publishCounted(ctx context.Context, channel string, payload []byte) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
+	defer cancel()
+	if cc, ok := n.client.(*goredis.ClusterClient); ok {
+		// PUBSUB NUMSUB is per Redis node in a cluster: add them up.
+		var total atomic.Int64
+		err := cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
+			m, err := shard.PubSubNumSub(ctx, channel).Result()
+			total.Add(m[channel])
+			return err
+		})
+		if err == nil {
+			err = cc.Publish(ctx, channel, payload).Err()
+		}
+		if err != nil {
+			return 0, fmt.Errorf("redis: publish on %s: %w", channel, err)
+		}
+		return int(total.Load()), nil
+	}
+	pipe := n.client.Pipeline()
+	numSub := pipe.PubSubNumSub(ctx, channel)
+	pipe.Publish(ctx, channel, payload)
+	if _, err := pipe.Exec(ctx); err != nil {
+		return 0, fmt.Errorf("redis: publish on %s: %w", channel, err)
+	}
+	return int(numSub.Val()[channel]), nil
+}
+
+// serverCount returns the number of nodes serving a namespace.
+func (n *node) serverCount(ctx context.Context, channel string) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
+	defer cancel()
+	var total int64
+	if cc, ok := n.client.(*goredis.ClusterClient); ok {
+		var sum atomic.Int64
+		err := cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
+			m, err := shard.PubSubNumSub(ctx, channel).Result()
+			sum.Add(m[channel])
+			return err
+		})
+		if err != nil {
+			return 0, fmt.Errorf("redis: PUBSUB NUMSUB: %w", err)
+		}
+		total = sum.Load()
+	} else {
+		m, err := n.client.PubSubNumSub(ctx, channel).Result()
+		if err != nil {
+			return 0, fmt.Errorf("redis: PUBSUB NUMSUB: %w", err)
+		}
+		total = m[channel]
+	}
+	return int(total), nil
+}
+
+// send queues payload for publishing by the node's publisher, for answers
+// that must not wait (or block the receive loop); when the queue is full
+// the message is dropped.
+func (n *node) send(channel string, payload []byte) {
+	select {
+	case n.outbox <- outMsg{channel, payload}:
+	default:
+		n.log.Warn("redis: outgoing queue full; answer dropped", "channel", channel)
+	}
+}
+
+func (n *node) publisher() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case m := <-n.outbox:
+			if err := n.publish(n.ctx, m.channel, m.payload); err != nil && n.ctx.Err() == nil {
+				n.log.Warn("redis: answer not delivered", "err", err)
+			}
+		}
+	}
+}
+
+// do queues fn for the node's worker goroutine: code that may run
+// application handlers, kept off the receive loop.
+func (n *node) do(fn func()) {
+	select {
+	case n.work <- fn:
+	default:
+		n.log.Warn("redis: handler queue full; a server-side event or remote disconnect was dropped")
+	}
+}
+
+func (n *node) worker() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.stop:
+			return
+		case fn := <-n.work:
+			func() {
+				defer func() {
+					if p := recover(); p != nil {
+						n.log.Error("redis: handler panicked", "panic", fmt.Sprint(p))
+					}
+				}()
+				fn()
+			}()
+		}
+	}
+}
+
+// ready waits until every subscription of a is confirmed on a live
+// connection.
+func (n *node) ready(ctx context.Context, a *Adapter) error {
+	return n.waitSubscribed(ctx, a)
+}

@@ -1,0 +1,67 @@
+package redis
+
+import (
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"time"
+)
+
+// Options configure the adapter. The zero value (or a nil *Options) means
+// defaults, which match @socket.io/redis-adapter's.
+type Options struct {
+	// Key prefixes the Redis channel names; every node of a cluster, Go or
+	// Node.js, must use the same. Default "socket.io".
+	Key string
+	// RequestTimeout bounds how long a request waits for the other nodes'
+	// answers (FetchSockets, ServerSideEmitWithAck, AllRooms, and the
+	// per-node counts of EmitWithAck), and how long one Redis publish may
+	// take. Default 5s.
+	RequestTimeout time.Duration
+	// UID identifies this node in the messages it publishes; it must be
+	// unique in the cluster. Default: 12 random alphanumeric characters.
+	UID string
+	// HealthCheckInterval: when the subscription connection has been
+	// silent this long it is pinged, and replaced if the ping goes
+	// unanswered as long again. Default 15s.
+	HealthCheckInterval time.Duration
+	// Logger receives diagnostics (connection loss and recovery, dropped
+	// messages). Default slog.Default().
+	Logger *slog.Logger
+}
+
+// ErrTimeout is returned (wrapped, with how many nodes answered) when some
+// nodes did not answer a request within Options.RequestTimeout.
+var ErrTimeout = errors.New("redis: timed out waiting for other server nodes")
+
+func (o *Options) resolve() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Key == "" {
+		r.Key = "socket.io"
+	}
+	if r.RequestTimeout <= 0 {
+		r.RequestTimeout = 5 * time.Second
+	}
+	if r.HealthCheckInterval <= 0 {
+		r.HealthCheckInterval = 15 * time.Second
+	}
+	if r.Logger == nil {
+		r.Logger = slog.Default()
+	}
+	return r
+}
+
+const uidAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+// newUID returns n random alphanumeric characters.
+func newUID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails: crypto/rand crashes the program instead
+	for i, c := range b {
+		b[i] = uidAlphabet[int(c)%len(uidAlphabet)]
+	}
+	return string(b)
+}
