@@ -31,10 +31,11 @@ unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e '/interop$$' -e '/e2e$$')
 
 # Tests that run at full size only without the race detector (with it they
-# scale themselves down and run in `unit`): 1,000 receivers × 10,000
-# broadcasts with one stalled client.
+# scale themselves down or skip in `unit`): 1,000 receivers × 10,000
+# broadcasts with one stalled client; allocation counts.
 heavy:
 	$(GO) test -count=1 -run '^TestStalledClient$$' -v ./hub/ | grep -E '^(---|ok|FAIL|PASS)|receivers'
+	$(GO) test -count=1 -run 'Allocat|DoesNotAllocate|ReusesNamespace' ./internal/socketio/
 
 # The official Engine.IO/Socket.IO clients and raw-protocol checks against
 # internal/cmd/conformance (see interop/doc.go).

@@ -237,6 +237,7 @@ func TestMarshalArgsErrors(t *testing.T) {
 func TestMarshalArgsAllocations(t *testing.T) {
 	buf := make([]byte, 0, 256)
 	args := []any{"chat", "hello <world>", 42, 3.5, true, nil, map[string]any{"b": 1, "a": "x"}, []any{1, 2}}
+	skipUnderRace(t)
 	allocs := testing.AllocsPerRun(100, func() {
 		var err error
 		buf, _, err = MarshalArgs(buf[:0], args)

@@ -196,6 +196,7 @@ func TestDecoderReusesNamespace(t *testing.T) {
 	assert.Equal(t, "/other", p3.Namespace)
 
 	in := []byte(`2/chat,["chat",{"a":1}]`)
+	skipUnderRace(t)
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := d.AddText(in); err != nil {
 			t.Fatal(err)
@@ -206,6 +207,7 @@ func TestDecoderReusesNamespace(t *testing.T) {
 
 func TestDecodeAllocations(t *testing.T) {
 	in := []byte(`2["chat",{"a":1}]`)
+	skipUnderRace(t)
 	allocs := testing.AllocsPerRun(100, func() {
 		if _, err := Decode(in); err != nil {
 			t.Fatal(err)

@@ -66,6 +66,7 @@ func TestEncodeFramesNoAttachmentsOnOtherTypes(t *testing.T) {
 func TestAppendPacketDoesNotAllocate(t *testing.T) {
 	p := &Packet{Type: Event, Namespace: "/chat", ID: 42, HasID: true, Data: []byte(`["chat",{"a":1}]`)}
 	buf := make([]byte, 0, 64)
+	skipUnderRace(t)
 	allocs := testing.AllocsPerRun(100, func() {
 		buf = AppendPacket(append(buf[:0], '4'), p)
 	})
