@@ -23,7 +23,14 @@ import (
 	"github.com/go-realtime/realtime/room/redis"
 )
 
+// discard silences go-redis' own logger (connection errors are expected
+// in the Redis-restart tests).
+type discard struct{}
+
+func (discard) Printf(context.Context, string, ...any) {}
+
 func TestMain(m *testing.M) {
+	goredis.SetLogger(discard{})
 	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"))
 }
 

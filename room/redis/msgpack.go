@@ -497,7 +497,7 @@ func (t *jsonTranscoder) number(dst []byte) ([]byte, error) {
 	for p < len(t.src) && t.src[p] >= '0' && t.src[p] <= '9' {
 		p++
 	}
-	if p == digits {
+	if p == digits || (t.src[digits] == '0' && p-digits > 1) {
 		return dst, malformed("JSON: bad number at %d", start)
 	}
 	intEnd := p

@@ -1,0 +1,131 @@
+// The Node.js side of the mixed-cluster test (room/redis/mixed_test.go):
+// a socket.io 4.8 server with @socket.io/redis-adapter 8.x on the Redis at
+// REDIS_URL, next to the Go hub at GO_URL, and official socket.io-client
+// clients connected to either. The Go test drives it through stdin/stdout,
+// one JSON object per line:
+//
+//   stdout {"type":"ready","port":N}                          the server listens
+//   stdin  {"id":1,"cmd":"connect","name":"n1","target":"node"|"go","auth":{...}}
+//   stdout {"type":"result","id":1,"value":...} or {"type":"result","id":1,"error":"..."}
+//   stdout {"type":"event","client":"n1","event":"news","args":[...]}   a client got an event
+//
+// Binary values travel as {"$bin":"<base64>"} in both directions.
+// Server behaviour (the same as the Go test hub's): a socket joins
+// auth.rooms, stores auth.data as socket.data, then gets "ready".
+import { createServer } from "node:http";
+import { createInterface } from "node:readline";
+import { Server } from "socket.io";
+import { io as connectClient } from "socket.io-client";
+import { createClient } from "redis";
+import { createAdapter } from "@socket.io/redis-adapter";
+
+const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
+
+// toWire turns Buffers into {$bin}, fromWire turns them back.
+function toWire(v) {
+  if (Buffer.isBuffer(v) || v instanceof ArrayBuffer || ArrayBuffer.isView(v)) {
+    return { $bin: Buffer.from(v.buffer ? new Uint8Array(v.buffer, v.byteOffset, v.byteLength) : v).toString("base64") };
+  }
+  if (Array.isArray(v)) return v.map(toWire);
+  if (v && typeof v === "object" && !(v instanceof Date)) {
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, toWire(x)]));
+  }
+  return v;
+}
+function fromWire(v) {
+  if (Array.isArray(v)) return v.map(fromWire);
+  if (v && typeof v === "object") {
+    if (typeof v.$bin === "string" && Object.keys(v).length === 1) return Buffer.from(v.$bin, "base64");
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, fromWire(x)]));
+  }
+  return v;
+}
+
+const pub = createClient({ url: process.env.REDIS_URL });
+const sub = pub.duplicate();
+pub.on("error", (err) => process.stderr.write("redis pub: " + err + "\n"));
+sub.on("error", (err) => process.stderr.write("redis sub: " + err + "\n"));
+await Promise.all([pub.connect(), sub.connect()]);
+
+const httpServer = createServer();
+const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: 3000 }) });
+
+io.on("connection", (socket) => {
+  const auth = socket.handshake.auth || {};
+  for (const r of auth.rooms || []) socket.join(r);
+  if (auth.data) socket.data = auth.data;
+  socket.emit("ready");
+});
+
+// Server-side events from the Go hub.
+io.on("go-hello", (...args) => {
+  const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
+  out({ type: "server-side", event: "go-hello", args: toWire(args) });
+  if (cb) cb({ from: "node", got: args[0] });
+});
+
+await new Promise((resolve) => httpServer.listen(0, "127.0.0.1", resolve));
+out({ type: "ready", port: httpServer.address().port });
+
+const clients = new Map();
+
+function connect({ name, target, auth }) {
+  const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
+  const socket = connectClient(url, { transports: ["websocket"], auth: auth || {}, reconnection: false, forceNew: true });
+  clients.set(name, socket);
+  socket.onAny((event, ...args) => {
+    const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
+    if (cb && event === "question") cb({ name, bin: Buffer.from(name) });
+    out({ type: "event", client: name, event, args: toWire(args) });
+  });
+  socket.on("disconnect", (reason) => out({ type: "event", client: name, event: "$disconnect", args: [reason] }));
+  return new Promise((resolve, reject) => {
+    socket.once("connect_error", reject);
+    socket.once("ready", () => resolve(socket.id));
+  });
+}
+
+const describe = (s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, handshake: { auth: s.handshake.auth, address: s.handshake.address } });
+
+const commands = {
+  connect,
+  // io.to(rooms).except(except).emit(event, ...args)
+  emit: ({ rooms, except, event, args }) => {
+    io.to(rooms || []).except(except || []).emit(event, ...fromWire(args || []));
+    return true;
+  },
+  emitWithAck: async ({ rooms, event, args, timeout }) =>
+    toWire(await io.timeout(timeout || 3000).to(rooms || []).emitWithAck(event, ...fromWire(args || []))),
+  fetchSockets: async ({ rooms }) => (await io.in(rooms || []).fetchSockets()).map(describe),
+  socketsJoin: ({ target, rooms }) => (io.in(target).socketsJoin(rooms), true),
+  socketsLeave: ({ target, rooms }) => (io.in(target).socketsLeave(rooms), true),
+  disconnectSockets: ({ target, close }) => (io.in(target).disconnectSockets(!!close), true),
+  serverSideEmit: ({ event, args }) => (io.serverSideEmit(event, ...(args || [])), true),
+  serverSideEmitWithAck: async ({ event, args }) => await io.serverSideEmitWithAck(event, ...(args || [])),
+  serverCount: async () => await io.of("/").adapter.serverCount(),
+  clientEmit: ({ name, event, args }) => (clients.get(name).emit(event, ...fromWire(args || [])), true),
+  localRooms: ({ sid }) => {
+    const s = io.of("/").sockets.get(sid);
+    return s ? [...s.rooms] : null;
+  },
+};
+
+const lines = createInterface({ input: process.stdin });
+lines.on("line", async (line) => {
+  let msg;
+  try {
+    msg = JSON.parse(line);
+    const fn = commands[msg.cmd];
+    if (!fn) throw new Error("unknown command " + msg.cmd);
+    out({ type: "result", id: msg.id, value: await fn(msg) });
+  } catch (err) {
+    out({ type: "result", id: msg && msg.id, error: String(err && err.message ? err.message : err) });
+  }
+});
+lines.on("close", async () => {
+  // stdin closed: the test is over.
+  for (const c of clients.values()) c.disconnect();
+  io.close();
+  await Promise.allSettled([pub.quit(), sub.quit()]);
+  process.exit(0);
+});
