@@ -91,7 +91,7 @@ func Table(rs []*Results) string {
 			if i == 1 {
 				other, haveOther = v, true
 			}
-			fmt.Fprintf(&b, " %s |", format(v))
+			fmt.Fprintf(&b, " %s |", formatRange(v))
 		}
 		if two {
 			b.WriteString(" " + ratio(m, other, haveOther) + " |")
@@ -141,6 +141,17 @@ func ratioPrec(r float64) int {
 		return 0
 	}
 	return 1
+}
+
+// formatRange is format plus the range of the rounds behind a median.
+func formatRange(m Metric) string {
+	s := format(m)
+	if m.N > 1 && m.Min != m.Max && m.Unit != "count" {
+		lo, hi := m, m
+		lo.Value, hi.Value = m.Min, m.Max
+		s += " (" + format(lo) + "–" + format(hi) + ")"
+	}
+	return s
 }
 
 func format(m Metric) string {
@@ -203,6 +214,7 @@ func Median(runs []*Results) *Results {
 			}
 			slices.Sort(vals)
 			m.Value = vals[(len(vals)-1)/2]
+			m.Min, m.Max, m.N = vals[0], vals[len(vals)-1], len(vals)
 			out.Metrics = append(out.Metrics, m)
 		}
 	}

@@ -96,6 +96,10 @@ type Metric struct {
 	Value    float64 `json:"value"`
 	// Lower is true when a lower value is better.
 	Lower bool `json:"lower"`
+	// Min and Max of the rounds a median was taken over (N > 1).
+	Min float64 `json:"min,omitempty"`
+	Max float64 `json:"max,omitempty"`
+	N   int     `json:"n,omitempty"`
 }
 
 // Results are a run's metrics against one target, in order.
