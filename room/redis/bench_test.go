@@ -1,0 +1,112 @@
+package redis_test
+
+import (
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-realtime/realtime/room/redis"
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/memory"
+)
+
+// countingClient is a minimal client on the in-memory transport that
+// counts the EVENT packets it receives without decoding them, so that the
+// benchmark measures the servers (and Redis), not a client.
+type countingClient struct {
+	conn      *memory.Conn
+	connected chan struct{}
+	onEvent   func()
+}
+
+func (c *countingClient) HandleFrame(f transport.Frame) error {
+	switch {
+	case len(f.Data) == 0:
+	case f.Data[0] == '0': // Engine.IO open: join the main namespace
+		return c.conn.Send(transport.TextFrame("40"))
+	case f.Data[0] == '2':
+		return c.conn.Send(transport.TextFrame("3"))
+	case len(f.Data) > 1 && f.Data[0] == '4' && f.Data[1] == '0':
+		close(c.connected)
+	case len(f.Data) > 1 && f.Data[0] == '4' && f.Data[1] == '2':
+		c.onEvent()
+	}
+	return nil
+}
+
+func (c *countingClient) HandleClose(error) {}
+
+// BenchmarkClusterFanout measures broadcasts through Redis: node A emits
+// to every socket of the namespace, the sockets all being on node B.
+// deliveries/s counts the events node B's clients received (clients that
+// count frames without decoding them). Broadcasts go in batches of 256,
+// each waited for, so that no client queue overflows.
+//
+//	REALTIME_REDIS=1 go test -run '^$' -bench ClusterFanout -benchtime 5000x ./room/redis/
+func BenchmarkClusterFanout(b *testing.B) {
+	srv := startRedis(b)
+	ha := newNode(b, srv, &redis.Options{RequestTimeout: 10 * time.Second})
+	hb := newNode(b, srv, &redis.Options{RequestTimeout: 10 * time.Second})
+	var received, target atomic.Int64
+	done := make(chan struct{}, 1)
+	onEvent := func() {
+		if received.Add(1) == target.Load() {
+			done <- struct{}{}
+		}
+	}
+	clients := 0
+	addClients := func(n int) {
+		if n <= clients {
+			return
+		}
+		// The test hub greets every socket with "ready": wait for those.
+		target.Store(received.Load() + int64(n-clients))
+		for ; clients < n; clients++ {
+			serverEnd, clientEnd := memory.Pipe(transport.Params{})
+			c := &countingClient{conn: clientEnd, connected: make(chan struct{}), onEvent: onEvent}
+			clientEnd.Start(c)
+			b.Cleanup(func() { _ = clientEnd.Close() })
+			hb.ServeConn(serverEnd, nil)
+			select {
+			case <-c.connected:
+			case <-time.After(10 * time.Second):
+				b.Fatal("client did not connect")
+			}
+		}
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			b.Fatal("clients not ready")
+		}
+	}
+	payload := map[string]any{"user": "someone", "text": "a chat message of a typical size, sent to every client"}
+	for _, n := range []int{100, 1000} {
+		b.Run(fmt.Sprintf("remote_clients=%d", n), func(b *testing.B) {
+			addClients(n)
+			const batch = 256
+			b.ReportAllocs()
+			b.ResetTimer()
+			for sent := 0; sent < b.N; {
+				k := min(batch, b.N-sent)
+				target.Store(received.Load() + int64(k*n))
+				for range k {
+					if err := ha.Emit("tick", payload); err != nil {
+						b.Fatal(err)
+					}
+				}
+				select {
+				case <-done:
+				case <-time.After(30 * time.Second):
+					b.Fatalf("deliveries stalled at %d of %d", received.Load(), target.Load())
+				}
+				sent += k
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)*float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+			require.Equal(b, target.Load(), received.Load())
+		})
+	}
+}
