@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -590,4 +591,42 @@ func TestNoRedisAtAll(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	require.NoError(t, h.Shutdown(ctx))
+}
+
+// watchLog is a slog handler that reports the messages it sees.
+type watchLog struct{ msgs chan string }
+
+func (w watchLog) Enabled(context.Context, slog.Level) bool { return true }
+func (w watchLog) Handle(_ context.Context, r slog.Record) error {
+	select {
+	case w.msgs <- r.Message:
+	default:
+	}
+	return nil
+}
+func (w watchLog) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w watchLog) WithGroup(string) slog.Handler      { return w }
+
+// A subscription connection that stops answering (Redis paused) is
+// replaced after two silent health-check intervals, and the cluster works
+// afterwards.
+func TestUnresponsiveConnectionIsReplaced(t *testing.T) {
+	srv := startRedis(t)
+	logs := watchLog{msgs: make(chan string, 64)}
+	h0 := newNode(t, srv, &redis.Options{HealthCheckInterval: 100 * time.Millisecond, Logger: slog.New(logs)})
+	h1 := newNode(t, srv, nil)
+	a := connect(t, h0, nil)
+	ctx := testCtx(t)
+	require.NoError(t, srv.Client(t).Do(ctx, "CLIENT", "PAUSE", "700", "ALL").Err())
+	for replaced := false; !replaced; {
+		select {
+		case m := <-logs.msgs:
+			replaced = strings.Contains(m, "replacing it")
+		case <-ctx.Done():
+			t.Fatal("the unresponsive connection was not replaced")
+		}
+	}
+	require.NoError(t, adapterOf(h0.Of("/")).Ready(ctx))
+	require.NoError(t, h1.Emit("news", "after"))
+	expectOnly(t, a, "news", `"after"`)
 }

@@ -106,25 +106,31 @@ type node struct {
 	log    *slog.Logger
 	seq    atomic.Uint64
 
-	life   sync.Mutex // serialises start, stop, register, unregister
-	users  int
-	names  map[string]bool // namespaces served (guarded by life... and claim)
-	stop   chan struct{}
-	ctx    context.Context // cancelled at stop
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	outbox chan outMsg
-	work   chan func()
+	life  sync.Mutex // serialises start, stop, register, unregister
+	users int
+	names map[string]bool // namespaces served
 
-	psMu sync.Mutex // guards ps swaps and subscription commands
-	ps   *goredis.PubSub
+	cur atomic.Pointer[run] // the goroutines serving now; nil while idle
+
+	psMu sync.Mutex // guards run.ps swaps and subscription commands
 
 	mu        sync.RWMutex // routes and subscription state
 	channels  map[string]route
 	patterns  map[string]route
 	confirmed map[string]bool // "c:"+channel or "p:"+pattern, on the current connection
 	changed   chan struct{}   // closed and replaced when confirmed changes
-	down      bool            // the connection is known lost
+}
+
+// run is one generation of a node's goroutines, from the first namespace
+// registered to the last one closed.
+type run struct {
+	stop   chan struct{}
+	ctx    context.Context // cancelled at stop
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	outbox chan outMsg
+	work   chan func()
+	ps     *goredis.PubSub // guarded by node.psMu
 }
 
 func newNode(client goredis.UniversalClient, opts Options, uid string) *node {
@@ -160,6 +166,7 @@ func (n *node) register(a *Adapter) {
 	if n.users == 0 {
 		n.start()
 	}
+	r := n.cur.Load()
 	n.users++
 	n.mu.Lock()
 	n.channels[a.reqChannel] = route{a, routeRequest}
@@ -173,8 +180,8 @@ func (n *node) register(a *Adapter) {
 	defer cancel()
 	n.psMu.Lock()
 	err := errors.Join(
-		n.ps.Subscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel),
-		n.ps.PSubscribe(ctx, a.pattern))
+		r.ps.Subscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel),
+		r.ps.PSubscribe(ctx, a.pattern))
 	n.psMu.Unlock()
 	if err == nil {
 		err = n.waitSubscribed(ctx, a)
@@ -188,7 +195,6 @@ func (n *node) register(a *Adapter) {
 // unregister drops a's channels, stopping the node when it was the last.
 func (n *node) unregister(a *Adapter) {
 	n.life.Lock()
-	defer n.life.Unlock()
 	delete(n.names, a.name)
 	n.mu.Lock()
 	delete(n.channels, a.reqChannel)
@@ -197,48 +203,49 @@ func (n *node) unregister(a *Adapter) {
 	delete(n.patterns, a.pattern)
 	n.mu.Unlock()
 	n.users--
+	r := n.cur.Load()
 	if n.users > 0 {
-		ctx, cancel := context.WithTimeout(n.ctx, n.opts.RequestTimeout)
+		n.life.Unlock()
+		ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
 		n.psMu.Lock()
-		_ = n.ps.Unsubscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel)
-		_ = n.ps.PUnsubscribe(ctx, a.pattern)
+		_ = r.ps.Unsubscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel)
+		_ = r.ps.PUnsubscribe(ctx, a.pattern)
 		n.psMu.Unlock()
 		cancel()
 		return
 	}
-	n.shutdown()
+	n.cur.Store(nil)
+	n.life.Unlock()
+	n.shutdown(r)
 }
 
-// start launches the node's goroutines (with n.life held).
+// start launches a generation of the node's goroutines (with n.life
+// held).
 func (n *node) start() {
-	n.stop = make(chan struct{})
-	n.ctx, n.cancel = context.WithCancel(context.Background())
-	n.outbox = make(chan outMsg, 1024)
-	n.work = make(chan func(), 1024)
-	n.psMu.Lock()
-	n.ps = n.client.Subscribe(n.ctx) // no channels yet: connects on first use
-	n.psMu.Unlock()
-	n.wg.Add(3)
-	go n.receive()
-	go n.publisher()
-	go n.worker()
-}
-
-// shutdown stops the node's goroutines and closes its connection (with
-// n.life held).
-func (n *node) shutdown() {
-	close(n.stop)
-	n.cancel()
-	n.psMu.Lock()
-	ps := n.ps
-	n.ps = nil
-	n.psMu.Unlock()
-	_ = ps.Close()
-	n.wg.Wait()
+	r := &run{stop: make(chan struct{}), outbox: make(chan outMsg, 1024), work: make(chan func(), 1024)}
+	r.ctx, r.cancel = context.WithCancel(context.Background())
+	r.ps = n.client.Subscribe(r.ctx) // no channels yet: connects on first use
 	n.mu.Lock()
-	clear(n.confirmed)
+	clear(n.confirmed) // a new connection
 	n.signalLocked()
 	n.mu.Unlock()
+	n.cur.Store(r)
+	r.wg.Add(3)
+	go n.receive(r)
+	go n.publisher(r)
+	go n.worker(r)
+}
+
+// shutdown stops a generation of goroutines, closes its connection and
+// waits for them (the node may meanwhile start a new generation).
+func (n *node) shutdown(r *run) {
+	close(r.stop)
+	r.cancel()
+	n.psMu.Lock()
+	ps := r.ps
+	n.psMu.Unlock()
+	_ = ps.Close()
+	r.wg.Wait()
 }
 
 func (n *node) signalLocked() {
@@ -274,44 +281,41 @@ func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
 	}
 }
 
-func (n *node) pubsub() *goredis.PubSub {
+func (n *node) pubsub(r *run) *goredis.PubSub {
 	n.psMu.Lock()
 	defer n.psMu.Unlock()
-	return n.ps
+	return r.ps
 }
 
 // receive is the loop reading the subscription connection: it dispatches
 // messages, tracks subscription confirmations, checks the connection's
 // health and rides out Redis outages (go-redis reconnects and resubscribes
 // on the next read).
-func (n *node) receive() {
-	defer n.wg.Done()
+func (n *node) receive(r *run) {
+	defer r.wg.Done()
 	failures := 0
 	pinged := false
 	for {
-		ps := n.pubsub()
-		if ps == nil {
-			return
-		}
-		msg, err := ps.ReceiveTimeout(n.ctx, n.opts.HealthCheckInterval)
+		ps := n.pubsub(r)
+		msg, err := ps.ReceiveTimeout(r.ctx, n.opts.HealthCheckInterval)
 		if err != nil {
 			select {
-			case <-n.stop:
+			case <-r.stop:
 				return
 			default:
 			}
-			if ps != n.pubsub() { // replaced after a failed health check
+			if ps != n.pubsub(r) { // replaced after a failed health check
 				continue
 			}
 			var oe *net.OpError
 			if errors.As(err, &oe) && oe.Op == "read" && oe.Timeout() && failures == 0 {
 				// Silent for HealthCheckInterval: ping; silent again: replace.
 				if pinged {
-					n.replace(ps, errors.New("no answer to a ping"))
+					n.replace(r, ps, errors.New("no answer to a ping"))
 					pinged = false
 					continue
 				}
-				ctx, cancel := context.WithTimeout(n.ctx, n.opts.RequestTimeout)
+				ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
 				_ = ps.Ping(ctx)
 				cancel()
 				pinged = true
@@ -321,7 +325,7 @@ func (n *node) receive() {
 			if failures == 1 {
 				n.lost(err)
 			}
-			n.backoff(failures)
+			n.backoff(r, failures)
 			continue
 		}
 		pinged = false
@@ -340,28 +344,26 @@ func (n *node) receive() {
 
 // lost records that the subscription connection failed.
 func (n *node) lost(err error) {
-	n.log.Warn("redis: subscription connection lost; reconnecting", "err", err)
 	n.mu.Lock()
 	clear(n.confirmed)
-	n.down = true
 	n.signalLocked()
 	n.mu.Unlock()
+	n.log.Warn("redis: subscription connection lost; reconnecting", "err", err)
 }
 
 // backoff waits before the next reconnection attempt, or until stop.
-func (n *node) backoff(failures int) {
+func (n *node) backoff(r *run, failures int) {
 	d := 50 * time.Millisecond << min(failures, 5) // up to 1.6s
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
 	case <-t.C:
-	case <-n.stop:
+	case <-r.stop:
 	}
 }
 
 // replace swaps a dead subscription connection for a new one.
-func (n *node) replace(old *goredis.PubSub, why error) {
-	n.log.Warn("redis: subscription connection unresponsive; replacing it", "err", why)
+func (n *node) replace(r *run, old *goredis.PubSub, why error) {
 	n.mu.Lock()
 	clear(n.confirmed)
 	n.signalLocked()
@@ -374,14 +376,15 @@ func (n *node) replace(old *goredis.PubSub, why error) {
 		patterns = append(patterns, p)
 	}
 	n.mu.Unlock()
+	n.log.Warn("redis: subscription connection unresponsive; replacing it", "err", why)
 
 	n.psMu.Lock()
-	if n.ps != old {
+	if r.ps != old {
 		n.psMu.Unlock()
 		return
 	}
-	ps := n.client.Subscribe(n.ctx)
-	ctx, cancel := context.WithTimeout(n.ctx, n.opts.RequestTimeout)
+	ps := n.client.Subscribe(r.ctx)
+	ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
 	if len(channels) > 0 {
 		_ = ps.Subscribe(ctx, channels...)
 	}
@@ -389,7 +392,7 @@ func (n *node) replace(old *goredis.PubSub, why error) {
 		_ = ps.PSubscribe(ctx, patterns...)
 	}
 	cancel()
-	n.ps = ps
+	r.ps = ps
 	n.psMu.Unlock()
 	_ = old.Close()
 }
@@ -412,7 +415,6 @@ func (n *node) subscription(m *goredis.Subscription) {
 	n.mu.Lock()
 	if on {
 		n.confirmed[key] = true
-		n.down = false
 	} else {
 		delete(n.confirmed, key)
 	}
@@ -522,21 +524,25 @@ func (n *node) serverCount(ctx context.Context, channel string) (int, error) {
 // that must not wait (or block the receive loop); when the queue is full
 // the message is dropped.
 func (n *node) send(channel string, payload []byte) {
+	r := n.cur.Load()
+	if r == nil {
+		return
+	}
 	select {
-	case n.outbox <- outMsg{channel, payload}:
+	case r.outbox <- outMsg{channel, payload}:
 	default:
 		n.log.Warn("redis: outgoing queue full; answer dropped", "channel", channel)
 	}
 }
 
-func (n *node) publisher() {
-	defer n.wg.Done()
+func (n *node) publisher(r *run) {
+	defer r.wg.Done()
 	for {
 		select {
-		case <-n.stop:
+		case <-r.stop:
 			return
-		case m := <-n.outbox:
-			if err := n.publish(n.ctx, m.channel, m.payload); err != nil && n.ctx.Err() == nil {
+		case m := <-r.outbox:
+			if err := n.publish(r.ctx, m.channel, m.payload); err != nil && r.ctx.Err() == nil {
 				n.log.Warn("redis: answer not delivered", "err", err)
 			}
 		}
@@ -546,20 +552,24 @@ func (n *node) publisher() {
 // do queues fn for the node's worker goroutine: code that may run
 // application handlers, kept off the receive loop.
 func (n *node) do(fn func()) {
+	r := n.cur.Load()
+	if r == nil {
+		return
+	}
 	select {
-	case n.work <- fn:
+	case r.work <- fn:
 	default:
 		n.log.Warn("redis: handler queue full; a server-side event or remote disconnect was dropped")
 	}
 }
 
-func (n *node) worker() {
-	defer n.wg.Done()
+func (n *node) worker(r *run) {
+	defer r.wg.Done()
 	for {
 		select {
-		case <-n.stop:
+		case <-r.stop:
 			return
-		case fn := <-n.work:
+		case fn := <-r.work:
 			func() {
 				defer func() {
 					if p := recover(); p != nil {
