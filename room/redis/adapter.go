@@ -184,6 +184,7 @@ type pending struct {
 	onAck           func(room.Ack)
 	acksDue, acks   int
 	cleanupWhenDone bool
+	stopAfter       func() bool // unregisters the ctx callback that forgets it
 }
 
 func newPending(kind int) *pending {
@@ -382,7 +383,11 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 		a.forget(id)
 		return nil
 	}
-	context.AfterFunc(ctx, func() { a.forget(id) }) // the entry may be gone earlier
+	stop := context.AfterFunc(ctx, func() { a.forget(id) })
+	pend.mu.Lock()
+	pend.stopAfter = stop
+	pend.mu.Unlock()
+	a.maybeFinished(id, pend) // in case the last ack came meanwhile
 	return nil
 }
 
@@ -785,8 +790,12 @@ func (a *Adapter) ackArrived(id string, p *pending, ack room.Ack) {
 func (a *Adapter) maybeFinished(id string, p *pending) {
 	p.mu.Lock()
 	done := p.cleanupWhenDone && p.want >= 0 && p.got >= p.want && p.acks >= p.acksDue
+	stop := p.stopAfter
 	p.mu.Unlock()
 	if done {
 		a.forget(id)
+		if stop != nil {
+			stop()
+		}
 	}
 }

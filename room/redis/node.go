@@ -56,9 +56,9 @@ func (f *factory) adapter(ns room.Local) room.Adapter {
 // nodes, so that they still see each other.
 func (f *factory) nodeFor(name string) *node {
 	f.mu.Lock()
-	defer f.mu.Unlock()
 	for _, n := range f.nodes {
 		if n.claim(name) {
+			f.mu.Unlock()
 			return n
 		}
 	}
@@ -69,12 +69,14 @@ func (f *factory) nodeFor(name string) *node {
 	case len(f.nodes) > 0:
 		uid += "-" + strconv.Itoa(len(f.nodes))
 	}
-	if len(f.nodes) > 0 {
-		f.opts.Logger.Warn("redis: an adapter factory is serving a second namespace "+name+"; give each hub its own redis.New", "uid", uid)
-	}
+	shared := len(f.nodes) > 0
 	n := newNode(f.client, f.opts, uid)
 	n.claim(name)
 	f.nodes = append(f.nodes, n)
+	f.mu.Unlock()
+	if shared {
+		f.opts.Logger.Warn("redis: an adapter factory is serving a second namespace "+name+"; give each hub its own redis.New", "uid", uid)
+	}
 	return n
 }
 

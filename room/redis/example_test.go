@@ -1,0 +1,40 @@
+package redis_test
+
+import (
+	"context"
+	"log"
+	"net/http"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/room/redis"
+)
+
+// One node of a cluster: run the same program on several machines (or
+// ports) against one Redis, next to Node.js servers using
+// @socket.io/redis-adapter if you like.
+func Example() {
+	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	h := hub.New(&hub.Options{Adapter: redis.New(rdb, nil)})
+
+	h.OnConnection(func(s *hub.Socket) {
+		s.Join("lobby")
+		// Reaches the lobby's sockets on every node, except s.
+		_ = s.To("lobby").Emit("joined", s.ID())
+	})
+	// Messages between the servers themselves.
+	h.Of("/").OnServerSideEmit("ping", func(from string, ack hub.AckFunc) { _ = ack("pong from this node") })
+
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		socks, err := h.Of("/").FetchSockets(ctx) // every node's sockets
+		log.Println(len(socks), err)
+		answers, err := h.Of("/").ServerSideEmitWithAck(ctx, "ping", "me")
+		log.Println(len(answers), err)
+	}()
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
+}
