@@ -334,7 +334,7 @@ func silentNode(t testing.TB, srv *redisServer, nsp string) {
 
 func TestRequestsTimeOutWhenANodeIsSilent(t *testing.T) {
 	srv := startRedis(t)
-	opts := &redis.Options{RequestTimeout: 300 * time.Millisecond}
+	opts := &redis.Options{RequestTimeout: time.Second}
 	h0, h1 := newNode(t, srv, opts), newNode(t, srv, opts)
 	connect(t, h0, nil)
 	b := connect(t, h1, nil)
