@@ -34,6 +34,9 @@ func main() {
 	hold := flag.Int("hold", 0, "hold scenario: at most this many idle connections (0: as many as the file limits allow; -1: skip)")
 	skip := flag.String("skip", "", "comma-separated scenarios to skip: fanout, paced, echo, hold")
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
+	connectN := flag.Int("connect-n", 0, "connections of the connect scenario (0: 5000)")
+	connectRate := flag.Float64("connect-rate", 0, "connections per second in the connect scenario (0: 500, 1000 with -quick)")
+	echoClients := flag.Int("echo-clients", 0, "clients of the echo scenario (0: 50)")
 	flag.Parse()
 
 	if err := checkLoopback(*addr); err != nil {
@@ -48,6 +51,15 @@ func main() {
 		cfg = load.Quick()
 	}
 	cfg.Log = os.Stderr
+	if *connectN > 0 {
+		cfg.ConnectN = *connectN
+	}
+	if *connectRate > 0 {
+		cfg.ConnectRate = *connectRate
+	}
+	if *echoClients > 0 {
+		cfg.EchoClients = *echoClients
+	}
 	cfg.Skip = parseSkip(*skip)
 	switch {
 	case *hold > 0:

@@ -74,6 +74,8 @@ func TestRunSmall(t *testing.T) {
 	assert.Equal(t, 30.0, get(load.ScHold, load.MHeld))
 	assert.Equal(t, 30.0, get(load.ScHold, load.MAlive))
 	assert.Positive(t, get(load.ScHold, load.MServerRSS))
+	assert.Positive(t, get(load.ScHold, load.MConnectRate))
+	assert.GreaterOrEqual(t, get(load.ScHold, load.MCPUPerConnect), 0.0)
 }
 
 func TestStatsAndEvents(t *testing.T) {

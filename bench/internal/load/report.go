@@ -45,6 +45,7 @@ var targets = map[[2]string]target{
 	{ScConnect, MRSSPerConn}:    atMost(4096, "≤ 4 KiB"),
 	{ScHold, MHoldRSSPer}:       atMost(4096, "≤ 4 KiB"),
 	{ScConnect, MCPUPerConnect}: atMost(250, "≤ 250 µs"),
+	{ScHold, MCPUPerConnect}:    atMost(250, "≤ 250 µs"),
 	{ScFanout, MCPUPerDeliv}:    atMost(1, "≤ 1 µs"),
 	{ScFanout, MDeliveredRate}: {text: "≥ 5× Node", met: func(g, n float64, ok bool) (bool, bool) {
 		return g >= 5*n, ok
@@ -157,7 +158,7 @@ func formatRange(m Metric) string {
 func format(m Metric) string {
 	v := m.Value
 	switch m.Unit {
-	case "count", "B", "msg/s", "rt/s":
+	case "count", "B", "msg/s", "rt/s", "conn/s":
 		return thousands(int64(math.Round(v)))
 	case "µs", "ms", "ms/s":
 		switch {

@@ -150,6 +150,7 @@ const (
 	MRTRate        = "round trips/s"
 	MCPUPerRT      = "server CPU per round trip"
 	MHeld          = "idle connections held"
+	MConnectRate   = "connections opened per second"
 	MAlive         = "still open after hold"
 	MHoldRSSPer    = "server RSS per idle connection (after GC)"
 	MProjected1M   = "projected server RSS for 1,000,000 connections"
@@ -834,7 +835,9 @@ func (r *runner) hold(ctx context.Context) error {
 	}
 	r.logf("hold: opening up to %d idle connections at %.0f/s", r.cfg.HoldMax, r.cfg.HoldRate)
 	r.begin(sc)
+	dcpu0, dt0 := r.cpu(), time.Now()
 	dr := r.dialMany(ctx, r.cfg.HoldMax, r.cfg.HoldRate, 50)
+	dcpu1, dialTime := r.cpu(), time.Since(dt0)
 	defer func() { closeAll(dr.clients) }()
 	n := len(dr.clients)
 	if dr.failures > 0 {
@@ -858,6 +861,14 @@ func (r *runner) hold(ctx context.Context) error {
 	}
 	r.res.add(sc, MHeld, "count", float64(n), false)
 	r.res.add(sc, MAlive, "count", float64(alive), false)
+	if n > 0 {
+		r.res.add(sc, MConnectRate, "conn/s", float64(n)/dialTime.Seconds(), false)
+		p := percentiles(dr.lat)
+		r.res.add(sc, MConnectP99, "ms", ms(p.p99), true)
+		if r.t.PID != 0 {
+			r.res.add(sc, MCPUPerConnect, "µs", us(int64(dcpu1-dcpu0))/float64(n), true)
+		}
+	}
 	if r.t.PID != 0 {
 		r.res.add(sc, MIdleCPU, "ms/s", ms(int64(cpu1-cpu0))/r.cfg.HoldDuration.Seconds(), true)
 	}
