@@ -95,7 +95,7 @@ func parseSkip(s string) []string {
 		case "fanout":
 			out = append(out, load.ScFanout)
 		case "paced":
-			out = append(out, load.ScPaced)
+			out = append(out, load.ScPaced, load.ScPacedFew)
 		case "echo":
 			out = append(out, load.ScEcho)
 		case "hold":

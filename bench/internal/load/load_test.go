@@ -41,8 +41,8 @@ func server(t *testing.T) (addr string) {
 func TestRunSmall(t *testing.T) {
 	addr := server(t)
 	cfg := load.Config{
-		ConnectN: 20, ConnectRate: 2000,
-		FanoutReceivers: 10, FanoutMessages: 5, FanoutRounds: 2,
+		ConnectN: 120, ConnectRate: 5000,
+		FanoutReceivers: 100, FanoutMessages: 5, FanoutRounds: 2,
 		PacedRate: 2000, PacedDuration: 100 * time.Millisecond,
 		EchoClients: 5, EchoDuration: 200 * time.Millisecond,
 		HoldMax: 30, HoldRate: 5000, HoldDuration: 300 * time.Millisecond,
@@ -60,14 +60,16 @@ func TestRunSmall(t *testing.T) {
 		require.True(t, ok, "%s / %s missing", sc, name)
 		return m.Value
 	}
-	assert.Equal(t, 20.0, get(load.ScConnect, load.MConnected))
+	assert.Equal(t, 120.0, get(load.ScConnect, load.MConnected))
 	assert.Positive(t, get(load.ScConnect, load.MConnectP99))
 	assert.GreaterOrEqual(t, get(load.ScConnect, load.MCPUPerConnect), 0.0)
-	assert.Equal(t, 2*10*5.0, get(load.ScFanout, load.MDelivered))
+	assert.Equal(t, 2*100*5.0, get(load.ScFanout, load.MDelivered))
 	assert.Positive(t, get(load.ScFanout, load.MDeliveredRate))
 	assert.Positive(t, get(load.ScFanout, load.MLatP99))
-	// 100ms at one message per 5ms: 20 messages to 10 receivers.
+	// 100ms at 2000 deliveries/s to 100 receivers: 2 messages.
 	assert.Equal(t, 200.0, get(load.ScPaced, load.MDelivered))
+	assert.Equal(t, 200.0, get(load.ScPacedFew, load.MDelivered))
+	assert.Positive(t, get(load.ScPacedFew, load.MLatP99))
 	assert.Positive(t, get(load.ScEcho, load.MRoundTrips))
 	assert.Positive(t, get(load.ScEcho, load.MLatP50))
 	// Held through several pings (every 50ms, 300ms to answer).

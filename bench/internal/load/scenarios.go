@@ -126,11 +126,12 @@ func (r *Results) add(scenario, name, unit string, v float64, lower bool) {
 
 // Metric names shared with the report.
 const (
-	ScConnect = "connect"
-	ScFanout  = "fanout"
-	ScPaced   = "paced fanout"
-	ScEcho    = "echo+ack"
-	ScHold    = "hold"
+	ScConnect  = "connect"
+	ScFanout   = "fanout"
+	ScPaced    = "paced fanout"
+	ScPacedFew = "paced fanout, 100 receivers"
+	ScEcho     = "echo+ack"
+	ScHold     = "hold"
 
 	MConnected     = "connections"
 	MConnectP50    = "connect latency p50"
@@ -577,9 +578,11 @@ func cmp(a, b error) error {
 	return b
 }
 
-func (r *runner) message(seq int) []byte {
-	b := make([]byte, 0, 64+len(r.fill))
-	b = append(b, `["bcast","r",{"t":`...)
+func (r *runner) message(room string, seq int) []byte {
+	b := make([]byte, 0, 64+len(room)+len(r.fill))
+	b = append(b, `["bcast",`...)
+	b = strconv.AppendQuote(b, room)
+	b = append(b, `,{"t":`...)
 	b = strconv.AppendInt(b, Now(), 10)
 	b = append(b, `,"s":`...)
 	b = strconv.AppendInt(b, int64(seq), 10)
@@ -630,7 +633,7 @@ func (r *runner) fanout(ctx context.Context, receivers []*Client) error {
 	warm := min(m, 50)
 	rd := r.startRound(receivers, n*warm, false)
 	for i := range warm {
-		if err := r.ctl.Emit(r.message(i)); err != nil {
+		if err := r.ctl.Emit(r.message("r", i)); err != nil {
 			return err
 		}
 	}
@@ -641,10 +644,20 @@ func (r *runner) fanout(ctx context.Context, receivers []*Client) error {
 	if err := r.unpaced(ctx, receivers); err != nil {
 		return err
 	}
-	if r.skip(ScPaced) {
+	if !r.skip(ScPaced) {
+		if err := r.paced(ctx, ScPaced, receivers, "r"); err != nil {
+			return err
+		}
+	}
+	if r.skip(ScPacedFew) || len(receivers) < 100 {
 		return nil
 	}
-	return r.paced(ctx, receivers)
+	// The same delivery rate in bursts a tenth the size.
+	few := receivers[:100]
+	if err := r.join(ctx, few, "r100"); err != nil {
+		return err
+	}
+	return r.paced(ctx, ScPacedFew, few, "r100")
 }
 
 func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
@@ -666,7 +679,7 @@ func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
 		cpu0, ccpu0 := r.cpu(), selfCPU()
 		t0 := Now()
 		for i := range m {
-			if err := r.ctl.Emit(r.message(i)); err != nil {
+			if err := r.ctl.Emit(r.message("r", i)); err != nil {
 				r.end(sc)
 				return err
 			}
@@ -698,12 +711,11 @@ func (r *runner) unpaced(ctx context.Context, receivers []*Client) error {
 	return nil
 }
 
-func (r *runner) paced(ctx context.Context, receivers []*Client) error {
+func (r *runner) paced(ctx context.Context, sc string, receivers []*Client, room string) error {
 	n := len(receivers)
-	sc := ScPaced
 	interval := time.Duration(float64(n) / r.cfg.PacedRate * float64(time.Second))
 	count := int(r.cfg.PacedDuration / interval)
-	r.logf("paced fanout: %d messages, one every %v (%.0f deliveries/s)", count, interval, r.cfg.PacedRate)
+	r.logf("%s: %d messages to %d receivers, one every %v (%.0f deliveries/s)", sc, count, n, interval, r.cfg.PacedRate)
 	rd := r.startRound(receivers, n*count, true)
 	r.begin(sc)
 	cpu0, ccpu0 := r.cpu(), selfCPU()
@@ -717,7 +729,7 @@ func (r *runner) paced(ctx context.Context, receivers []*Client) error {
 				return ctx.Err()
 			}
 		}
-		if err := r.ctl.Emit(r.message(i)); err != nil {
+		if err := r.ctl.Emit(r.message(room, i)); err != nil {
 			r.end(sc)
 			return err
 		}
@@ -737,7 +749,7 @@ func (r *runner) paced(ctx context.Context, receivers []*Client) error {
 		r.res.add(sc, MCPUPerDeliv, "µs", us(int64(cpu1-cpu0))/float64(rd.expected), true)
 	}
 	r.res.add(sc, MClientCPU, "µs", us(int64(ccpu1-ccpu0))/float64(rd.expected), true)
-	r.logf("paced fanout: p50 %.2fms p99 %.2fms max %.2fms", ms(p.p50), ms(p.p99), ms(p.max))
+	r.logf("%s: p50 %.2fms p99 %.2fms max %.2fms", sc, ms(p.p50), ms(p.p99), ms(p.max))
 	return nil
 }
 
