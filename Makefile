@@ -17,10 +17,10 @@ FUZZTIME ?= 500x
 INTEROP_STAMP := interop/node_modules/.make-installed
 
 
-.PHONY: heavy e2e e2e-deps
+.PHONY: heavy e2e e2e-deps cluster cluster-deps
 .PHONY: test vet unit interop interop-deps check-node fuzz demo
 
-test: interop-deps e2e-deps vet unit heavy interop e2e fuzz
+test: interop-deps e2e-deps cluster-deps vet unit heavy interop e2e cluster fuzz
 
 vet:
 	$(GO) vet ./...
@@ -80,6 +80,24 @@ e2e-deps: check-node
 
 e2e: e2e-deps
 	REALTIME_E2E=1 $(GO) test -race -count=1 ./e2e/
+
+# The Redis cluster adapter against a real redis-server (installed from
+# Debian when missing), including a mixed cluster with Node's socket.io and
+# @socket.io/redis-adapter (cluster-test/).
+CLUSTER_STAMP := cluster-test/node_modules/.make-installed
+
+cluster-deps: check-node $(CLUSTER_STAMP)
+	@command -v redis-server >/dev/null 2>&1 || { \
+	  echo "== installing redis-server (apt-get)"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "make: need root to apt-get install redis-server" >&2; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }
+
+$(CLUSTER_STAMP): cluster-test/package-lock.json cluster-test/package.json
+	$(NPM) ci --prefix cluster-test --no-audit --no-fund
+	@touch $@
+
+cluster: cluster-deps
+	REALTIME_REDIS=1 $(GO) test -race -count=1 ./room/redis/
 
 # The main demo: the seed's chat app at http://127.0.0.1:8080/.
 demo: check-node

@@ -198,11 +198,12 @@ func (b Broadcast) FetchSockets(ctx context.Context) ([]RemoteSocket, error) {
 	var out []RemoteSocket
 	for _, ns := range b.namespaces() {
 		infos, err := ns.adapter.FetchSockets(ctx, b.options())
-		if err != nil {
-			return out, fmt.Errorf("namespace: fetch sockets: %w", err)
-		}
 		for _, info := range infos {
 			out = append(out, RemoteSocket{SocketInfo: info, ns: ns})
+		}
+		if err != nil {
+			// What the nodes that answered reported comes with the error.
+			return out, fmt.Errorf("namespace: fetch sockets: %w", err)
 		}
 	}
 	return out, nil
