@@ -74,9 +74,8 @@ func (b Broadcast) Emit(event string, args ...any) error {
 	for _, ns := range b.namespaces() {
 		d := data
 		if ns.recovery != nil && !opts.Flags.Volatile {
-			offset := newOffset()
-			d = withOffset(data, offset)
-			ns.recovery.store(offset, d, atts, opts)
+			// Kept by every node's Deliver, under this offset.
+			d = withOffset(data, newOffset())
 		}
 		p := &room.Packet{Namespace: ns.name, Data: d, Attachments: atts}
 		if err := ns.adapter.Broadcast(context.Background(), p, opts); err != nil {

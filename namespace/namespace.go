@@ -296,7 +296,13 @@ var socketsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); retur
 
 // Deliver implements [room.Local]: it encodes p once and sends the same
 // frames to each local socket in ids.
-func (n *Namespace) Deliver(p *room.Packet, ids []string, flags room.Flags, onAck func(room.Ack)) int {
+func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onAck func(room.Ack)) int {
+	flags := opts.Flags
+	if n.recovery != nil && onAck == nil && !flags.Volatile {
+		if offset := lastString(p.Data); offset != "" {
+			n.recovery.store(offset, p.Data, p.Attachments, opts)
+		}
+	}
 	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
 	if onAck != nil {
 		pkt.ID, pkt.HasID = n.nextAckID(), true
@@ -341,6 +347,11 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, flags room.Flags, onAc
 	socketsPool.Put(buf)
 	return count
 }
+
+// KeepsHistory implements [room.HistoryKeeper]: with connection state
+// recovery on, the namespace keeps recent broadcasts, so adapters deliver
+// every broadcast to it.
+func (n *Namespace) KeepsHistory() bool { return n.recovery != nil }
 
 // volatileConn is a connection that can drop frames for a client that is
 // behind instead of disconnecting it (engineio.Session).

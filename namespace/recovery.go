@@ -102,13 +102,30 @@ func (r *recoveryStore) pruneLocked(now time.Time) {
 	}
 }
 
-// store keeps a broadcast; data must already carry its offset.
+// store keeps a broadcast; data carries offset as its last element.
 func (r *recoveryStore) store(offset string, data []byte, atts [][]byte, opts room.Options) {
 	now := time.Now()
+	opts.Rooms = slices.Clone(opts.Rooms)
+	opts.Except = slices.Clone(opts.Except)
 	r.mu.Lock()
 	r.pruneLocked(now)
 	r.packets = append(r.packets, storedPacket{offset: offset, opts: opts, data: data, attachments: atts, at: now})
 	r.mu.Unlock()
+}
+
+// lastString returns the last element of the JSON array data when it is a
+// string (a broadcast's offset), or "".
+func lastString(data []byte) string {
+	data = bytes.TrimRight(data, " \t\r\n")
+	if len(data) < 4 || data[len(data)-1] != ']' || data[len(data)-2] != '"' {
+		return ""
+	}
+	end := len(data) - 2
+	start := bytes.LastIndexByte(data[:end], '"')
+	if start < 0 || bytes.IndexByte(data[start+1:end], '\\') >= 0 {
+		return ""
+	}
+	return string(data[start+1 : end])
 }
 
 // persist keeps a disconnected socket's state.

@@ -182,13 +182,13 @@ func (m *Memory) withIDs(opts Options, fn func(ids []string)) error {
 
 // Broadcast implements [Adapter].
 func (m *Memory) Broadcast(_ context.Context, p *Packet, opts Options) error {
-	return m.withIDs(opts, func(ids []string) { m.ns.Deliver(p, ids, opts.Flags, nil) })
+	return m.withIDs(opts, func(ids []string) { m.ns.Deliver(p, ids, opts, nil) })
 }
 
 // BroadcastWithAck implements [Adapter].
 func (m *Memory) BroadcastWithAck(_ context.Context, p *Packet, opts Options, onCount func(int), onAck func(Ack)) error {
 	return m.withIDs(opts, func(ids []string) {
-		n := m.ns.Deliver(p, ids, opts.Flags, onAck)
+		n := m.ns.Deliver(p, ids, opts, onAck)
 		onCount(n)
 	})
 }

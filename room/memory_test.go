@@ -21,7 +21,7 @@ type recordingNS struct {
 }
 
 func (n *recordingNS) Name() string { return "/" }
-func (n *recordingNS) Deliver(p *room.Packet, ids []string, _ room.Flags, onAck func(room.Ack)) int {
+func (n *recordingNS) Deliver(p *room.Packet, ids []string, _ room.Options, onAck func(room.Ack)) int {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.delivered = append(n.delivered, ids...)
@@ -162,7 +162,7 @@ func BenchmarkBroadcastRoomExceptSender(b *testing.B) {
 type countingNS struct{ n int }
 
 func (n *countingNS) Name() string { return "/" }
-func (n *countingNS) Deliver(_ *room.Packet, ids []string, _ room.Flags, _ func(room.Ack)) int {
+func (n *countingNS) Deliver(_ *room.Packet, ids []string, _ room.Options, _ func(room.Ack)) int {
 	n.n += len(ids)
 	return len(ids)
 }

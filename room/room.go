@@ -74,15 +74,23 @@ type Local interface {
 	// Name is the namespace's name.
 	Name() string
 	// Deliver sends p to the local sockets with the given ids, encoding it
-	// once for all of them. With onAck non-nil the packet asks each socket
-	// for an acknowledgement, reported through onAck. It returns how many
-	// sockets it was sent to.
-	Deliver(p *Packet, ids []string, flags Flags, onAck func(Ack)) int
+	// once for all of them; opts is the selection the broadcast was made
+	// with (on whichever node). With onAck non-nil the packet asks each
+	// socket for an acknowledgement, reported through onAck. It returns how
+	// many sockets it was sent to.
+	Deliver(p *Packet, ids []string, opts Options, onAck func(Ack)) int
 	// Disconnect disconnects the local sockets with the given ids; with
 	// close, their whole client connections are closed.
 	Disconnect(ids []string, close bool)
 	// Describe reports on the local sockets with the given ids.
 	Describe(ids []string) []SocketInfo
+}
+
+// HistoryKeeper is implemented by Locals that keep past broadcasts
+// (connection state recovery): an adapter must then call Deliver for every
+// broadcast of the namespace, even one that selects no local socket.
+type HistoryKeeper interface {
+	KeepsHistory() bool
 }
 
 // Adapter keeps room membership and carries broadcasts, on one node or

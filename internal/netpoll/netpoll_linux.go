@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -26,10 +27,11 @@ type Poller struct {
 
 // Handle is one watched descriptor.
 type Handle struct {
-	p      *Poller
-	fd     int
-	id     uint64
-	onRead func()
+	p       *Poller
+	fd      int
+	id      uint64
+	onRead  func()
+	removed atomic.Bool
 }
 
 var (
@@ -134,14 +136,23 @@ func (h *Handle) event() *syscall.EpollEvent {
 
 // Rearm asks for the next readability report.
 func (h *Handle) Rearm() error {
+	if h.removed.Load() {
+		return ErrClosed
+	}
 	if err := syscall.EpollCtl(h.p.epfd, syscall.EPOLL_CTL_MOD, h.fd, h.event()); err != nil {
 		return fmt.Errorf("netpoll: epoll_ctl mod: %w", err)
 	}
 	return nil
 }
 
-// Remove stops watching the descriptor. Call it before closing it.
+// Remove stops watching the descriptor. Call it before closing the
+// descriptor, never after: a closed descriptor's number may already belong
+// to another socket, whose registration it would remove. Calls after the
+// first do nothing.
 func (h *Handle) Remove() error {
+	if h.removed.Swap(true) {
+		return nil
+	}
 	h.p.forget(h)
 	if err := syscall.EpollCtl(h.p.epfd, syscall.EPOLL_CTL_DEL, h.fd, nil); err != nil {
 		return fmt.Errorf("netpoll: epoll_ctl del: %w", err)

@@ -134,8 +134,11 @@ func (a *Adapter) Broadcast(ctx context.Context, p *room.Packet, opts room.Optio
 func (a *Adapter) onBroadcast(channel, payload string) {
 	if len(channel) > len(a.channel) {
 		// A one-room broadcast: skip it unless the room has local members.
+		// A namespace that keeps history for recovering clients gets it
+		// all the same.
 		r := channel[len(a.channel) : len(channel)-1]
-		if len(a.local.Sockets(r)) == 0 {
+		hk, keeps := a.ns.(room.HistoryKeeper)
+		if len(a.local.Sockets(r)) == 0 && !(keeps && hk.KeepsHistory()) {
 			return
 		}
 	}

@@ -283,9 +283,16 @@ func (c *Conn) closeTCP() {
 	c.tcpClosed = true
 	c.mu.Unlock()
 	if !done {
+		c.unregister()
 		_ = c.raw.Close()
 		c.wakeReader()
 	}
+}
+
+func (c *Conn) isTCPClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.tcpClosed
 }
 
 // frameOf returns the transport frame of a data message.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/gobwas/ws"
@@ -25,11 +26,11 @@ import (
 type pollState struct {
 	mu       sync.Mutex // one reading goroutine at a time
 	fd       int
-	h        *netpoll.Handle // nil until registered
-	in       *[]byte         // bytes read but not processed yet (pooled); nil while idle
-	off      int             // processed prefix of *in
-	unit     bytes.Reader    // what rd.src reads while polled
-	finished bool            // finish has run: nothing more to read
+	h        atomic.Pointer[netpoll.Handle] // nil until registered
+	in       *[]byte                        // bytes read but not processed yet (pooled); nil while idle
+	off      int                            // processed prefix of *in
+	unit     bytes.Reader                   // what rd.src reads while polled
+	finished bool                           // finish has run: nothing more to read
 }
 
 // pollBufSize is the pooled read buffer size; larger messages grow their own.
@@ -65,13 +66,24 @@ func (c *Conn) startPolled() bool {
 	// and its reader must find the handle set.
 	ps.mu.Lock()
 	defer ps.mu.Unlock()
-	h, err := p.Add(ps.fd, c.onReadable)
+	h, err := c.register(p, ps)
 	if err != nil {
 		c.poll.Store(nil)
 		return false
 	}
-	ps.h = h
+	ps.h.Store(h)
 	return true
+}
+
+// register adds the socket to the poller, holding the descriptor open
+// meanwhile (a closed connection fails instead).
+func (c *Conn) register(p *netpoll.Poller, ps *pollState) (*netpoll.Handle, error) {
+	var h *netpoll.Handle
+	var err error
+	if cerr := c.rc.Control(func(fd uintptr) { h, err = p.Add(int(fd), c.onReadable) }); cerr != nil {
+		return nil, cerr
+	}
+	return h, err
 }
 
 // wakeReader makes the reading side notice that the TCP connection was
@@ -132,12 +144,19 @@ func (c *Conn) onReadable() {
 	if ps.off == len(*ps.in) {
 		ps.release()
 	}
-	p, _ := netpoll.Default()
 	var err error
-	if ps.h == nil {
-		ps.h, err = p.Add(ps.fd, c.onReadable)
+	if h := ps.h.Load(); h != nil {
+		// Under Control the descriptor cannot be closed (and its number
+		// reused by another connection) while it is rearmed.
+		if cerr := c.rc.Control(func(uintptr) { err = h.Rearm() }); cerr != nil {
+			err = cerr
+		}
 	} else {
-		err = ps.h.Rearm()
+		p, _ := netpoll.Default()
+		var h *netpoll.Handle
+		if h, err = c.register(p, ps); err == nil {
+			ps.h.Store(h)
+		}
 	}
 	if err != nil {
 		c.finishPolled(ps, err)
@@ -223,8 +242,17 @@ func (c *Conn) finishPolled(ps *pollState, err error) {
 }
 
 func (c *Conn) stopPolling(ps *pollState) {
-	if ps.h != nil {
-		_ = ps.h.Remove()
+	c.unregister()
+}
+
+// unregister stops the poller watching the socket. It must run before the
+// socket is closed: the descriptor's number may be reused at once by
+// another connection, whose registration a later removal would drop.
+func (c *Conn) unregister() {
+	if ps := c.poll.Load(); ps != nil {
+		if h := ps.h.Load(); h != nil {
+			_ = h.Remove()
+		}
 	}
 }
 

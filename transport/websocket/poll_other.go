@@ -8,3 +8,5 @@ type pollState struct{}
 func (c *Conn) startPolled() bool { return false }
 
 func (c *Conn) wakeReader() {}
+
+func (c *Conn) unregister() {}

@@ -75,3 +75,68 @@ func TestPolledEchoStress(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPolledDescriptorReuse: connections closed by the client's close frame
+// while new ones arrive; the kernel reuses descriptor numbers at once, and
+// a closing connection must never drop the poller registration of the new
+// connection that got its number (each new connection must be read).
+func TestPolledDescriptorReuse(t *testing.T) {
+	const workers, each = 8, 60
+	f := newFixture(t, nil, transport.Params{})
+	f.conns = make(chan *Conn, workers*each)
+	stop := make(chan struct{})
+	served := make(chan *recorder, workers*each)
+	go func() {
+		for {
+			select {
+			case c := <-f.conns:
+				rec := newRecorder()
+				rec.onFrame = func(fr transport.Frame) error { return c.Send(fr) }
+				c.Start(rec)
+				served <- rec
+			case <-stop:
+				return
+			}
+		}
+	}()
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				cc, err := Dial(ctx, f.url(), nil)
+				if err == nil {
+					err = cc.WriteFrame(transport.TextFrame(fmt.Sprint(i)))
+				}
+				var got transport.Frame
+				if err == nil {
+					got, err = cc.ReadFrame(ctx)
+				}
+				cancel()
+				if err == nil && string(got.Data) != fmt.Sprint(i) {
+					err = fmt.Errorf("got %q", got.Data)
+				}
+				if err != nil {
+					errs <- fmt.Errorf("worker %d connection %d was never read: %w", w, i, err)
+					if cc != nil {
+						_ = cc.nc.Close()
+					}
+					return
+				}
+				go func() { _ = cc.Close() }() // the close frame ends the server side while the next one starts
+			}
+		}()
+	}
+	wg.Wait()
+	close(stop)
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for len(served) > 0 {
+		(<-served).wait(t)
+	}
+}

@@ -111,6 +111,7 @@ func (c *Conn) writeLoop() {
 			c.t.log.Debug("websocket: write failed", "remote", c.nc.RemoteAddr(), "err", err)
 		}
 		if closeNow {
+			c.unregister()
 			_ = c.raw.Close()
 			c.wakeReader()
 		} else if sendClose {
