@@ -281,15 +281,18 @@ func start(ctx context.Context, sp serverSpec) (*server, error) {
 		return nil, fmt.Errorf("run: start %s: %w", sp.name, err)
 	}
 	s := &server{cmd: cmd, stdin: stdin, done: make(chan error, 1)}
-	lines := make(chan string)
+	// Lines up to "listening" go to start; the rest to stderr.
+	lines := make(chan string, 8)
 	go func() {
 		sc := bufio.NewScanner(stdout)
+		started := false
 		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
+			if started {
 				fmt.Fprintf(os.Stderr, "[%s] %s\n", sp.name, sc.Text())
+				continue
 			}
+			lines <- sc.Text()
+			started = strings.HasPrefix(sc.Text(), "listening ")
 		}
 		close(lines)
 		s.done <- cmd.Wait()
