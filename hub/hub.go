@@ -286,11 +286,10 @@ func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
 	}
 	hs := namespace.Handshake{
 		Header:  sess.Header(),
-		Query:   sess.URL().Query(),
 		Address: addr,
 		Time:    sess.Created(),
 		Secure:  sess.Secure(),
-		URL:     sess.URL().RequestURI(),
+		URL:     sess.RequestURI(), // Socket.Handshake parses the query on demand
 		XDomain: sess.Header().Get("Origin") != "",
 	}
 	c := namespace.NewClient(sess, hs, s.resolve, &namespace.ClientOptions{

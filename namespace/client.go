@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -54,8 +55,8 @@ type Client struct {
 	decoder socketio.Decoder // used by the delivering goroutine only
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name
-	timer   *time.Timer
+	sockets []*Socket   // one per namespace joined (few: a slice beats a map)
+	timer   *time.Timer // connect timeout; nil once a namespace is joined
 	closed  bool
 }
 
@@ -77,14 +78,16 @@ func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions)
 	}
 	c := &Client{conn: conn, opts: o, info: info, resolve: resolve, logger: o.Logger}
 	c.decoder.MaxAttachments = o.MaxAttachments
+	c.mu.Lock()
 	c.timer = time.AfterFunc(o.ConnectTimeout, c.connectTimeout)
+	c.mu.Unlock()
 	return c
 }
 
 // connectTimeout closes a connection that joined no namespace in time.
 func (c *Client) connectTimeout() {
 	c.mu.Lock()
-	idle := len(c.sockets) == 0 && !c.closed
+	idle := len(c.sockets) == 0 && !c.closed && c.timer != nil
 	c.mu.Unlock()
 	if idle {
 		c.logger.Debug("namespace: no namespace joined in time, closing")
@@ -106,7 +109,7 @@ func (c *Client) Receive(binary bool, data []byte) error {
 		return err
 	}
 	c.mu.Lock()
-	s := c.sockets[p.Namespace]
+	s := c.socketLocked(p.Namespace)
 	c.mu.Unlock()
 	switch p.Type {
 	case socketio.Connect:
@@ -163,10 +166,11 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 		s.closed(ReasonTransportClose)
 		return
 	}
-	if c.sockets == nil {
-		c.sockets = make(map[string]*Socket, 1)
+	c.sockets = append(c.sockets, s)
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
 	}
-	c.sockets[name] = s
 	c.mu.Unlock()
 	reply := make([]byte, 0, 64)
 	reply = append(reply, `{"sid":"`...)
@@ -189,11 +193,21 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 	ns.welcome(s)
 }
 
+// socketLocked returns the client's socket in namespace name, or nil.
+func (c *Client) socketLocked(name string) *Socket {
+	for _, s := range c.sockets {
+		if s.ns.name == name {
+			return s
+		}
+	}
+	return nil
+}
+
 // remove forgets a socket that disconnected.
 func (c *Client) remove(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.ns.name] == s {
-		delete(c.sockets, s.ns.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -210,10 +224,7 @@ func (c *Client) disconnectAll() {
 func (c *Client) snapshot() []*Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	out := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		out = append(out, s)
-	}
+	out := slices.Clone(c.sockets)
 	return out
 }
 
@@ -222,7 +233,10 @@ func (c *Client) snapshot() []*Socket {
 func (c *Client) Closed(reason string) {
 	c.mu.Lock()
 	c.closed = true
-	c.timer.Stop()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
 	c.mu.Unlock()
 	for _, s := range c.snapshot() {
 		s.closed(reason)

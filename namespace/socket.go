@@ -86,7 +86,18 @@ func (s *Socket) Recovered() bool { return s.recovered }
 func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake describes how the socket connected.
-func (s *Socket) Handshake() Handshake { return s.hs }
+func (s *Socket) Handshake() Handshake {
+	hs := s.hs
+	if hs.Query == nil {
+		// Parsed on demand: idle sockets don't keep a parsed copy.
+		if u, err := url.ParseRequestURI(hs.URL); err == nil {
+			hs.Query = u.Query()
+		} else {
+			hs.Query = url.Values{}
+		}
+	}
+	return hs
+}
 
 // Connected reports whether the socket is still connected.
 func (s *Socket) Connected() bool { return s.connected.Load() }
@@ -437,7 +448,7 @@ func (s *Socket) safelyNoDisconnect(fn func()) {
 
 // info describes the socket for FetchSockets.
 func (s *Socket) info() room.SocketInfo {
-	hs, _ := json.Marshal(s.hs)
+	hs, _ := json.Marshal(s.Handshake())
 	data, err := json.Marshal(s.Data())
 	if err != nil {
 		data = []byte("null")

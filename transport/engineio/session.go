@@ -21,7 +21,7 @@ type Session struct {
 
 	// From the handshake request.
 	header     http.Header
-	url        *url.URL
+	requestURI string
 	remoteAddr string
 	host       string
 	secure     bool
@@ -52,7 +52,7 @@ func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
 		srv:        srv,
 		id:         newID(),
 		header:     r.Header,
-		url:        r.URL,
+		requestURI: "/",
 		remoteAddr: r.RemoteAddr,
 		host:       r.Host,
 		secure:     r.TLS != nil,
@@ -62,8 +62,8 @@ func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
 	if s.header == nil {
 		s.header = http.Header{}
 	}
-	if s.url == nil {
-		s.url = &url.URL{Path: "/"}
+	if r.URL != nil {
+		s.requestURI = r.URL.RequestURI()
 	}
 	return s
 }
@@ -83,7 +83,16 @@ func (s *Session) Header() http.Header { return s.header }
 
 // URL is the handshake request's URL (its Query holds the client's query
 // parameters).
-func (s *Session) URL() *url.URL { return s.url }
+func (s *Session) URL() *url.URL {
+	u, err := url.ParseRequestURI(s.requestURI)
+	if err != nil {
+		return &url.URL{Path: "/"}
+	}
+	return u
+}
+
+// RequestURI is the handshake request's path and query, as sent.
+func (s *Session) RequestURI() string { return s.requestURI }
 
 // RemoteAddr is the client's network address as the HTTP server saw it.
 func (s *Session) RemoteAddr() string { return s.remoteAddr }

@@ -114,6 +114,7 @@ func (c *Conn) onReadable() {
 		}
 		var n int
 		var rerr error
+		space := cap(buf) - len(buf)
 		err := c.rc.Read(func(fd uintptr) bool {
 			n, rerr = syscall.Read(int(fd), buf[len(buf):cap(buf)])
 			return true // never wait: the poller does
@@ -129,8 +130,11 @@ func (c *Conn) onReadable() {
 			return
 		}
 		switch {
+		case n == space:
+			continue // the buffer filled up: there may be more
 		case n > 0:
-			continue // there may be more
+			// A short read emptied the socket: no need for a read that
+			// would only say EAGAIN; rearming reports anything newer.
 		case errors.Is(rerr, syscall.EAGAIN):
 		case rerr == nil:
 			c.finishPolled(ps, io.EOF)
