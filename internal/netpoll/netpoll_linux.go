@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 )
 
 // Supported reports whether this platform has a poller.
@@ -19,6 +20,8 @@ const Supported = true
 type Poller struct {
 	epfd int
 	file *os.File // the epoll descriptor, parked in the Go runtime's poller
+
+	tasks chan func() // callbacks for idle workers
 
 	mu     sync.Mutex
 	nextID uint64
@@ -58,7 +61,7 @@ func New() (*Poller, error) {
 		syscall.Close(epfd)
 		return nil, fmt.Errorf("netpoll: set nonblock: %w", err)
 	}
-	p := &Poller{epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), byID: make(map[uint64]*Handle)}
+	p := &Poller{epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), byID: make(map[uint64]*Handle), tasks: make(chan func())}
 	rc, err := p.file.SyscallConn()
 	if err != nil {
 		p.file.Close()
@@ -96,7 +99,7 @@ func (p *Poller) run(rc syscall.RawConn) {
 				}
 				p.mu.Unlock()
 				for i, h := range ready {
-					go h.onRead()
+					p.dispatch(h.onRead)
 					ready[i] = nil
 				}
 				if n < len(events) {
@@ -110,7 +113,37 @@ func (p *Poller) run(rc syscall.RawConn) {
 	}
 }
 
-// Add watches fd and calls onRead (on a new goroutine) when it becomes
+// idleWorkerTimeout is how long a worker waits for another callback
+// before it exits.
+const idleWorkerTimeout = time.Second
+
+// dispatch runs fn on an idle worker goroutine, or on a new one when none
+// is idle. Workers are reused so that their grown stacks are too: a new
+// goroutine per report would grow a fresh stack for every message.
+func (p *Poller) dispatch(fn func()) {
+	select {
+	case p.tasks <- fn:
+	default:
+		go p.worker(fn)
+	}
+}
+
+// worker runs callbacks until none comes for idleWorkerTimeout.
+func (p *Poller) worker(fn func()) {
+	t := time.NewTimer(idleWorkerTimeout)
+	defer t.Stop()
+	for {
+		fn()
+		t.Reset(idleWorkerTimeout)
+		select {
+		case fn = <-p.tasks:
+		case <-t.C:
+			return
+		}
+	}
+}
+
+// Add watches fd and calls onRead (on a worker goroutine) when it becomes
 // readable or hangs up. The registration is one-shot: call Rearm once
 // onRead has read what it could.
 func (p *Poller) Add(fd int, onRead func()) (*Handle, error) {
