@@ -18,6 +18,7 @@ require (
 )
 
 ignore (
+	./bench/node/node_modules
 	./cluster-test/node_modules
 	./e2e/node_modules
 	./examples/node_modules
