@@ -155,6 +155,7 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 		c.mu.Unlock()
 		return c.overflow()
 	}
+	c.reserveLocked(len(frames))
 	for _, f := range frames {
 		op := ws.OpText
 		if f.Binary {
@@ -178,6 +179,7 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	if c.closing || len(c.queue)+c.inflight+len(frames) > c.queueSize {
 		return false
 	}
+	c.reserveLocked(len(frames))
 	for _, f := range frames {
 		op := ws.OpText
 		if f.Binary {
@@ -189,6 +191,60 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 		c.startWriterLocked()
 	}
 	return true
+}
+
+// Queues grow in size classes taken from pools and go back to them when
+// the writer goes idle, so that a connection that sees a burst now and then
+// neither keeps a large queue while idle nor allocates one per burst.
+var queueClasses = [...]int{16, 64, 256, 1024, 4096}
+
+var queuePools [len(queueClasses)]sync.Pool
+
+// boxes are the pointers the pools hold queues in, reused so that giving a
+// queue back does not allocate.
+var boxes = sync.Pool{New: func() any { return new([]outFrame) }}
+
+// reserveLocked makes room in the queue for n more frames.
+func (c *Conn) reserveLocked(n int) {
+	if cap(c.queue)-len(c.queue) >= n {
+		return
+	}
+	need := len(c.queue) + n
+	q := getQueue(need)
+	q = append(q, c.queue...)
+	putQueue(c.queue)
+	c.queue = q
+}
+
+// getQueue returns an empty queue with room for at least n frames.
+func getQueue(n int) []outFrame {
+	for i, size := range queueClasses {
+		if size >= n {
+			if p, ok := queuePools[i].Get().(*[]outFrame); ok {
+				q := (*p)[:0]
+				*p = nil
+				boxes.Put(p)
+				return q
+			}
+			return make([]outFrame, 0, size)
+		}
+	}
+	return make([]outFrame, 0, n)
+}
+
+// putQueue gives a queue from getQueue back to its pool, emptied of the
+// shared frame data it referred to.
+func putQueue(q []outFrame) {
+	for i, size := range queueClasses {
+		if cap(q) == size {
+			q = q[:size]
+			clear(q)
+			p := boxes.Get().(*[]outFrame)
+			*p = q[:0]
+			queuePools[i].Put(p)
+			return
+		}
+	}
 }
 
 // overflow closes the connection because the peer does not read.
@@ -210,6 +266,7 @@ func (c *Conn) enqueueControl(op ws.OpCode, p []byte) {
 		c.overflow()
 		return
 	}
+	c.reserveLocked(1)
 	c.queue = append(c.queue, outFrame{op: op, data: p})
 	c.startWriterLocked()
 	c.mu.Unlock()

@@ -57,10 +57,14 @@ func (c *Conn) writeLoop() {
 			c.writing = false
 			// Idle: keep one small slice for the next Send.
 			if cap(c.queue) == 0 {
-				c.queue = c.spare
+				c.queue, c.spare = c.spare, nil
 			}
-			c.spare = nil
+			if c.spare != nil {
+				putQueue(c.spare)
+				c.spare = nil
+			}
 			if cap(c.queue) > idleQueueCap {
+				putQueue(c.queue)
 				c.queue = nil
 			}
 			c.mu.Unlock()
@@ -96,6 +100,7 @@ func (c *Conn) writeLoop() {
 		c.spare = nil
 		if err != nil {
 			clear(c.queue) // never to be written: drop the shared frames
+			putQueue(c.queue)
 			c.queue = nil
 		}
 		closeNow := !c.tcpClosed && (err != nil || !c.started || c.t.closeTimeout < 0)
