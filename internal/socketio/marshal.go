@@ -72,7 +72,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 	case nil:
 		return append(dst, "null"...), atts, nil
 	case string:
-		return appendString(dst, x), atts, nil
+		return AppendJSONString(dst, x), atts, nil
 	case bool:
 		return strconv.AppendBool(dst, x), atts, nil
 	case int:
@@ -158,7 +158,7 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = appendString(dst, k)
+			dst = AppendJSONString(dst, k)
 			dst = append(dst, ':')
 			if dst, atts, err = appendValue(dst, atts, x[k], depth+1); err != nil {
 				return dst, atts, err
@@ -241,10 +241,10 @@ func appendFloat(dst []byte, atts [][]byte, f float64, bits int) ([]byte, [][]by
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string exactly as encoding/json does
+// AppendJSONString appends s as a JSON string exactly as encoding/json writes it
 // (HTML-escaping <, > and &, escaping U+2028 and U+2029, replacing invalid
 // UTF-8 with U+FFFD).
-func appendString(dst []byte, s string) []byte {
+func AppendJSONString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {

@@ -16,6 +16,8 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/go-realtime/realtime/internal/socketio"
 )
 
 // errMsgpack reports undecodable MessagePack (or JSON) input.
@@ -879,7 +881,7 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONString(dst, s), nil
+		return socketio.AppendJSONString(dst, string(s)), nil
 	}
 	switch c {
 	case 0xc0:
@@ -907,7 +909,7 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		if err != nil {
 			return dst, err
 		}
-		return appendJSONString(dst, s), nil
+		return socketio.AppendJSONString(dst, string(s)), nil
 	case 0xc4, 0xc5, 0xc6:
 		r.pos--
 		p, err := r.strBytes()
@@ -974,14 +976,14 @@ func (r *mpReader) mapJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, er
 			if err != nil {
 				return dst, err
 			}
-			dst = appendJSONString(dst, s)
+			dst = socketio.AppendJSONString(dst, string(s))
 		} else {
 			// A JavaScript object's keys are strings: write others' text.
 			key, err := r.scalarString()
 			if err != nil {
 				return dst, err
 			}
-			dst = appendJSONString(dst, []byte(key))
+			dst = socketio.AppendJSONString(dst, key)
 		}
 		dst = append(dst, ':')
 		if dst, err = r.appendJSON(dst, atts, depth+1); err != nil {
@@ -1053,48 +1055,4 @@ func appendJSONFloat(dst []byte, f float64, bits int) []byte {
 		}
 	}
 	return dst
-}
-
-const hexDigits = "0123456789abcdef"
-
-// appendJSONString writes s as a JSON string; invalid UTF-8 becomes U+FFFD.
-func appendJSONString(dst []byte, s []byte) []byte {
-	dst = append(dst, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			dst = append(dst, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				dst = append(dst, '\\', c)
-			case '\n':
-				dst = append(dst, '\\', 'n')
-			case '\r':
-				dst = append(dst, '\\', 'r')
-			case '\t':
-				dst = append(dst, '\\', 't')
-			default:
-				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRune(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			dst = append(dst, s[start:i]...)
-			dst = append(dst, `\ufffd`...)
-			i++
-			start = i
-			continue
-		}
-		i += size
-	}
-	dst = append(dst, s[start:]...)
-	return append(dst, '"')
 }
