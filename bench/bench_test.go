@@ -19,13 +19,15 @@ import (
 	"github.com/gobwas/ws/wsutil"
 	"go.uber.org/goleak"
 
+	"github.com/go-realtime/realtime/internal/leaktest"
+
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/websocket"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"), goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).worker"))
+	goleak.VerifyTestMain(m, leaktest.Options()...)
 }
 
 // sinkConn is a transport.Conn that counts what the server sends and

@@ -16,6 +16,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/go-realtime/realtime/internal/leaktest"
+
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
 	"github.com/go-realtime/realtime/namespace"
@@ -23,7 +25,7 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"), goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).worker"))
+	goleak.VerifyTestMain(m, leaktest.Options()...)
 }
 
 func testCtx(t *testing.T) context.Context {

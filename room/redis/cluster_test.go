@@ -17,6 +17,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/go-realtime/realtime/internal/leaktest"
+
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
 	"github.com/go-realtime/realtime/namespace"
@@ -32,7 +34,7 @@ func (discard) Printf(context.Context, string, ...any) {}
 
 func TestMain(m *testing.M) {
 	goredis.SetLogger(discard{})
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"), goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).worker"))
+	goleak.VerifyTestMain(m, leaktest.Options()...)
 }
 
 func testCtx(t testing.TB) context.Context {

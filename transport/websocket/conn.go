@@ -20,10 +20,13 @@ import (
 // [Transport.Accept]. Send, Close and CloseWithStatus may be called from any
 // goroutine.
 //
-// Received messages are delivered by a reader goroutine started by Start;
-// queued frames are written by a writer goroutine that exists only while the
-// queue is not empty. HandleClose is called exactly once, by the reader, after
-// the last HandleFrame.
+// Received messages are delivered by a reader started by Start (on Linux a
+// shared poller's worker, elsewhere a goroutine per connection); queued
+// frames are written by whoever has the writer's turn (see write.go): the
+// sender itself when it answers from a handler, the shared flushers, or a
+// writer goroutine that exists only while a slow peer's queue is not empty.
+// HandleClose is called exactly once, by the reader, after the last
+// HandleFrame.
 type Conn struct {
 	t         *Transport
 	nc        net.Conn        // reads (via rd), writes and deadlines
@@ -38,13 +41,14 @@ type Conn struct {
 	h    transport.Handler
 	poll atomic.Pointer[pollState] // set when read through the poller
 
-	wg sync.WaitGroup // running writer
+	wg          sync.WaitGroup // running writer
+	dispatching atomic.Bool    // the reader is handing received messages to h
 
 	mu            sync.Mutex
 	queue         []outFrame // frames waiting for the writer
 	spare         []outFrame // the writer's previous batch, reused as the next queue
 	inflight      int        // frames in the batch being written
-	writing       bool       // a writer goroutine is running
+	writing       bool       // someone has the writer's turn (see startWriterLocked)
 	started       bool       // Start was called
 	closing       bool       // Send refused from now on; reason is final
 	stage         closeStage
@@ -163,10 +167,11 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 		}
 		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
 	}
-	if len(c.queue) > 0 {
-		c.startWriterLocked()
-	}
+	inline := len(c.queue) > 0 && c.startWriterLocked()
 	c.mu.Unlock()
+	if inline {
+		c.flush(inlineRounds)
+	}
 	return nil
 }
 
@@ -175,8 +180,8 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 // transport.TrySender).
 func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closing || len(c.queue)+c.inflight+len(frames) > c.queueSize {
+		c.mu.Unlock()
 		return false
 	}
 	c.reserveLocked(len(frames))
@@ -187,8 +192,10 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 		}
 		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
 	}
-	if len(c.queue) > 0 {
-		c.startWriterLocked()
+	inline := len(c.queue) > 0 && c.startWriterLocked()
+	c.mu.Unlock()
+	if inline {
+		c.flush(inlineRounds)
 	}
 	return true
 }
@@ -268,15 +275,10 @@ func (c *Conn) enqueueControl(op ws.OpCode, p []byte) {
 	}
 	c.reserveLocked(1)
 	c.queue = append(c.queue, outFrame{op: op, data: p})
-	c.startWriterLocked()
+	inline := c.startWriterLocked()
 	c.mu.Unlock()
-}
-
-func (c *Conn) startWriterLocked() {
-	if !c.writing {
-		c.writing = true
-		c.wg.Add(1)
-		go c.writeFn()
+	if inline {
+		c.flush(inlineRounds)
 	}
 }
 
@@ -317,7 +319,7 @@ func (c *Conn) beginClose(code int, text string, err error, dropQueue bool) bool
 		clear(c.queue)
 		c.queue = c.queue[:0]
 	}
-	c.startWriterLocked()
+	c.startWriterLocked() // closePending: never inline
 	return true
 }
 
@@ -380,7 +382,10 @@ func (c *Conn) readOne() bool {
 			// Closing: frames still in flight from the peer are dropped.
 			return true
 		}
-		if err = c.h.HandleFrame(f); err == nil {
+		c.dispatching.Store(true)
+		err = c.h.HandleFrame(f)
+		c.dispatching.Store(false)
+		if err == nil {
 			return true
 		}
 		err = &handlerError{err}

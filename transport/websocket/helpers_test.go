@@ -14,11 +14,13 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/go-realtime/realtime/internal/leaktest"
+
 	"github.com/go-realtime/realtime/transport"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"), goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).worker"))
+	goleak.VerifyTestMain(m, leaktest.Options()...)
 }
 
 const waitTimeout = 10 * time.Second

@@ -112,16 +112,8 @@ func (c *Conn) onReadable() {
 		if len(buf) == cap(buf) {
 			buf = append(buf, 0)[:len(buf)] // grow
 		}
-		var n int
-		var rerr error
 		space := cap(buf) - len(buf)
-		err := c.rc.Read(func(fd uintptr) bool {
-			n, rerr = syscall.Read(int(fd), buf[len(buf):cap(buf)])
-			return true // never wait: the poller does
-		})
-		if err != nil {
-			rerr = err
-		}
+		n, rerr := rawRead(c.rc, buf[len(buf):cap(buf)])
 		if n > 0 {
 			buf = buf[:len(buf)+n]
 		}
@@ -152,9 +144,7 @@ func (c *Conn) onReadable() {
 	if h := ps.h.Load(); h != nil {
 		// Under Control the descriptor cannot be closed (and its number
 		// reused by another connection) while it is rearmed.
-		if cerr := c.rc.Control(func(uintptr) { err = h.Rearm() }); cerr != nil {
-			err = cerr
-		}
+		err = rawRearm(c.rc, h)
 	} else {
 		p, _ := netpoll.Default()
 		var h *netpoll.Handle
@@ -171,6 +161,10 @@ func (c *Conn) onReadable() {
 // to the frame reader and the handler. It returns false once the
 // connection has finished.
 func (c *Conn) processUnits(ps *pollState) bool {
+	// Frames sent meanwhile (replies, acks) are written at once by their
+	// sender; see startWriterLocked.
+	c.dispatching.Store(true)
+	defer c.dispatching.Store(false)
 	for {
 		pending := (*ps.in)[ps.off:]
 		end := unitLen(pending, c.rd.maxPayload)
@@ -325,4 +319,57 @@ func unitLen(b []byte, maxPayload int64) int {
 		}
 		total += n
 	}
+}
+
+// rawOp is the state of a read or rearm done through syscall.RawConn, whose
+// callbacks would otherwise allocate a closure (and its variables) per call.
+type rawOp struct {
+	p       []byte
+	n       int
+	err     error
+	h       *netpoll.Handle
+	readFn  func(fd uintptr) bool
+	rearmFn func(fd uintptr)
+}
+
+var rawOps = sync.Pool{New: func() any {
+	op := new(rawOp)
+	op.readFn = op.read
+	op.rearmFn = op.rearm
+	return op
+}}
+
+func (op *rawOp) read(fd uintptr) bool {
+	op.n, op.err = syscall.Read(int(fd), op.p)
+	return true // never wait: the poller does
+}
+
+func (op *rawOp) rearm(uintptr) { op.err = op.h.Rearm() }
+
+// rawRead reads once into p without waiting.
+func rawRead(rc syscall.RawConn, p []byte) (int, error) {
+	op := rawOps.Get().(*rawOp)
+	op.p = p
+	err := rc.Read(op.readFn)
+	n, rerr := op.n, op.err
+	if err != nil {
+		rerr = err
+	}
+	*op = rawOp{readFn: op.readFn, rearmFn: op.rearmFn}
+	rawOps.Put(op)
+	return n, rerr
+}
+
+// rawRearm rearms h under rc.Control: the descriptor cannot be closed (and
+// its number reused by another connection) meanwhile.
+func rawRearm(rc syscall.RawConn, h *netpoll.Handle) error {
+	op := rawOps.Get().(*rawOp)
+	op.h = h
+	err := rc.Control(op.rearmFn)
+	if err == nil {
+		err = op.err
+	}
+	*op = rawOp{readFn: op.readFn, rearmFn: op.rearmFn}
+	rawOps.Put(op)
+	return err
 }

@@ -17,10 +17,12 @@ import (
 // maxIOV is the most buffers one writev call takes (IOV_MAX on Linux).
 const maxIOV = 1024
 
-// rawState is the batch's state for writeRaw.
+// rawState is the batch's state for the raw writes.
 type rawState struct {
 	iov      []syscall.Iovec
-	pending  [][]byte
+	pending  [][]byte // what is left to write of bufs
+	nowait   bool     // writev returns at EAGAIN instead of waiting
+	full     bool     // a nowait write stopped at EAGAIN
 	werr     error
 	writevFn func(fd uintptr) bool
 }
@@ -38,20 +40,30 @@ func rawConnOf(nc net.Conn) syscall.RawConn {
 	return rc
 }
 
-// writeRaw writes b.bufs to rc; it blocks until everything is written, the
-// write deadline passes or the connection fails.
-func (b *batch) writeRaw(rc syscall.RawConn) error {
+// startRaw makes b.bufs the data the next writeRaw calls write.
+func (b *batch) startRaw() {
 	if b.writevFn == nil {
 		b.writevFn = b.writev // bound once per pooled batch
 	}
 	b.pending, b.werr = b.bufs, nil
-	err := rc.Write(b.writevFn)
-	clear(b.iov[:cap(b.iov)]) // drop pointers to frame data
-	b.pending = nil
+}
+
+// writeRaw writes what is left of the batch to rc. With wait it blocks
+// until everything is written, the write deadline passes or the connection
+// fails; without, it stops when the socket's buffer is full and reports
+// full. It is called again (with wait) to finish a full batch.
+func (b *batch) writeRaw(rc syscall.RawConn, wait bool) (full bool, err error) {
+	b.nowait, b.full = !wait, false
+	err = rc.Write(b.writevFn)
 	if err == nil {
 		err = b.werr
 	}
-	return err
+	if err == nil && b.full {
+		return true, nil
+	}
+	clear(b.iov[:cap(b.iov)]) // drop pointers to frame data
+	b.pending = nil
+	return false, err
 }
 
 // writev is the RawConn callback: it writes b.pending, and returns false to
@@ -81,6 +93,10 @@ func (b *batch) writev(fd uintptr) bool {
 		case syscall.EINTR:
 			continue
 		case syscall.EAGAIN:
+			if b.nowait {
+				b.full = true
+				return true
+			}
 			return false
 		default:
 			b.werr = os.NewSyscallError("writev", errno)

@@ -14,6 +14,8 @@ type rawState struct{}
 // net.Buffers (writev where the standard library uses it).
 func rawConnOf(net.Conn) syscall.RawConn { return nil }
 
-func (b *batch) writeRaw(syscall.RawConn) error {
-	return errors.New("websocket: raw writev not supported on this platform")
+func (b *batch) startRaw() {}
+
+func (b *batch) writeRaw(syscall.RawConn, bool) (bool, error) {
+	return false, errors.New("websocket: raw writev not supported on this platform")
 }

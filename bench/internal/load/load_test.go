@@ -13,13 +13,15 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/go-realtime/realtime/internal/leaktest"
+
 	"github.com/go-realtime/realtime/bench/internal/benchserver"
 	"github.com/go-realtime/realtime/bench/internal/load"
 	"github.com/go-realtime/realtime/hub"
 )
 
 func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m, goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).run"), goleak.IgnoreAnyFunction("github.com/go-realtime/realtime/internal/netpoll.(*Poller).worker"))
+	goleak.VerifyTestMain(m, leaktest.Options()...)
 }
 
 // server starts the bench hub on a loopback httptest server with a short
