@@ -14,9 +14,11 @@ import (
 // the reference server's defaults.
 type Options struct {
 	// PingInterval is how often the server pings each client. Default 25s.
+	// One timer per server schedules all heartbeats; to share its wake-ups,
+	// a ping may go out up to min(PingInterval/64, 50ms) early.
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong before it closes
-	// the session. Default 20s.
+	// the session (up to min(PingInterval/64, 50ms) later). Default 20s.
 	PingTimeout time.Duration
 	// MaxPayload is the largest message (WebSocket) or request body
 	// (polling) a client may send, in bytes; it is announced in the

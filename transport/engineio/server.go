@@ -91,6 +91,7 @@ type Server struct {
 	transports map[string]transport.Transport
 	params     transport.Params
 	upgrades   string // JSON array announced to polling sessions
+	hb         *heartbeats
 
 	counters counters
 
@@ -112,6 +113,7 @@ func NewServer(h Handler, opts *Options) *Server {
 		params:     transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize},
 		sessions:   make(map[string]*Session),
 		upgrades:   "[]",
+		hb:         newHeartbeats(o.PingInterval, o.PingTimeout),
 	}
 	for _, t := range o.Transports {
 		s.transports[t.Name()] = t
@@ -330,7 +332,7 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	open = strconv.AppendInt(open, s.opts.MaxPayload, 10)
 	open = append(open, '}')
 
-	sess.startHeartbeat()
+	s.hb.start(sess)
 	if err := conn.Send(transport.Frame{Data: open}); err != nil {
 		sess.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
 		return nil

@@ -40,9 +40,12 @@ type Session struct {
 	probe        transport.Conn // WebSocket being upgraded to
 	upgrading    bool           // "3probe" sent, waiting for "5"
 	upgradeTimer *time.Timer
-	hbTimer      *time.Timer
-	awaitingPong bool
 	closeErr     error
+
+	// Heartbeat state, guarded by srv.hb.mu.
+	hbPrev, hbNext *Session
+	hbDeadline     int64
+	hbList         uint8
 
 	data atomic.Value // application data
 }
@@ -203,9 +206,6 @@ func (s *Session) close(reason error, tell bool) {
 	s.closeErr = reason
 	s.closed.Store(true)
 	s.srv.counters.closed(reason)
-	if s.hbTimer != nil {
-		s.hbTimer.Stop()
-	}
 	if s.upgradeTimer != nil {
 		s.upgradeTimer.Stop()
 	}
@@ -213,6 +213,7 @@ func (s *Session) close(reason error, tell bool) {
 	s.probe = nil
 	s.mu.Unlock()
 
+	s.srv.hb.stop(s)
 	s.srv.remove(s)
 
 	// Wait for sends in flight, then close the transport outside the locks.
@@ -242,42 +243,6 @@ func (s *Session) close(reason error, tell bool) {
 		}
 		s.srv.finished()
 	}()
-}
-
-// startHeartbeat schedules the first ping.
-func (s *Session) startHeartbeat() {
-	s.mu.Lock()
-	s.hbTimer = time.AfterFunc(s.srv.opts.PingInterval, s.heartbeat)
-	s.mu.Unlock()
-}
-
-// heartbeat fires PingInterval after the last pong (send a ping) or
-// PingTimeout after a ping (the client is gone).
-func (s *Session) heartbeat() {
-	s.mu.Lock()
-	if s.closeErr != nil {
-		s.mu.Unlock()
-		return
-	}
-	if s.awaitingPong {
-		s.mu.Unlock()
-		s.close(ErrPingTimeout, true)
-		return
-	}
-	s.awaitingPong = true
-	s.hbTimer.Reset(s.srv.opts.PingTimeout)
-	s.mu.Unlock()
-	_ = s.send(transport.Frame{Data: []byte{'2'}})
-}
-
-// pong records the client's heartbeat answer.
-func (s *Session) pong() {
-	s.mu.Lock()
-	if s.awaitingPong && s.closeErr == nil {
-		s.awaitingPong = false
-		s.hbTimer.Reset(s.srv.opts.PingInterval)
-	}
-	s.mu.Unlock()
 }
 
 // deliver hands a message to the application.
@@ -430,7 +395,7 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 			return s.protocolError(err.Error())
 		}
 	case '3':
-		s.pong()
+		s.srv.hb.pong(s)
 	case '1':
 		s.close(ErrTransportClose, false)
 	case '6':
