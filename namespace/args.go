@@ -135,10 +135,23 @@ func NewArgs(data json.RawMessage, attachments [][]byte) (Args, error) {
 func ParseEvent(data json.RawMessage, attachments [][]byte) (name string, args Args, err error) {
 	raw, err := socketio.SplitArgs(data)
 	if err != nil || len(raw) == 0 {
-		return "", Args{}, fmt.Errorf("namespace: bad event payload %.40q: %v", data, err)
+		return "", Args{}, badEvent(data, err)
 	}
-	if json.Unmarshal(raw[0], &name) != nil {
-		name = string(raw[0]) // a numeric event name
+	return eventName(raw[0]), Args{raw: raw[1:], attachments: attachments}, nil
+}
+
+func badEvent(data []byte, err error) error {
+	return fmt.Errorf("namespace: bad event payload %.40q: %v", data, err)
+}
+
+// eventName decodes an event name, the first element of an EVENT array.
+func eventName(raw []byte) string {
+	if plain, ok := socketio.EventName(raw); ok {
+		return string(plain)
 	}
-	return name, Args{raw: raw[1:], attachments: attachments}, nil
+	var name string
+	if json.Unmarshal(raw, &name) != nil {
+		name = string(raw) // a numeric event name
+	}
+	return name
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"slices"
 	"sync"
 	"time"
@@ -15,9 +17,19 @@ import (
 
 // Conn is the connection a client's sockets share: an Engine.IO session
 // (*engineio.Session satisfies it). Send takes Engine.IO message frames.
+//
+// A Conn that also has a method Header() http.Header (the handshake
+// request's header) lets the client leave [Handshake.Header] nil in
+// NewClient: the header is then asked of the Conn whenever a socket's
+// handshake is described, and never stored by the client.
 type Conn interface {
 	Send(frames ...transport.Frame) error
 	Close() error
+}
+
+// headerConn is a Conn that keeps the handshake request's header.
+type headerConn interface {
+	Header() http.Header
 }
 
 // Resolver finds the namespace a client asks to connect to, creating a
@@ -25,6 +37,11 @@ type Conn interface {
 type Resolver func(name string, auth json.RawMessage) *Namespace
 
 // ClientOptions configure a Client. The zero value means defaults.
+//
+// NewClient keeps the ClientOptions it is given, without copying them,
+// when none of their fields needs a default (ConnectTimeout and Logger set,
+// EventBurst set when EventRate is): a server can then share one among all
+// its clients. Don't modify ClientOptions after passing them to NewClient.
 type ClientOptions struct {
 	// ConnectTimeout closes a connection that has joined no namespace by
 	// then. Default 45s.
@@ -48,10 +65,9 @@ type ClientOptions struct {
 // use it directly.
 type Client struct {
 	conn    Conn
-	opts    ClientOptions
-	info    Handshake
+	opts    *ClientOptions // complete; may be shared with other clients
+	info    clientInfo
 	resolve Resolver
-	logger  *slog.Logger
 	decoder socketio.Decoder // used by the delivering goroutine only
 
 	mu      sync.Mutex
@@ -60,28 +76,79 @@ type Client struct {
 	closed  bool
 }
 
+// clientInfo is the part of a Handshake that all of a client's sockets
+// share.
+type clientInfo struct {
+	header  http.Header
+	address string
+	url     string
+	time    time.Time
+	query   url.Values
+	secure  bool
+	xdomain bool
+}
+
 // NewClient returns the client for a new connection. info describes the
-// connection's handshake (its Auth is set per socket).
+// connection's handshake (its Auth is set per socket). When info.Header is
+// nil and conn has a Header method (see [Conn]), the header is taken from
+// conn on demand.
 func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions) *Client {
-	var o ClientOptions
-	if opts != nil {
-		o = *opts
+	o := opts
+	if !o.complete() {
+		var d ClientOptions
+		if opts != nil {
+			d = *opts
+		}
+		if d.ConnectTimeout <= 0 {
+			d.ConnectTimeout = 45 * time.Second
+		}
+		if d.Logger == nil {
+			d.Logger = slog.Default()
+		}
+		if d.EventRate > 0 && d.EventBurst <= 0 {
+			d.EventBurst = max(int(d.EventRate), 1)
+		}
+		o = &d
 	}
-	if o.ConnectTimeout <= 0 {
-		o.ConnectTimeout = 45 * time.Second
-	}
-	if o.Logger == nil {
-		o.Logger = slog.Default()
-	}
-	if o.EventRate > 0 && o.EventBurst <= 0 {
-		o.EventBurst = max(int(o.EventRate), 1)
-	}
-	c := &Client{conn: conn, opts: o, info: info, resolve: resolve, logger: o.Logger}
+	c := &Client{conn: conn, opts: o, resolve: resolve, info: clientInfo{
+		header:  info.Header,
+		address: info.Address,
+		url:     info.URL,
+		time:    info.Time,
+		query:   info.Query,
+		secure:  info.Secure,
+		xdomain: info.XDomain,
+	}}
 	c.decoder.MaxAttachments = o.MaxAttachments
 	c.mu.Lock()
 	c.timer = time.AfterFunc(o.ConnectTimeout, c.connectTimeout)
 	c.mu.Unlock()
 	return c
+}
+
+// complete reports whether o needs no defaults filled in.
+func (o *ClientOptions) complete() bool {
+	return o != nil && o.ConnectTimeout > 0 && o.Logger != nil && (o.EventRate <= 0 || o.EventBurst > 0)
+}
+
+// handshake returns the handshake the client's sockets share (without
+// Auth, and with Query as given to NewClient).
+func (c *Client) handshake() Handshake {
+	hs := Handshake{
+		Header:  c.info.header,
+		Query:   c.info.query,
+		Address: c.info.address,
+		Time:    c.info.time,
+		Secure:  c.info.secure,
+		URL:     c.info.url,
+		XDomain: c.info.xdomain,
+	}
+	if hs.Header == nil {
+		if hc, ok := c.conn.(headerConn); ok {
+			hs.Header = hc.Header()
+		}
+	}
+	return hs
 }
 
 // connectTimeout closes a connection that joined no namespace in time.
@@ -90,7 +157,7 @@ func (c *Client) connectTimeout() {
 	idle := len(c.sockets) == 0 && !c.closed && c.timer != nil
 	c.mu.Unlock()
 	if idle {
-		c.logger.Debug("namespace: no namespace joined in time, closing")
+		c.opts.Logger.Debug("namespace: no namespace joined in time, closing")
 		_ = c.conn.Close()
 	}
 }
@@ -98,12 +165,15 @@ func (c *Client) connectTimeout() {
 // Receive handles one Engine.IO message. An error means the client broke
 // the protocol: the caller closes the connection.
 func (c *Client) Receive(binary bool, data []byte) error {
-	var p *socketio.Packet
-	var err error
+	var (
+		pkt socketio.Packet // most packets are decoded here, on the stack
+		p   *socketio.Packet
+		err error
+	)
 	if binary {
 		p, err = c.decoder.AddBinary(data)
 	} else {
-		p, err = c.decoder.AddText(data)
+		p, err = c.decoder.AddTextTo(data, &pkt)
 	}
 	if err != nil || p == nil {
 		return err
@@ -130,7 +200,7 @@ func (c *Client) Receive(binary bool, data []byte) error {
 		return nil
 	case socketio.Event, socketio.BinaryEvent:
 		if c.opts.EventRate > 0 && !s.allowEvent(c.opts.EventRate, c.opts.EventBurst) {
-			c.logger.Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
+			c.opts.Logger.Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
 			if c.opts.OnRateLimit != nil {
 				c.opts.OnRateLimit(s)
 			}

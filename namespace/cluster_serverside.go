@@ -133,14 +133,14 @@ func (n *Namespace) HandleServerSideEmit(data json.RawMessage, reply func(args j
 		return
 	}
 	var h eventHandler
-	for ns := n; ns != nil && h == nil; ns = ns.parent {
+	for ns := n; ns != nil && !h.ok(); ns = ns.parent {
 		if l := ns.serverSide(false); l != nil {
 			l.mu.RLock()
 			h = l.handlers[name]
 			l.mu.RUnlock()
 		}
 	}
-	if h == nil {
+	if !h.ok() {
 		return
 	}
 	e := &Event{Name: name, Args: args}
@@ -167,7 +167,7 @@ func (n *Namespace) HandleServerSideEmit(data json.RawMessage, reply func(args j
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	if err := h(context.Background(), e); err != nil {
+	if err := h.call(e); err != nil {
 		n.logger.Warn("namespace: server-side event handler failed", "namespace", n.name, "event", name, "err", err)
 	}
 }

@@ -25,8 +25,33 @@ type Event struct {
 	Socket *Socket
 }
 
-// eventHandler is a compiled handler.
-type eventHandler func(ctx context.Context, e *Event) error
+// eventHandler is a compiled handler: the common func(*Event) form is kept
+// as it is, every other form is wrapped in gen.
+type eventHandler struct {
+	fn  func(*Event)
+	gen func(*Event) error
+}
+
+// ok reports whether h holds a handler.
+func (h eventHandler) ok() bool { return h.fn != nil || h.gen != nil }
+
+// call runs the handler for e.
+func (h eventHandler) call(e *Event) error {
+	if h.fn != nil {
+		h.fn(e)
+		return nil
+	}
+	return h.gen(e)
+}
+
+// eventContext is the context handed to handlers that take one: the
+// socket's, or context.Background() for server-side events.
+func eventContext(e *Event) context.Context {
+	if e.Socket != nil {
+		return e.Socket.Context()
+	}
+	return context.Background()
+}
 
 var (
 	typeEvent   = reflect.TypeFor[*Event]()
@@ -54,11 +79,17 @@ var (
 func compileHandler(fn any) eventHandler {
 	switch f := fn.(type) {
 	case func(*Event):
-		return func(_ context.Context, e *Event) error { f(e); return nil }
+		if f == nil { // registered, failing when called
+			return eventHandler{gen: func(e *Event) error { f(e); return nil }}
+		}
+		return eventHandler{fn: f}
 	case func(*Event) error:
-		return func(_ context.Context, e *Event) error { return f(e) }
+		if f == nil {
+			return eventHandler{gen: func(e *Event) error { return f(e) }}
+		}
+		return eventHandler{gen: f}
 	case func():
-		return func(context.Context, *Event) error { f(); return nil }
+		return eventHandler{gen: func(*Event) error { f(); return nil }}
 	}
 	v := reflect.ValueOf(fn)
 	t := v.Type()
@@ -98,10 +129,10 @@ func compileHandler(fn any) eventHandler {
 		}
 	}
 	nArgs := last - first
-	return func(ctx context.Context, e *Event) error {
+	return eventHandler{gen: func(e *Event) error {
 		vals := make([]reflect.Value, 0, len(in)+e.Args.Len())
 		if withCtx {
-			vals = append(vals, reflect.ValueOf(ctx))
+			vals = append(vals, reflect.ValueOf(eventContext(e)))
 		}
 		fixed := nArgs
 		if variadic {
@@ -150,7 +181,7 @@ func compileHandler(fn any) eventHandler {
 			return out[0].Interface().(error)
 		}
 		return nil
-	}
+	}}
 }
 
 // decodeArg decodes argument i into the pointer p.

@@ -42,36 +42,63 @@ type Handshake struct {
 // called from any goroutine. Its event handlers run one at a time, in the
 // order the client sent the events: don't block in them, start a goroutine
 // for slow work.
+//
+// An idle socket is kept small: what most sockets never use (OnAny and
+// disconnect handlers, Done, Context) is allocated when first asked for,
+// and the handshake is the client's, shared by its sockets.
 type Socket struct {
 	id        string
 	pid       string // private id for recovery; "" when recovery is off
 	recovered bool
+	ended     bool // closed has run; under mu
 	ns        *Namespace
 	client    *Client
-	hs        Handshake
+	auth      json.RawMessage // CONNECT payload; empty means "{}"
 
-	mu              sync.Mutex
-	handlers        map[string]eventHandler
-	anyHandlers     []func(*Event)
-	onDisconnect    []func(reason string)
-	onDisconnecting []func(reason string)
-	acks            map[uint64]func(Args)
-	ctx             context.Context
-	cancel          context.CancelFunc
+	mu       sync.Mutex
+	handlers []namedHandler // in registration order
+	index    map[string]int // positions in handlers, once there are many
+	acks     map[uint64]func(Args)
+	more     *socketExtras // allocated on first use
 
 	connected atomic.Bool
-	done      chan struct{}
 	bucket    *tokenBucket // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
 }
 
+// namedHandler is an event handler registered with On.
+type namedHandler struct {
+	name string
+	h    eventHandler
+}
+
+// indexAbove is the number of handlers beyond which a socket indexes them
+// in a map; fewer are found faster by scanning.
+const indexAbove = 8
+
+// socketExtras is the part of a Socket that most sockets never use.
+type socketExtras struct {
+	anyHandlers     []func(*Event)
+	onDisconnect    []func(reason string)
+	onDisconnecting []func(reason string)
+	ctx             context.Context
+	cancel          context.CancelFunc
+	done            chan struct{}
+}
+
+// closedChan is the Done channel of sockets asked for it after they ended.
+var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
+
 func newSocket(ns *Namespace, c *Client, auth json.RawMessage) *Socket {
-	if len(auth) == 0 {
-		auth = json.RawMessage("{}")
+	return &Socket{id: newID(), ns: ns, client: c, auth: auth}
+}
+
+// extrasLocked returns s.more, allocating it; s.mu must be held.
+func (s *Socket) extrasLocked() *socketExtras {
+	if s.more == nil {
+		s.more = &socketExtras{}
 	}
-	hs := c.info
-	hs.Auth = auth
-	return &Socket{id: newID(), ns: ns, client: c, hs: hs, done: make(chan struct{})}
+	return s.more
 }
 
 // ID is the socket's id, unique in the namespace (it is not the Engine.IO
@@ -87,7 +114,12 @@ func (s *Socket) Namespace() *Namespace { return s.ns }
 
 // Handshake describes how the socket connected.
 func (s *Socket) Handshake() Handshake {
-	hs := s.hs
+	hs := s.client.handshake()
+	if len(s.auth) > 0 {
+		hs.Auth = s.auth
+	} else {
+		hs.Auth = json.RawMessage("{}")
+	}
 	if hs.Query == nil {
 		// Parsed on demand: idle sockets don't keep a parsed copy.
 		if u, err := url.ParseRequestURI(hs.URL); err == nil {
@@ -103,23 +135,32 @@ func (s *Socket) Handshake() Handshake {
 func (s *Socket) Connected() bool { return s.connected.Load() }
 
 // Done is closed when the socket disconnects.
-func (s *Socket) Done() <-chan struct{} { return s.done }
+func (s *Socket) Done() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	x := s.extrasLocked()
+	if x.done == nil {
+		if s.ended {
+			x.done = closedChan
+		} else {
+			x.done = make(chan struct{})
+		}
+	}
+	return x.done
+}
 
 // Context returns a context that is cancelled when the socket disconnects.
 func (s *Socket) Context() context.Context {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ctx == nil {
-		s.ctx, s.cancel = context.WithCancel(context.Background())
-		if !s.connected.Load() {
-			select {
-			case <-s.done:
-				s.cancel()
-			default:
-			}
+	x := s.extrasLocked()
+	if x.ctx == nil {
+		x.ctx, x.cancel = context.WithCancel(context.Background())
+		if s.ended {
+			x.cancel()
 		}
 	}
-	return s.ctx
+	return x.ctx
 }
 
 // SetData stores application data on the socket (socket.data in
@@ -150,25 +191,69 @@ func (s *Socket) Data() any {
 func (s *Socket) On(event string, handler any) {
 	h := compileHandler(handler)
 	s.mu.Lock()
-	if s.handlers == nil {
-		s.handlers = make(map[string]eventHandler, 4)
+	defer s.mu.Unlock()
+	if i := s.findLocked(event); i >= 0 {
+		s.handlers[i].h = h
+		return
 	}
-	s.handlers[event] = h
-	s.mu.Unlock()
+	if s.handlers == nil {
+		s.handlers = make([]namedHandler, 0, 4)
+	}
+	s.handlers = append(s.handlers, namedHandler{name: event, h: h})
+	if s.index != nil {
+		s.index[event] = len(s.handlers) - 1
+	} else if len(s.handlers) > indexAbove {
+		s.reindexLocked()
+	}
 }
 
 // Off removes the handler for event.
 func (s *Socket) Off(event string) {
 	s.mu.Lock()
-	delete(s.handlers, event)
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	if i := s.findLocked(event); i >= 0 {
+		s.handlers = slices.Delete(s.handlers, i, i+1)
+		if s.index != nil {
+			s.reindexLocked()
+		}
+	}
+}
+
+// findLocked returns the position of event's handler in s.handlers, or -1.
+// Its argument may be a string converted from bytes: it is not kept.
+func (s *Socket) findLocked(event string) int {
+	if s.index != nil {
+		if i, ok := s.index[event]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range s.handlers {
+		if s.handlers[i].name == event {
+			return i
+		}
+	}
+	return -1
+}
+
+// reindexLocked rebuilds s.index, or drops it when there are few handlers.
+func (s *Socket) reindexLocked() {
+	if len(s.handlers) <= indexAbove {
+		s.index = nil
+		return
+	}
+	s.index = make(map[string]int, len(s.handlers))
+	for i, nh := range s.handlers {
+		s.index[nh.name] = i
+	}
 }
 
 // OnAny registers a handler called for every event, before the event's own
 // handler.
 func (s *Socket) OnAny(fn func(e *Event)) {
 	s.mu.Lock()
-	s.anyHandlers = append(s.anyHandlers, fn)
+	x := s.extrasLocked()
+	x.anyHandlers = append(x.anyHandlers, fn)
 	s.mu.Unlock()
 }
 
@@ -176,7 +261,8 @@ func (s *Socket) OnAny(fn func(e *Event)) {
 // reason (one of the Reason constants).
 func (s *Socket) OnDisconnect(fn func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnect = append(s.onDisconnect, fn)
+	x := s.extrasLocked()
+	x.onDisconnect = append(x.onDisconnect, fn)
 	s.mu.Unlock()
 }
 
@@ -184,7 +270,8 @@ func (s *Socket) OnDisconnect(fn func(reason string)) {
 // disconnect, while it is still in its rooms.
 func (s *Socket) OnDisconnecting(fn func(reason string)) {
 	s.mu.Lock()
-	s.onDisconnecting = append(s.onDisconnecting, fn)
+	x := s.extrasLocked()
+	x.onDisconnecting = append(x.onDisconnecting, fn)
 	s.mu.Unlock()
 }
 
@@ -207,6 +294,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if err != nil {
 		return Args{}, err
 	}
+	done := s.Done()
 	ch := make(chan Args, 1)
 	if !s.registerAck(id, func(a Args) { ch <- a }) {
 		return Args{}, ErrDisconnected
@@ -221,7 +309,7 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	case <-ctx.Done():
 		s.forgetAck(id)
 		return Args{}, fmt.Errorf("namespace: ack for %q: %w", event, ctx.Err())
-	case <-s.done:
+	case <-done:
 		return Args{}, ErrDisconnected
 	}
 }
@@ -348,31 +436,85 @@ func (s *Socket) onAck(p *socketio.Packet) error {
 	return nil
 }
 
+// inbound is an event on its way to a socket's handlers: the Event, what
+// its AckFunc needs and room for a few arguments, in one allocation.
+type inbound struct {
+	Event
+	s        *Socket
+	received [][]byte // the arguments as decoded: JSON an ack may echo unchecked
+	id       uint64
+	sent     atomic.Bool
+	raw      [3][]byte // the name and the first arguments
+}
+
 // onEvent handles an EVENT packet from the client.
 func (s *Socket) onEvent(p *socketio.Packet) error {
-	name, args, err := ParseEvent(p.Data, p.Attachments)
-	if err != nil {
-		return err
+	in := &inbound{s: s, id: p.ID}
+	raw, err := socketio.AppendArgs(in.raw[:0], p.Data)
+	if err != nil || len(raw) == 0 {
+		return badEvent(p.Data, err)
 	}
-	e := &Event{Name: name, Args: args, Socket: s}
-	if p.HasID {
-		e.Ack = s.ackFunc(p.ID, args.raw)
+	var (
+		name  string
+		h     eventHandler
+		found bool
+	)
+	plain, isPlain := socketio.EventName(raw[0])
+	if !isPlain {
+		name = eventName(raw[0])
 	}
 	s.mu.Lock()
-	h := s.handlers[name]
-	anys := s.anyHandlers
+	if isPlain {
+		if i := s.findLocked(string(plain)); i >= 0 {
+			name, h, found = s.handlers[i].name, s.handlers[i].h, true // the name without allocating
+		}
+	} else if i := s.findLocked(name); i >= 0 {
+		h, found = s.handlers[i].h, true
+	}
+	var anys []func(*Event)
+	if s.more != nil {
+		anys = s.more.anyHandlers
+	}
 	s.mu.Unlock()
+	if !found && len(anys) == 0 {
+		return nil
+	}
+	if isPlain && !found {
+		name = string(plain)
+	}
+	in.received = raw[1:]
+	in.Event = Event{Name: name, Args: Args{raw: raw[1:], attachments: p.Attachments}, Socket: s}
+	if p.HasID {
+		in.Ack = in.ack
+	}
+	e := &in.Event
 	for _, fn := range anys {
 		s.safely(name, func() { fn(e) })
 	}
-	if h != nil {
+	if found {
 		s.safely(name, func() {
-			if err := h(s.Context(), e); err != nil {
+			if err := h.call(e); err != nil {
 				s.ns.logger.Warn("namespace: event handler failed", "namespace", s.ns.name, "socket", s.id, "event", name, "err", err)
 			}
 		})
 	}
 	return nil
+}
+
+// ack answers the event's acknowledgement request. Arguments that are the
+// event's own (what Args.Values gives, echoed back) were validated when the
+// event was decoded, and are not checked again.
+func (in *inbound) ack(args ...any) error {
+	if in.sent.Swap(true) {
+		return ErrAckSent
+	}
+	s := in.s
+	p := socketio.ArgsPacket{Type: socketio.Ack, Namespace: s.ns.name, ID: in.id, HasID: true, Args: args, Trusted: in.received}
+	frames, err := p.Frames()
+	if err != nil {
+		return fmt.Errorf("namespace: ack: %w", err)
+	}
+	return s.send(frames)
 }
 
 // safely runs user code, turning a panic into a logged error and a
@@ -437,8 +579,11 @@ func (s *Socket) closed(reason string) {
 	if !s.connected.CompareAndSwap(true, false) {
 		return
 	}
+	var disconnecting []func(string)
 	s.mu.Lock()
-	disconnecting := slices.Clone(s.onDisconnecting)
+	if s.more != nil {
+		disconnecting = slices.Clone(s.more.onDisconnecting)
+	}
 	s.mu.Unlock()
 	for _, fn := range disconnecting {
 		s.safelyNoDisconnect(func() { fn(reason) })
@@ -450,13 +595,19 @@ func (s *Socket) closed(reason string) {
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)
 	s.client.remove(s)
-	close(s.done)
+	var handlers []func(string)
 	s.mu.Lock()
+	s.ended = true
 	s.acks = nil
-	if s.cancel != nil {
-		s.cancel()
+	if x := s.more; x != nil {
+		if x.done != nil {
+			close(x.done)
+		}
+		if x.cancel != nil {
+			x.cancel()
+		}
+		handlers = slices.Clone(x.onDisconnect)
 	}
-	handlers := slices.Clone(s.onDisconnect)
 	s.mu.Unlock()
 	for _, fn := range handlers {
 		s.safelyNoDisconnect(func() { fn(reason) })

@@ -31,19 +31,25 @@ var reserved = [...]string{"connect", "connect_error", "disconnect", "disconnect
 // slots, one per attachment still to be received; use a [Decoder] to collect
 // them. The returned packet's Data aliases text.
 func Decode(text []byte) (*Packet, error) {
-	return decode(text, DefaultMaxAttachments, DefaultMaxDepth, nil)
+	p := new(Packet)
+	if err := decode(p, text, DefaultMaxAttachments, DefaultMaxDepth, nil); err != nil {
+		return nil, err
+	}
+	return p, nil
 }
 
 // decode implements the reference's Decoder.decodeString. The reference walks
 // UTF-16 code units; we walk bytes, stepping over whole runes wherever a
 // non-ASCII character can matter (only JavaScript white space can), which
 // gives the same result for valid UTF-8.
-func decode(text []byte, maxAtt, maxDepth int, nspCache *string) (*Packet, error) {
+//
+// It writes the packet to p, which is left alone on error.
+func decode(p *Packet, text []byte, maxAtt, maxDepth int, nspCache *string) error {
 	if len(text) == 0 {
-		return nil, invalid("empty packet")
+		return invalid("empty packet")
 	}
 	if !utf8.Valid(text) {
-		return nil, invalid("not valid UTF-8")
+		return invalid("not valid UTF-8")
 	}
 
 	// Type: Number(first char). Digits give themselves; JavaScript white
@@ -52,13 +58,13 @@ func decode(text []byte, maxAtt, maxDepth int, nspCache *string) (*Packet, error
 	pos := 1 // index of the next character to look at
 	if c := text[0]; c >= '0' && c <= '9' {
 		if c > '6' {
-			return nil, invalid("unknown packet type " + string(c))
+			return invalid("unknown packet type " + string(c))
 		}
 		t = PacketType(c - '0')
 	} else {
 		r, size := utf8.DecodeRune(text)
 		if !isJSSpace(r) {
-			return nil, invalid("unknown packet type")
+			return invalid("unknown packet type")
 		}
 		t, pos = Connect, size
 	}
@@ -69,14 +75,14 @@ func decode(text []byte, maxAtt, maxDepth int, nspCache *string) (*Packet, error
 	if t.IsBinary() {
 		dash := bytes.IndexByte(text[pos:], '-')
 		if dash < 0 {
-			return nil, invalid("illegal attachments")
+			return invalid("illegal attachments")
 		}
 		v, ok := jsNumber(text[pos : pos+dash])
 		if !ok || math.IsInf(v, 0) || v != math.Trunc(v) || v < 1 {
-			return nil, invalid("illegal attachments")
+			return invalid("illegal attachments")
 		}
 		if v > float64(maxAtt) {
-			return nil, ErrTooManyAttachments
+			return ErrTooManyAttachments
 		}
 		natt = int(v)
 		pos += dash + 1
@@ -122,18 +128,18 @@ func decode(text []byte, maxAtt, maxDepth int, nspCache *string) (*Packet, error
 		id, hasID = parseID(text[start:pos])
 	}
 
-	p := &Packet{Type: t, Namespace: nsp, ID: id, HasID: hasID}
+	var data []byte
 	if pos < len(text) {
-		data := text[pos:]
+		data = text[pos:]
 		if err := checkPayload(t, data, maxDepth); err != nil {
-			return nil, err
+			return err
 		}
-		p.Data = data
 	}
+	*p = Packet{Type: t, Namespace: nsp, ID: id, HasID: hasID, Data: data}
 	if natt > 0 {
 		p.Attachments = make([][]byte, natt)
 	}
-	return p, nil
+	return nil
 }
 
 // checkPayload applies the reference's isPayloadValid to a present payload.

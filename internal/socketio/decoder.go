@@ -66,17 +66,25 @@ func (d *Decoder) Add(f transport.Frame) (*Packet, error) {
 // AddText is Add for the text of a message whose Engine.IO type '4' was
 // already stripped: text is a Socket.IO packet.
 func (d *Decoder) AddText(text []byte) (*Packet, error) {
+	return d.AddTextTo(text, new(Packet))
+}
+
+// AddTextTo is AddText decoding into p, which the caller provides (it may
+// live on the caller's stack): the result is p for a packet without
+// attachments, nil while a binary packet waits for its attachments (the
+// Decoder then keeps a copy of it, never p), or an error.
+func (d *Decoder) AddTextTo(text []byte, p *Packet) (*Packet, error) {
 	if d.pending != nil {
 		d.Reset()
 		return nil, invalid("text message while a binary packet waits for attachments")
 	}
 	maxAtt, maxDepth := d.limits()
-	p, err := decode(text, maxAtt, maxDepth, &d.nsp)
-	if err != nil {
+	if err := decode(p, text, maxAtt, maxDepth, &d.nsp); err != nil {
 		return nil, err
 	}
 	if len(p.Attachments) > 0 {
-		d.pending, d.got = p, 0
+		pending := *p
+		d.pending, d.got = &pending, 0
 		return nil, nil
 	}
 	return p, nil

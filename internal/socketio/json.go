@@ -344,8 +344,43 @@ func checkPlaceholders(data []byte, n int) error {
 // the elements to whoever produced data: a decoded [Packet]'s Data was
 // checked with json.Valid already. Given other input it returns an error or
 // meaningless elements, never panics.
+//
+// The result is allocated once, at its final size (nil for an empty array).
 func SplitArgs(data []byte) ([][]byte, error) {
-	return AppendArgs(nil, data)
+	var buf [8][]byte
+	args, err := AppendArgs(buf[:0], data)
+	if err != nil || len(args) == 0 {
+		return nil, err
+	}
+	out := make([][]byte, len(args))
+	copy(out, args)
+	return out, nil
+}
+
+// EventName returns the text of an event name, the first element of an
+// EVENT packet's array as [SplitArgs] gives it, when that is a JSON string
+// with no escape sequence: the bytes between the quotes, which are then the
+// name itself. ok is false for any other name (escaped, numeric, ...),
+// which the caller decodes the slow way. The name is then exactly what
+// encoding/json would decode.
+func EventName(raw []byte) (name []byte, ok bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return nil, false
+	}
+	name = raw[1 : len(raw)-1]
+	ascii := true
+	for _, c := range name {
+		switch {
+		case c < 0x20 || c == '\\' || c == '"':
+			return nil, false
+		case c >= utf8.RuneSelf:
+			ascii = false
+		}
+	}
+	if !ascii && !utf8.Valid(name) {
+		return nil, false
+	}
+	return name, true
 }
 
 var errNotArray = errors.New("socketio: arguments are not a JSON array")

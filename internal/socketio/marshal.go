@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"unicode/utf8"
+
+	"github.com/go-realtime/realtime/transport"
 )
 
 // RawArg is a JSON value received in a binary packet together with that
@@ -293,4 +295,104 @@ func AppendJSONString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// ArgsPacket is an EVENT or ACK packet to be encoded from Go values, with
+// [ArgsPacket.Frames].
+type ArgsPacket struct {
+	// Type is Event or Ack (BinaryEvent and BinaryAck mean the same: the
+	// binary-ness follows from the arguments).
+	Type PacketType
+	// Namespace, ID and HasID are as in [Packet].
+	Namespace string
+	ID        uint64
+	HasID     bool
+	// Name is the event name, the array's first element; only for Event.
+	Name string
+	// Args are the arguments, encoded as [MarshalArgs] does.
+	Args []any
+	// Trusted lists JSON taken from a decoded packet (the raw elements
+	// [SplitArgs] returned for it): a json.RawMessage argument that is one
+	// of these very slices (same memory, same length) is written as it is,
+	// like a [Trusted] value, instead of being validated again. Only
+	// top-level arguments are compared.
+	Trusted [][]byte
+}
+
+// Frames encodes the packet as [EncodeFrames] encodes the equivalent
+// [Packet], building the text frame in a single buffer allocated once at
+// its expected size. The binary frames share the attachments' memory.
+func (a *ArgsPacket) Frames() ([]transport.Frame, error) {
+	event := a.Type == Event || a.Type == BinaryEvent
+	size := 1 + 1 + len(a.Namespace) + 1 + 20 + 2 + len(a.Args)
+	if event {
+		size += len(a.Name) + 3
+	}
+	for _, v := range a.Args {
+		size += sizeHint(v)
+	}
+	buf := make([]byte, 0, size)
+	buf = append(buf, '4')
+	hdr := Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID}
+	buf = AppendPacket(buf, &hdr)
+	start := len(buf)
+	buf = append(buf, '[')
+	if event {
+		buf = AppendJSONString(buf, a.Name)
+	}
+	var atts [][]byte
+	for i, v := range a.Args {
+		if i > 0 || event {
+			buf = append(buf, ',')
+		}
+		if rm, ok := v.(json.RawMessage); ok && isTrusted(rm, a.Trusted) {
+			buf = append(buf, rm...)
+			continue
+		}
+		var err error
+		if buf, atts, err = appendValue(buf, atts, v, 0); err != nil {
+			return nil, err
+		}
+	}
+	buf = append(buf, ']')
+	if len(atts) > 0 {
+		// The header announces the attachments: encode it again.
+		p := Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID, Data: buf[start:], Attachments: atts}
+		return EncodeFrames(&p), nil
+	}
+	return []transport.Frame{{Data: buf}}, nil
+}
+
+// isTrusted reports whether rm is one of the slices in trusted.
+func isTrusted(rm json.RawMessage, trusted [][]byte) bool {
+	if len(rm) == 0 {
+		return false
+	}
+	for _, t := range trusted {
+		if len(t) == len(rm) && &t[0] == &rm[0] {
+			return true
+		}
+	}
+	return false
+}
+
+// sizeHint guesses the length of v's encoding.
+func sizeHint(v any) int {
+	switch x := v.(type) {
+	case string:
+		return len(x) + 2
+	case json.RawMessage:
+		return len(x) + 4
+	case Trusted:
+		return len(x) + 4
+	case RawArg:
+		return len(x.JSON)
+	case *RawArg:
+		if x != nil {
+			return len(x.JSON)
+		}
+	case []byte:
+		return 32
+	}
+	return 24
 }

@@ -1,0 +1,166 @@
+package namespace_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-realtime/realtime/namespace"
+	"github.com/go-realtime/realtime/transport"
+)
+
+// lastConn is a Conn that keeps the last frame it was sent and counts them,
+// so that a long benchmark does not grow a slice.
+type lastConn struct {
+	mu    sync.Mutex
+	last  transport.Frame
+	count int
+}
+
+func (c *lastConn) Send(frames ...transport.Frame) error {
+	c.mu.Lock()
+	c.last = frames[len(frames)-1]
+	c.count += len(frames)
+	c.mu.Unlock()
+	return nil
+}
+
+func (c *lastConn) Close() error { return nil }
+
+func (c *lastConn) lastText() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return string(c.last.Data)
+}
+
+// benchNamespace is a namespace whose sockets register the handlers of the
+// benchmark server (bench/internal/benchserver).
+func benchNamespace() *namespace.Namespace {
+	quiet := slog.New(slog.DiscardHandler)
+	ns := namespace.New("/", &namespace.Config{Logger: quiet})
+	ns.OnConnection(func(s *namespace.Socket) {
+		s.On("join", func(e *namespace.Event) {
+			var room string
+			if e.Args.Decode(0, &room) == nil {
+				s.Join(room)
+			}
+		})
+		s.On("bcast", func(e *namespace.Event) {})
+		s.On("echo", func(e *namespace.Event) {
+			if e.Ack != nil {
+				_ = e.Ack(e.Args.Values()...)
+			}
+		})
+		s.On("stats", func(e *namespace.Event) {})
+	})
+	return ns
+}
+
+func connectClient(tb testing.TB, ns *namespace.Namespace, conn namespace.Conn, hs namespace.Handshake) *namespace.Client {
+	resolve := func(string, json.RawMessage) *namespace.Namespace { return ns }
+	c := namespace.NewClient(conn, hs, resolve, &namespace.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	require.NoError(tb, c.Receive(false, []byte("0")))
+	return c
+}
+
+// BenchmarkEchoAck measures the server side of one emit-with-ack round
+// trip: the client's EVENT is decoded, routed to the "echo" handler, which
+// acks with the event's own arguments, and the ACK frame is encoded and
+// handed to the connection.
+func BenchmarkEchoAck(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		in   string
+		want string
+	}{
+		{"string", `217["echo","payload"]`, `317["payload"]`},
+		{"object", `217["echo",{"seq":1,"t":1700000000000,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}]`, `317[{"seq":1,"t":1700000000000,"pad":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}]`},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			conn := &lastConn{}
+			c := connectClient(b, benchNamespace(), conn, namespace.Handshake{})
+			defer c.Closed(namespace.ReasonTransportClose)
+			in := []byte(bc.in)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Receive(false, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			assert.Equal(b, "4"+bc.want, conn.lastText())
+		})
+	}
+}
+
+func TestEchoAckWire(t *testing.T) {
+	conn := &lastConn{}
+	c := connectClient(t, benchNamespace(), conn, namespace.Handshake{})
+	defer c.Closed(namespace.ReasonTransportClose)
+	for _, tc := range []struct{ in, want string }{
+		{`217["echo","payload"]`, `317["payload"]`},
+		{`218["echo"]`, `318[]`},
+		{`219["echo",1,"a\u00e9\"",[true,null],{"b":2}]`, `319[1,"a\u00e9\"",[true,null],{"b":2}]`},
+		{`2["echo","no ack wanted"]`, `319[1,"a\u00e9\"",[true,null],{"b":2}]`},
+		{`220[ "echo" , "spaced" ]`, `320["spaced"]`},
+		{`221["\u0065cho","escaped name"]`, `321["escaped name"]`},
+	} {
+		require.NoError(t, c.Receive(false, []byte(tc.in)), tc.in)
+		assert.Equal(t, "4"+tc.want, conn.lastText(), tc.in)
+	}
+}
+
+// TestIdleSocketMemory reports the heap held by each connected socket of
+// the benchmark server's namespace (client, socket, handlers, room entry).
+func TestIdleSocketMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("allocates a few MB")
+	}
+	const n = 2000
+	ns := benchNamespace()
+	hs := namespace.Handshake{Address: "127.0.0.1", URL: "/socket.io/?EIO=4&transport=websocket", Time: time.Now()}
+	clients := make([]*namespace.Client, n)
+	conns := make([]lastConn, n)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range clients {
+		clients[i] = connectClient(t, ns, &conns[i], hs)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	perSocket := float64(after.HeapAlloc-before.HeapAlloc) / n
+	t.Logf("heap per connected socket: %.0f B", perSocket)
+	assert.Equal(t, n, ns.Len())
+	for _, c := range clients {
+		c.Closed(namespace.ReasonTransportClose)
+	}
+	assert.Equal(t, 0, ns.Len())
+	runtime.KeepAlive(clients)
+}
+
+// TestEchoAckAllocs keeps the echo round trip's allocations in check: the
+// event with its ack (2), the handler's Args.Values (2: the slice and the
+// boxed json.RawMessage), the ACK frame (2: its text and the frame slice).
+func TestEchoAckAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	conn := &lastConn{}
+	c := connectClient(t, benchNamespace(), conn, namespace.Handshake{})
+	defer c.Closed(namespace.ReasonTransportClose)
+	in := []byte(`217["echo",{"a":"payload"}]`)
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := c.Receive(false, in); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 6.0)
+	assert.Equal(t, `4317[{"a":"payload"}]`, conn.lastText())
+}
