@@ -14,14 +14,17 @@ import (
 // Supported reports whether this platform has a poller.
 const Supported = true
 
-// Poller watches descriptors for readability with one-shot epoll
-// registrations: after a descriptor is reported, it is not reported again
-// until its Handle is rearmed, so one callback at a time runs for it.
+// Poller watches descriptors for readability with edge-triggered epoll
+// registrations: a descriptor is reported when data arrives, and its
+// callback runs on a worker goroutine, one run at a time per descriptor.
+// A report that comes while the callback runs makes it run once more right
+// after, so no arrival is missed and no system call is needed to re-enable
+// reports (one-shot registrations would need an epoll_ctl per read).
 type Poller struct {
 	epfd int
 	file *os.File // the epoll descriptor, parked in the Go runtime's poller
 
-	tasks chan func() // callbacks for idle workers
+	tasks chan *Handle // callbacks for idle workers
 
 	mu     sync.Mutex
 	nextID uint64
@@ -34,8 +37,17 @@ type Handle struct {
 	fd      int
 	id      uint64
 	onRead  func()
+	state   atomic.Int32 // idle, running or rerun
+	hup     atomic.Bool  // a hangup or error was reported
 	removed atomic.Bool
 }
+
+// Handle states.
+const (
+	idle    = iota // no callback running
+	running        // the callback runs
+	rerun          // the callback runs, and runs again when it returns
+)
 
 var (
 	defaultOnce   sync.Once
@@ -61,7 +73,7 @@ func New() (*Poller, error) {
 		syscall.Close(epfd)
 		return nil, fmt.Errorf("netpoll: set nonblock: %w", err)
 	}
-	p := &Poller{epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), byID: make(map[uint64]*Handle), tasks: make(chan func())}
+	p := &Poller{epfd: epfd, file: os.NewFile(uintptr(epfd), "epoll"), byID: make(map[uint64]*Handle), tasks: make(chan *Handle)}
 	rc, err := p.file.SyscallConn()
 	if err != nil {
 		p.file.Close()
@@ -94,12 +106,17 @@ func (p *Poller) run(rc syscall.RawConn) {
 				for _, ev := range events[:n] {
 					id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 					if h := p.byID[id]; h != nil {
+						if ev.Events&(syscall.EPOLLRDHUP|syscall.EPOLLHUP|syscall.EPOLLERR) != 0 {
+							h.hup.Store(true)
+						}
 						ready = append(ready, h)
 					}
 				}
 				p.mu.Unlock()
 				for i, h := range ready {
-					p.dispatch(h.onRead)
+					if h.report() {
+						p.dispatch(h)
+					}
 					ready[i] = nil
 				}
 				if n < len(events) {
@@ -113,39 +130,81 @@ func (p *Poller) run(rc syscall.RawConn) {
 	}
 }
 
+// epollET is EPOLLET as the uint32 of EpollEvent.Events (the syscall
+// package declares it as a negative int).
+const epollET = 1 << 31
+
 // idleWorkerTimeout is how long a worker waits for another callback
 // before it exits.
 const idleWorkerTimeout = time.Second
 
-// dispatch runs fn on an idle worker goroutine, or on a new one when none
-// is idle. Workers are reused so that their grown stacks are too: a new
-// goroutine per report would grow a fresh stack for every message.
-func (p *Poller) dispatch(fn func()) {
+// HungUp reports whether the peer's hangup (or an error) was reported: the
+// end of the stream is then pending after the data, and a read that returns
+// less than asked for no longer means the socket is empty — read on until
+// the end.
+func (h *Handle) HungUp() bool { return h.hup.Load() }
+
+// report records a readability report; it returns true when the callback
+// must be started (none is running).
+func (h *Handle) report() bool {
+	for {
+		switch st := h.state.Load(); st {
+		case idle:
+			if h.state.CompareAndSwap(idle, running) {
+				return true
+			}
+		case running:
+			if h.state.CompareAndSwap(running, rerun) {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+}
+
+// run calls the callback until no report came during its last call.
+func (h *Handle) run() {
+	for {
+		h.onRead()
+		if h.state.CompareAndSwap(running, idle) {
+			return
+		}
+		h.state.Store(running) // was rerun
+	}
+}
+
+// dispatch runs h's callback on an idle worker goroutine, or on a new one
+// when none is idle. Workers are reused so that their grown stacks are too:
+// a new goroutine per report would grow a fresh stack for every message.
+func (p *Poller) dispatch(h *Handle) {
 	select {
-	case p.tasks <- fn:
+	case p.tasks <- h:
 	default:
-		go p.worker(fn)
+		go p.worker(h)
 	}
 }
 
 // worker runs callbacks until none comes for idleWorkerTimeout.
-func (p *Poller) worker(fn func()) {
+func (p *Poller) worker(h *Handle) {
 	t := time.NewTimer(idleWorkerTimeout)
 	defer t.Stop()
 	for {
-		fn()
+		h.run()
 		t.Reset(idleWorkerTimeout)
 		select {
-		case fn = <-p.tasks:
+		case h = <-p.tasks:
 		case <-t.C:
 			return
 		}
 	}
 }
 
-// Add watches fd and calls onRead (on a worker goroutine) when it becomes
-// readable or hangs up. The registration is one-shot: call Rearm once
-// onRead has read what it could.
+// Add watches fd and calls onRead (on a worker goroutine) when data
+// arrives or the peer hangs up. Reports are edge-triggered: onRead must
+// read until the socket is empty (a read that returns less than asked for
+// is enough, unless HungUp) or the connection ends; data arriving after that is reported
+// again. Calls of onRead for one descriptor never overlap.
 func (p *Poller) Add(fd int, onRead func()) (*Handle, error) {
 	p.mu.Lock()
 	p.nextID++
@@ -161,21 +220,10 @@ func (p *Poller) Add(fd int, onRead func()) (*Handle, error) {
 
 func (h *Handle) event() *syscall.EpollEvent {
 	return &syscall.EpollEvent{
-		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLONESHOT,
+		Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET,
 		Fd:     int32(uint32(h.id)),
 		Pad:    int32(uint32(h.id >> 32)),
 	}
-}
-
-// Rearm asks for the next readability report.
-func (h *Handle) Rearm() error {
-	if h.removed.Load() {
-		return ErrClosed
-	}
-	if err := syscall.EpollCtl(h.p.epfd, syscall.EPOLL_CTL_MOD, h.fd, h.event()); err != nil {
-		return fmt.Errorf("netpoll: epoll_ctl mod: %w", err)
-	}
-	return nil
 }
 
 // Remove stops watching the descriptor. Call it before closing the

@@ -17,8 +17,8 @@ func Default() (*Poller, error) { return nil, ErrUnsupported }
 // Add returns ErrUnsupported on this platform.
 func (p *Poller) Add(int, func()) (*Handle, error) { return nil, ErrUnsupported }
 
-// Rearm returns ErrUnsupported on this platform.
-func (h *Handle) Rearm() error { return ErrUnsupported }
-
 // Remove returns ErrUnsupported on this platform.
 func (h *Handle) Remove() error { return ErrUnsupported }
+
+// HungUp returns false on this platform.
+func (h *Handle) HungUp() bool { return false }

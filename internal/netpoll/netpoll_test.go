@@ -40,13 +40,17 @@ func tcpPair(t *testing.T) (server, client net.Conn) {
 	return server, client
 }
 
-func TestReadabilityIsReportedOncePerArm(t *testing.T) {
+func TestReportsAreEdgeTriggeredAndSerialised(t *testing.T) {
 	p, err := netpoll.Default()
 	require.NoError(t, err)
 	server, client := tcpPair(t)
 	fd := rawFD(t, server)
 	fired := make(chan struct{}, 10)
-	h, err := p.Add(fd, func() { fired <- struct{}{} })
+	release := make(chan struct{})
+	h, err := p.Add(fd, func() {
+		fired <- struct{}{}
+		<-release
+	})
 	require.NoError(t, err)
 	defer h.Remove()
 
@@ -57,23 +61,46 @@ func TestReadabilityIsReportedOncePerArm(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("no readability report")
 	}
-	// Data is still unread, but the registration is one-shot: nothing more
-	// until Rearm, then at once since data is pending.
+	// The callback is blocked: new data makes it run once more after it
+	// returns, never concurrently.
+	_, err = client.Write([]byte("y"))
+	require.NoError(t, err)
+	_, err = client.Write([]byte("z"))
+	require.NoError(t, err)
 	select {
 	case <-fired:
-		t.Fatal("reported again without Rearm")
+		t.Fatal("callback ran concurrently")
 	default:
 	}
-	require.NoError(t, h.Rearm())
+	release <- struct{}{}
 	select {
 	case <-fired:
 	case <-time.After(5 * time.Second):
-		t.Fatal("no report after Rearm with data pending")
+		t.Fatal("report during the callback was lost")
 	}
 	buf := make([]byte, 8)
 	n, err := syscall.Read(fd, buf)
 	require.NoError(t, err)
-	assert.Equal(t, "x", string(buf[:n]))
+	assert.Equal(t, "xyz", string(buf[:n]))
+	release <- struct{}{}
+
+	// Edge-triggered: nothing more until new data arrives.
+	select {
+	case <-fired:
+		t.Fatal("reported again without new data")
+	default:
+	}
+	_, err = client.Write([]byte("w"))
+	require.NoError(t, err)
+	select {
+	case <-fired:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report for new data")
+	}
+	n, err = syscall.Read(fd, buf)
+	require.NoError(t, err)
+	assert.Equal(t, "w", string(buf[:n]))
+	release <- struct{}{}
 }
 
 func TestManyDescriptors(t *testing.T) {

@@ -19,7 +19,8 @@ import (
 // On Linux a plain TCP connection is read without a goroutine of its own:
 // the shared poller (internal/netpoll) reports when the socket is readable,
 // a short-lived goroutine reads what has arrived without blocking, hands
-// every complete message to the handler, and asks for the next report. An
+// every complete message to the handler, and returns; reports are
+// edge-triggered, so the next arrival is reported again. An
 // idle connection holds no goroutine and no read buffer.
 
 // pollState is a polled connection's reading state.
@@ -95,7 +96,7 @@ func (c *Conn) wakeReader() {
 }
 
 // onReadable reads what has arrived, processes the complete messages, and
-// asks for the next report.
+// returns (reports are edge-triggered: what arrives later is reported).
 func (c *Conn) onReadable() {
 	ps := c.poll.Load()
 	ps.mu.Lock()
@@ -125,8 +126,11 @@ func (c *Conn) onReadable() {
 		case n == space:
 			continue // the buffer filled up: there may be more
 		case n > 0:
+			if h := ps.h.Load(); h != nil && h.HungUp() {
+				continue // read on to the end of the stream
+			}
 			// A short read emptied the socket: no need for a read that
-			// would only say EAGAIN; rearming reports anything newer.
+			// would only say EAGAIN; anything newer is reported.
 		case errors.Is(rerr, syscall.EAGAIN):
 		case rerr == nil:
 			c.finishPolled(ps, io.EOF)
@@ -140,21 +144,17 @@ func (c *Conn) onReadable() {
 	if ps.off == len(*ps.in) {
 		ps.release()
 	}
-	var err error
-	if h := ps.h.Load(); h != nil {
-		// Under Control the descriptor cannot be closed (and its number
-		// reused by another connection) while it is rearmed.
-		err = rawRearm(c.rc, h)
-	} else {
-		p, _ := netpoll.Default()
-		var h *netpoll.Handle
-		if h, err = c.register(p, ps); err == nil {
-			ps.h.Store(h)
-		}
+	if ps.h.Load() != nil {
+		return // reports are edge-triggered: the next data is reported
 	}
+	// Bytes that came with the handshake were processed: now watch.
+	p, _ := netpoll.Default()
+	h, err := c.register(p, ps)
 	if err != nil {
 		c.finishPolled(ps, err)
+		return
 	}
+	ps.h.Store(h)
 }
 
 // processUnits hands every complete message (or control frame) in ps.in
@@ -321,21 +321,18 @@ func unitLen(b []byte, maxPayload int64) int {
 	}
 }
 
-// rawOp is the state of a read or rearm done through syscall.RawConn, whose
-// callbacks would otherwise allocate a closure (and its variables) per call.
+// rawOp is the state of a read done through syscall.RawConn, whose
+// callback would otherwise allocate a closure (and its variables) per call.
 type rawOp struct {
-	p       []byte
-	n       int
-	err     error
-	h       *netpoll.Handle
-	readFn  func(fd uintptr) bool
-	rearmFn func(fd uintptr)
+	p      []byte
+	n      int
+	err    error
+	readFn func(fd uintptr) bool
 }
 
 var rawOps = sync.Pool{New: func() any {
 	op := new(rawOp)
 	op.readFn = op.read
-	op.rearmFn = op.rearm
 	return op
 }}
 
@@ -343,8 +340,6 @@ func (op *rawOp) read(fd uintptr) bool {
 	op.n, op.err = syscall.Read(int(fd), op.p)
 	return true // never wait: the poller does
 }
-
-func (op *rawOp) rearm(uintptr) { op.err = op.h.Rearm() }
 
 // rawRead reads once into p without waiting.
 func rawRead(rc syscall.RawConn, p []byte) (int, error) {
@@ -355,21 +350,7 @@ func rawRead(rc syscall.RawConn, p []byte) (int, error) {
 	if err != nil {
 		rerr = err
 	}
-	*op = rawOp{readFn: op.readFn, rearmFn: op.rearmFn}
+	*op = rawOp{readFn: op.readFn}
 	rawOps.Put(op)
 	return n, rerr
-}
-
-// rawRearm rearms h under rc.Control: the descriptor cannot be closed (and
-// its number reused by another connection) meanwhile.
-func rawRearm(rc syscall.RawConn, h *netpoll.Handle) error {
-	op := rawOps.Get().(*rawOp)
-	op.h = h
-	err := rc.Control(op.rearmFn)
-	if err == nil {
-		err = op.err
-	}
-	*op = rawOp{readFn: op.readFn, rearmFn: op.rearmFn}
-	rawOps.Put(op)
-	return err
 }
