@@ -307,10 +307,10 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 		}
 		return nil
 	}
-	for s.sessions[sess.id] != nil { // never in practice: 120 random bits
-		sess.id = newID()
+	for s.sessions[sess.ID()] != nil { // never in practice: 120 random bits
+		sess.setID(newID())
 	}
-	s.sessions[sess.id] = sess
+	s.sessions[sess.ID()] = sess
 	s.live++
 	s.mu.Unlock()
 	s.counters.opened.Add(1)
@@ -321,7 +321,7 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	}
 	open := make([]byte, 0, 128)
 	open = append(open, `0{"sid":"`...)
-	open = append(open, sess.id...)
+	open = append(open, sess.ID()...)
 	open = append(open, `","upgrades":`...)
 	open = append(open, upgrades...)
 	open = append(open, `,"pingInterval":`...)
@@ -362,8 +362,8 @@ func (s *Server) refuseFull(w http.ResponseWriter) {
 // remove forgets a closed session's id.
 func (s *Server) remove(sess *Session) {
 	s.mu.Lock()
-	if s.sessions[sess.id] == sess {
-		delete(s.sessions, sess.id)
+	if s.sessions[sess.ID()] == sess {
+		delete(s.sessions, sess.ID())
 	}
 	s.mu.Unlock()
 }

@@ -3,9 +3,11 @@ package engineio
 import (
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -17,62 +19,85 @@ import (
 // polling to WebSocket. Its methods may be called from any goroutine.
 type Session struct {
 	srv *Server
-	id  string
 
-	// From the handshake request.
-	header     http.Header
-	requestURI string
-	remoteAddr string
-	host       string
-	secure     bool
-	created    time.Time
+	// info holds, in one string, the session id and what the API keeps of
+	// the handshake request: the request URI, the remote address, the host,
+	// and the header in compact form (see header.go). The offsets end each
+	// part.
+	info                            string
+	idEnd, uriEnd, addrEnd, hostEnd uint32
+	secure                          bool
+
+	upgrading bool        // "3probe" sent, waiting for "5"; guarded by mu
+	hbList    uint8       // heartbeat list; guarded by srv.hb.mu
+	closed    atomic.Bool // set once, with mu held
+	created   time.Time
 
 	h         SessionHandler // set once before the first delivery
 	deliverMu sync.Mutex     // serialises calls into h
-	closed    atomic.Bool
 
 	// sendMu serialises writes so frames keep their order while the session
 	// moves between transports; conn changes only with sendMu and mu held.
 	sendMu sync.Mutex
 
-	mu           sync.Mutex
-	conn         transport.Conn
-	probe        transport.Conn // WebSocket being upgraded to
-	upgrading    bool           // "3probe" sent, waiting for "5"
-	upgradeTimer *time.Timer
-	closeErr     error
+	mu       sync.Mutex
+	conn     transport.Conn
+	probe    *probe // the WebSocket being upgraded to, if any
+	closeErr error
 
 	// Heartbeat state, guarded by srv.hb.mu.
 	hbPrev, hbNext *Session
 	hbDeadline     int64
-	hbList         uint8
 
-	data atomic.Value // application data
+	data atomic.Pointer[any] // application data
 }
 
 func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
-	s := &Session{
-		srv:        srv,
-		id:         newID(),
-		header:     r.Header,
-		requestURI: "/",
-		remoteAddr: r.RemoteAddr,
-		host:       r.Host,
-		secure:     r.TLS != nil,
-		created:    time.Now(),
-		conn:       conn,
-	}
-	if s.header == nil {
-		s.header = http.Header{}
-	}
+	uri := "/"
 	if r.URL != nil {
-		s.requestURI = r.URL.RequestURI()
+		uri = r.URL.RequestURI()
 	}
+	s := &Session{
+		srv:     srv,
+		secure:  r.TLS != nil,
+		created: time.Now(),
+		conn:    conn,
+	}
+	s.setInfo(newID(), uri, r.RemoteAddr, r.Host, r.Header)
 	return s
 }
 
+// setInfo stores the id and the handshake's details in s.info, in one
+// allocation.
+func (s *Session) setInfo(id, uri, addr, host string, h http.Header) {
+	n := len(id) + len(uri) + len(addr) + len(host)
+	hn := headerLen(h)
+	if uint64(n)+uint64(hn) > math.MaxUint32 {
+		// Offsets are 32 bits; no HTTP server reads such a request.
+		uri, addr, host, h, hn = "/", "", "", nil, 0
+		n = len(id) + len(uri)
+	}
+	var b strings.Builder
+	b.Grow(n + hn)
+	b.WriteString(id)
+	s.idEnd = uint32(b.Len())
+	b.WriteString(uri)
+	s.uriEnd = uint32(b.Len())
+	b.WriteString(addr)
+	s.addrEnd = uint32(b.Len())
+	b.WriteString(host)
+	s.hostEnd = uint32(b.Len())
+	writeHeader(&b, h)
+	s.info = b.String()
+}
+
+// setID gives the session another id (for a collision, never in practice).
+func (s *Session) setID(id string) {
+	s.setInfo(id, s.RequestURI(), s.RemoteAddr(), s.Host(), s.Header())
+}
+
 // ID is the session id (the handshake's "sid").
-func (s *Session) ID() string { return s.id }
+func (s *Session) ID() string { return s.info[:s.idEnd] }
 
 // Transport is the name of the transport the session currently uses.
 func (s *Session) Transport() string {
@@ -81,13 +106,23 @@ func (s *Session) Transport() string {
 	return s.conn.Name()
 }
 
-// Header is the handshake request's header. Don't modify it.
-func (s *Session) Header() http.Header { return s.header }
+// Header returns the handshake request's header, every key and value of
+// it. The session keeps the header in a compact form: each call builds a
+// fresh copy, which the caller owns and may keep or modify. To read one
+// value, [Session.HeaderValue] is cheaper.
+func (s *Session) Header() http.Header { return decodeHeader(s.info[s.hostEnd:]) }
+
+// HeaderValue returns the first value of the handshake request's header
+// field name, which is matched ignoring case (like [http.Header.Get]), or ""
+// if there is none. It does not allocate.
+func (s *Session) HeaderValue(name string) string {
+	return headerValue(s.info[s.hostEnd:], name)
+}
 
 // URL is the handshake request's URL (its Query holds the client's query
 // parameters).
 func (s *Session) URL() *url.URL {
-	u, err := url.ParseRequestURI(s.requestURI)
+	u, err := url.ParseRequestURI(s.RequestURI())
 	if err != nil {
 		return &url.URL{Path: "/"}
 	}
@@ -95,13 +130,13 @@ func (s *Session) URL() *url.URL {
 }
 
 // RequestURI is the handshake request's path and query, as sent.
-func (s *Session) RequestURI() string { return s.requestURI }
+func (s *Session) RequestURI() string { return s.info[s.idEnd:s.uriEnd] }
 
 // RemoteAddr is the client's network address as the HTTP server saw it.
-func (s *Session) RemoteAddr() string { return s.remoteAddr }
+func (s *Session) RemoteAddr() string { return s.info[s.uriEnd:s.addrEnd] }
 
 // Host is the handshake request's Host.
-func (s *Session) Host() string { return s.host }
+func (s *Session) Host() string { return s.info[s.addrEnd:s.hostEnd] }
 
 // Secure reports whether the handshake came over TLS.
 func (s *Session) Secure() bool { return s.secure }
@@ -114,7 +149,7 @@ func (s *Session) SetData(v any) { s.data.Store(&v) }
 
 // Data returns what SetData stored, or nil.
 func (s *Session) Data() any {
-	if p, _ := s.data.Load().(*any); p != nil {
+	if p := s.data.Load(); p != nil {
 		return *p
 	}
 	return nil
@@ -180,7 +215,7 @@ func (s *Session) send(frames ...transport.Frame) error {
 	if err != nil {
 		if errors.Is(err, transport.ErrQueueFull) {
 			c.overflows.Add(1)
-			s.srv.opts.Logger.Warn("engineio: client too slow, disconnected", "sid", s.id, "remote", s.remoteAddr, "err", err)
+			s.srv.opts.Logger.Warn("engineio: client too slow, disconnected", "sid", s.ID(), "remote", s.RemoteAddr(), "err", err)
 		}
 		s.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
 		return fmt.Errorf("engineio: send: %w", err)
@@ -206,11 +241,12 @@ func (s *Session) close(reason error, tell bool) {
 	s.closeErr = reason
 	s.closed.Store(true)
 	s.srv.counters.closed(reason)
-	if s.upgradeTimer != nil {
-		s.upgradeTimer.Stop()
+	var probeWS transport.Conn
+	if s.probe != nil {
+		s.probe.timer.Stop()
+		probeWS = s.probe.ws
+		s.probe = nil
 	}
-	probe := s.probe
-	s.probe = nil
 	s.mu.Unlock()
 
 	s.srv.hb.stop(s)
@@ -228,8 +264,8 @@ func (s *Session) close(reason error, tell bool) {
 	} else {
 		_ = conn.Close()
 	}
-	if probe != nil {
-		_ = probe.Close()
+	if probeWS != nil {
+		_ = probeWS.Close()
 	}
 
 	// Tell the application after any delivery in progress; on a goroutine,
@@ -292,8 +328,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 	ok := s.closeErr == nil && s.probe == nil && !s.srv.opts.DisableUpgrades &&
 		s.conn.Name() == transport.NamePolling && s.srv.upgrades != "[]"
 	if ok {
-		s.probe = ws
-		s.upgradeTimer = time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) })
+		s.probe = &probe{ws: ws, timer: time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) })}
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -304,18 +339,25 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 	ws.Start(&connHandler{s: s, c: ws})
 }
 
+// probe is a WebSocket being upgraded to, and the deadline of the upgrade.
+type probe struct {
+	ws    transport.Conn
+	timer *time.Timer
+}
+
+// probing reports whether c is the WebSocket being upgraded to; s.mu is held.
+func (s *Session) probing(c transport.Conn) bool { return s.probe != nil && s.probe.ws == c }
+
 // abortUpgrade gives up on probe ws; the session carries on polling.
 func (s *Session) abortUpgrade(ws transport.Conn) {
 	s.mu.Lock()
-	if s.probe != ws {
+	if !s.probing(ws) {
 		s.mu.Unlock()
 		return
 	}
+	s.probe.timer.Stop()
 	s.probe = nil
 	s.upgrading = false
-	if s.upgradeTimer != nil {
-		s.upgradeTimer.Stop()
-	}
 	s.mu.Unlock()
 	_ = ws.Close()
 }
@@ -325,7 +367,7 @@ func (s *Session) abortUpgrade(ws transport.Conn) {
 func (s *Session) finishUpgrade(ws transport.Conn) {
 	s.sendMu.Lock()
 	s.mu.Lock()
-	if s.probe != ws || !s.upgrading || s.closeErr != nil {
+	if !s.probing(ws) || !s.upgrading || s.closeErr != nil {
 		s.mu.Unlock()
 		s.sendMu.Unlock()
 		_ = ws.Close()
@@ -333,9 +375,9 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	}
 	old := s.conn
 	s.conn = ws
+	s.probe.timer.Stop()
 	s.probe = nil
 	s.upgrading = false
-	s.upgradeTimer.Stop()
 	s.mu.Unlock()
 
 	s.srv.counters.upgrades.Add(1)
@@ -372,7 +414,7 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 	s.srv.counters.packetsIn.Add(1)
 	s.srv.counters.bytesIn.Add(int64(len(f.Data)))
 	s.mu.Lock()
-	current, probing := s.conn == h.c, s.probe == h.c
+	current, probing := s.conn == h.c, s.probing(h.c)
 	s.mu.Unlock()
 	switch {
 	case probing:
@@ -442,7 +484,7 @@ func (s *Session) probeFrame(ws transport.Conn, f transport.Frame) error {
 func (h *connHandler) HandleClose(err error) {
 	s := h.s
 	s.mu.Lock()
-	current, probing := s.conn == h.c, s.probe == h.c
+	current, probing := s.conn == h.c, s.probing(h.c)
 	s.mu.Unlock()
 	switch {
 	case probing:
