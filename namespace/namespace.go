@@ -199,10 +199,8 @@ func eventData(event string, args []any) ([]byte, [][]byte, error) {
 	if slices.Contains(reserved, event) {
 		return nil, nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	all := make([]any, 0, 1+len(args))
-	all = append(all, event)
-	all = append(all, args...)
-	data, atts, err := socketio.MarshalArgs(nil, all)
+	p := socketio.ArgsPacket{Type: socketio.Event, Name: event, Args: args}
+	data, atts, err := p.Data()
 	if err != nil {
 		return nil, nil, fmt.Errorf("namespace: emit %q: %w", event, err)
 	}
@@ -211,12 +209,15 @@ func eventData(event string, args []any) ([]byte, [][]byte, error) {
 
 // encodeEvent encodes an EVENT packet for this namespace.
 func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool) ([]transport.Frame, error) {
-	data, atts, err := eventData(event, args)
-	if err != nil {
-		return nil, err
+	if slices.Contains(reserved, event) {
+		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
 	}
-	p := socketio.Packet{Type: socketio.Event, Namespace: n.name, ID: id, HasID: hasID, Data: data, Attachments: atts}
-	return socketio.EncodeFrames(&p), nil
+	p := socketio.ArgsPacket{Type: socketio.Event, Namespace: n.name, ID: id, HasID: hasID, Name: event, Args: args}
+	frames, err := p.Frames()
+	if err != nil {
+		return nil, fmt.Errorf("namespace: emit %q: %w", event, err)
+	}
+	return frames, nil
 }
 
 // encodeSimple encodes a packet without attachments for this namespace.

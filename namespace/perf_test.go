@@ -164,3 +164,22 @@ func TestEchoAckAllocs(t *testing.T) {
 	assert.LessOrEqual(t, allocs, 6.0)
 	assert.Equal(t, `4317[{"a":"payload"}]`, conn.lastText())
 }
+
+// BenchmarkSocketEmit measures Socket.Emit of a small event.
+func BenchmarkSocketEmit(b *testing.B) {
+	conn := &lastConn{}
+	var sock *namespace.Socket
+	ns := benchNamespace()
+	ns.OnConnection(func(s *namespace.Socket) { sock = s })
+	c := connectClient(b, ns, conn, namespace.Handshake{})
+	defer c.Closed(namespace.ReasonTransportClose)
+	msg := map[string]any{"user": "ann", "text": "hello"}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := sock.Emit("message", msg, 42); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	assert.Equal(b, `42["message",{"text":"hello","user":"ann"},42]`, conn.lastText())
+}

@@ -43,6 +43,11 @@ func TestArgsPacketFrames(t *testing.T) {
 			got, err := tt.p.Frames()
 			require.NoError(t, err)
 			assert.Equal(t, want, got)
+
+			gotData, gotAtts, err := tt.p.Data()
+			require.NoError(t, err)
+			assert.Equal(t, string(data), string(gotData))
+			assert.Equal(t, atts, gotAtts)
 		})
 	}
 }
@@ -51,6 +56,8 @@ func TestArgsPacketFramesErrors(t *testing.T) {
 	for _, v := range []any{json.RawMessage(`{`), RawArg{JSON: []byte(`[`)}, func() {}} {
 		p := ArgsPacket{Type: Ack, ID: 1, HasID: true, Args: []any{v}}
 		_, err := p.Frames()
+		assert.ErrorIs(t, err, ErrUnsupportedValue, "%T", v)
+		_, _, err = p.Data()
 		assert.ErrorIs(t, err, ErrUnsupportedValue, "%T", v)
 	}
 }

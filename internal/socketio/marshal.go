@@ -323,19 +323,44 @@ type ArgsPacket struct {
 // [Packet], building the text frame in a single buffer allocated once at
 // its expected size. The binary frames share the attachments' memory.
 func (a *ArgsPacket) Frames() ([]transport.Frame, error) {
-	event := a.Type == Event || a.Type == BinaryEvent
-	size := 1 + 1 + len(a.Namespace) + 1 + 20 + 2 + len(a.Args)
-	if event {
+	buf := make([]byte, 0, 1+1+len(a.Namespace)+1+20+a.dataSize())
+	buf = append(buf, '4')
+	hdr := Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID}
+	buf = AppendPacket(buf, &hdr)
+	start := len(buf)
+	buf, atts, err := a.appendData(buf)
+	if err != nil {
+		return nil, err
+	}
+	if len(atts) > 0 {
+		// The header announces the attachments: encode it again.
+		p := Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID, Data: buf[start:], Attachments: atts}
+		return EncodeFrames(&p), nil
+	}
+	return []transport.Frame{{Data: buf}}, nil
+}
+
+// Data returns the packet's payload, the JSON array of the name (for an
+// Event) and the arguments, in a buffer allocated once at its expected
+// size, with the attachments its placeholders point at, as [MarshalArgs].
+func (a *ArgsPacket) Data() (data []byte, attachments [][]byte, err error) {
+	return a.appendData(make([]byte, 0, a.dataSize()))
+}
+
+// dataSize guesses the length of the payload.
+func (a *ArgsPacket) dataSize() int {
+	size := 2 + len(a.Args)
+	if a.Type == Event || a.Type == BinaryEvent {
 		size += len(a.Name) + 3
 	}
 	for _, v := range a.Args {
 		size += sizeHint(v)
 	}
-	buf := make([]byte, 0, size)
-	buf = append(buf, '4')
-	hdr := Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID}
-	buf = AppendPacket(buf, &hdr)
-	start := len(buf)
+	return size
+}
+
+func (a *ArgsPacket) appendData(buf []byte) ([]byte, [][]byte, error) {
+	event := a.Type == Event || a.Type == BinaryEvent
 	buf = append(buf, '[')
 	if event {
 		buf = AppendJSONString(buf, a.Name)
@@ -351,16 +376,10 @@ func (a *ArgsPacket) Frames() ([]transport.Frame, error) {
 		}
 		var err error
 		if buf, atts, err = appendValue(buf, atts, v, 0); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	buf = append(buf, ']')
-	if len(atts) > 0 {
-		// The header announces the attachments: encode it again.
-		p := Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID, Data: buf[start:], Attachments: atts}
-		return EncodeFrames(&p), nil
-	}
-	return []transport.Frame{{Data: buf}}, nil
+	return append(buf, ']'), atts, nil
 }
 
 // isTrusted reports whether rm is one of the slices in trusted.
