@@ -285,12 +285,13 @@ func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
 		addr = host
 	}
 	hs := namespace.Handshake{
-		Header:  sess.Header(),
+		// Header nil: Socket.Handshake asks the session (which keeps the
+		// header compactly) when the application wants it.
 		Address: addr,
 		Time:    sess.Created(),
 		Secure:  sess.Secure(),
 		URL:     sess.RequestURI(), // Socket.Handshake parses the query on demand
-		XDomain: sess.Header().Get("Origin") != "",
+		XDomain: sess.HeaderValue("Origin") != "",
 	}
 	c := namespace.NewClient(sess, hs, s.resolve, &namespace.ClientOptions{
 		ConnectTimeout: s.opts.ConnectTimeout,

@@ -213,3 +213,57 @@ func TestShutdownTellsClients(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "no new clients")
 }
+
+// TestHandshakeOverTheNetwork: the handshake a socket reports (header,
+// query, address, cross-origin) comes from the real request, over both
+// transports.
+func TestHandshakeOverTheNetwork(t *testing.T) {
+	for _, name := range []string{"websocket", "polling"} {
+		t.Run(name, func(t *testing.T) {
+			h := newHub(t, &hub.Options{CheckOrigin: func(*http.Request) bool { return true }})
+			got := make(chan hub.Handshake, 1)
+			h.OnConnection(func(s *hub.Socket) { got <- s.Handshake() })
+			srv := httptest.NewServer(h)
+			t.Cleanup(srv.Close)
+
+			hdr := http.Header{"X-Custom": {"one", "two"}, "Origin": {"http://elsewhere.example"}}
+			var w wireClient
+			if name == "websocket" {
+				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				defer cancel()
+				c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket&room=a%20b", &websocket.DialOptions{Header: hdr})
+				require.NoError(t, err)
+				t.Cleanup(func() { _ = c.Close() })
+				ww := &wsWire{c: c}
+				require.True(t, strings.HasPrefix(string(ww.recv(t).Data), `0{"sid":`))
+				w = ww
+			} else {
+				req, err := http.NewRequest(http.MethodGet, srv.URL+"/socket.io/?EIO=4&transport=polling&room=a%20b", nil)
+				require.NoError(t, err)
+				req.Header = hdr
+				res, err := http.DefaultClient.Do(req)
+				require.NoError(t, err)
+				body, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				open := string(body)
+				require.True(t, strings.HasPrefix(open, `0{"sid":"`), open)
+				sid := open[len(`0{"sid":"`) : len(`0{"sid":"`)+20]
+				w = &pollWire{url: srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + sid}
+			}
+			w.send(t, "40")
+			var hs hub.Handshake
+			select {
+			case hs = <-got:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no connection")
+			}
+			assert.Equal(t, []string{"one", "two"}, hs.Header.Values("X-Custom"))
+			assert.Equal(t, "http://elsewhere.example", hs.Header.Get("Origin"))
+			assert.True(t, hs.XDomain)
+			assert.Equal(t, "a b", hs.Query.Get("room"))
+			assert.Equal(t, "127.0.0.1", hs.Address)
+			assert.False(t, hs.Secure)
+			assert.Equal(t, "{}", string(hs.Auth))
+		})
+	}
+}
