@@ -47,21 +47,20 @@ type Handshake struct {
 // disconnect handlers, Done, Context) is allocated when first asked for,
 // and the handshake is the client's, shared by its sockets.
 type Socket struct {
-	id        string
-	pid       string // private id for recovery; "" when recovery is off
-	recovered bool
-	ended     bool // closed has run; under mu
-	ns        *Namespace
-	client    *Client
-	auth      json.RawMessage // CONNECT payload; empty means "{}"
+	id     string
+	pid    string // private id for recovery; "" when recovery is off
+	ns     *Namespace
+	client *Client
+	auth   json.RawMessage // CONNECT payload; empty means "{}"
 
 	mu       sync.Mutex
 	handlers []namedHandler // in registration order
-	index    map[string]int // positions in handlers, once there are many
 	acks     map[uint64]func(Args)
 	more     *socketExtras // allocated on first use
 
 	connected atomic.Bool
+	recovered bool
+	ended     bool         // closed has run; under mu
 	bucket    *tokenBucket // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
 }
@@ -78,6 +77,7 @@ const indexAbove = 8
 
 // socketExtras is the part of a Socket that most sockets never use.
 type socketExtras struct {
+	index           map[string]int // positions in Socket.handlers, once there are many
 	anyHandlers     []func(*Event)
 	onDisconnect    []func(reason string)
 	onDisconnecting []func(reason string)
@@ -200,8 +200,8 @@ func (s *Socket) On(event string, handler any) {
 		s.handlers = make([]namedHandler, 0, 4)
 	}
 	s.handlers = append(s.handlers, namedHandler{name: event, h: h})
-	if s.index != nil {
-		s.index[event] = len(s.handlers) - 1
+	if s.more != nil && s.more.index != nil {
+		s.more.index[event] = len(s.handlers) - 1
 	} else if len(s.handlers) > indexAbove {
 		s.reindexLocked()
 	}
@@ -213,7 +213,7 @@ func (s *Socket) Off(event string) {
 	defer s.mu.Unlock()
 	if i := s.findLocked(event); i >= 0 {
 		s.handlers = slices.Delete(s.handlers, i, i+1)
-		if s.index != nil {
+		if s.more != nil && s.more.index != nil {
 			s.reindexLocked()
 		}
 	}
@@ -222,8 +222,8 @@ func (s *Socket) Off(event string) {
 // findLocked returns the position of event's handler in s.handlers, or -1.
 // Its argument may be a string converted from bytes: it is not kept.
 func (s *Socket) findLocked(event string) int {
-	if s.index != nil {
-		if i, ok := s.index[event]; ok {
+	if s.more != nil && s.more.index != nil {
+		if i, ok := s.more.index[event]; ok {
 			return i
 		}
 		return -1
@@ -236,16 +236,20 @@ func (s *Socket) findLocked(event string) int {
 	return -1
 }
 
-// reindexLocked rebuilds s.index, or drops it when there are few handlers.
+// reindexLocked rebuilds the handlers' index, or drops it when there are
+// few handlers.
 func (s *Socket) reindexLocked() {
 	if len(s.handlers) <= indexAbove {
-		s.index = nil
+		if s.more != nil {
+			s.more.index = nil
+		}
 		return
 	}
-	s.index = make(map[string]int, len(s.handlers))
+	index := make(map[string]int, len(s.handlers))
 	for i, nh := range s.handlers {
-		s.index[nh.name] = i
+		index[nh.name] = i
 	}
+	s.extrasLocked().index = index
 }
 
 // OnAny registers a handler called for every event, before the event's own
