@@ -42,7 +42,10 @@ func main() {
 	flag.Parse()
 
 	h := benchserver.New(nil)
-	ln, err := net.Listen("tcp", *addr)
+	// No TCP keep-alive probes (as Node's http server): Engine.IO's own
+	// heartbeat finds dead peers, and each accepted connection saves the
+	// system calls that configure them.
+	ln, err := (&net.ListenConfig{KeepAlive: -1}).Listen(context.Background(), "tcp", *addr)
 	if err != nil {
 		log.Fatalf("server: %v", err)
 	}

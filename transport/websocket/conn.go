@@ -105,6 +105,9 @@ func newConn(t *Transport, nc net.Conn, src io.Reader, p transport.Params, defla
 	}
 	c.rc = rawConnOf(nc)
 	c.writeFn = c.writeLoop
+	// Until Start, frames are sent by the goroutine that accepted the
+	// connection (the Engine.IO open packet): written by it, at once.
+	c.dispatching.Store(true)
 	return c
 }
 
@@ -133,6 +136,7 @@ func (c *Conn) Start(h transport.Handler) {
 	c.started = true
 	c.h = h
 	c.mu.Unlock()
+	c.dispatching.Store(false)
 	if c.startPolled() {
 		return
 	}
