@@ -37,20 +37,22 @@ var base = time.Now()
 // Now is the load generator's clock: nanoseconds since the process started.
 func Now() int64 { return int64(time.Since(base)) }
 
-// Hooks receive what a connection reads. They run on the connection's
-// reader goroutine and must not block.
+// Hooks receive what a connection reads. They run on the goroutine that
+// reads the connection (one at a time per connection) and must not block.
 type Hooks struct {
 	// OnMsg is called for every "msg" event with its first argument (JSON).
 	OnMsg func(c *Client, arg []byte)
 }
 
 // Client is one Socket.IO v4 client over WebSocket, connected to the main
-// namespace. It answers Engine.IO pings itself. Its reader goroutine exits
-// when the connection ends.
+// namespace. It answers Engine.IO pings itself. On Linux the shared poller
+// (internal/netpoll) reads it when data arrives; elsewhere a reader
+// goroutine does, which exits when the connection ends.
 type Client struct {
 	nc    net.Conn
-	br    *bufio.Reader
+	br    *bufio.Reader // the handshake's reader; nil afterwards
 	hooks *Hooks
+	poll  *pollState // nil unless polled
 
 	wmu  sync.Mutex
 	wbuf []byte
@@ -58,9 +60,10 @@ type Client struct {
 	amu   sync.Mutex
 	acks  map[uint64]func(data []byte)
 	ackID uint64
+	ended bool // the connection ended: no more acks
 
 	// Msgs counts "msg" events received; Lat holds their latencies (ns) when
-	// the scenario asks for them (only the reader goroutine appends).
+	// the scenario asks for them (only the reading side appends, in OnMsg).
 	Msgs atomic.Int64
 	Lat  []int64
 
@@ -75,7 +78,9 @@ type DialOptions struct {
 	Timeout time.Duration
 	// Hooks receive events; nil means none.
 	Hooks *Hooks
-	// ReadBuffer is the size of the connection's read buffer. Zero means 2048.
+	// ReadBuffer is the size of the buffer the handshake is read with.
+	// Zero means 2048. Afterwards messages are read into pooled 4 KiB
+	// buffers (held only while a frame is incomplete when polled).
 	ReadBuffer int
 }
 
@@ -110,7 +115,7 @@ func Dial(ctx context.Context, addr string, opts *DialOptions) (*Client, time.Du
 	}
 	took := time.Since(start)
 	_ = nc.SetDeadline(time.Time{})
-	go c.readLoop()
+	c.startReading()
 	return c, took, nil
 }
 
@@ -181,58 +186,31 @@ func (c *Client) Err() error {
 	return c.err
 }
 
-// Close closes the TCP connection (like a client going away) and waits for
-// the reader goroutine to exit.
+// Close closes the TCP connection (like a client going away) and waits
+// until the reading side has stopped and the pending acks have failed.
 func (c *Client) Close() error {
+	c.unregister() // before the descriptor closes: its number may be reused
 	err := c.nc.Close()
+	c.wakeReader()
 	<-c.done
 	return err
 }
 
-func (c *Client) readLoop() {
-	var (
-		buf []byte
-		op  byte
-		err error
-	)
-	defer func() {
-		if errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) {
-			err = fmt.Errorf("%w: %w", ErrClosed, err)
+// handshakeRest moves the bytes that were read with the handshake into a
+// reader, dropping the handshake's buffer.
+func (c *Client) handshakeRest() *reader {
+	r := &reader{}
+	if n := c.br.Buffered(); n > 0 {
+		rest, _ := c.br.Peek(n)
+		b := r.buf()
+		if cap(b) < n {
+			b = make([]byte, 0, n)
+			r.in = &b
 		}
-		c.err = err
-		_ = c.nc.Close()
-		c.amu.Lock()
-		acks := c.acks
-		c.acks = nil
-		c.amu.Unlock()
-		for _, fn := range acks {
-			fn(nil)
-		}
-		close(c.done)
-	}()
-	for {
-		op, buf, err = readFrame(c.br, buf)
-		if err != nil {
-			return
-		}
-		switch op {
-		case opText:
-		case opClose:
-			err = fmt.Errorf("%w: close frame", ErrClosed)
-			return
-		case opPing:
-			err = c.sendFrame(opPong, buf)
-			if err != nil {
-				return
-			}
-			continue
-		default:
-			continue
-		}
-		if err = c.packet(buf); err != nil {
-			return
-		}
+		*r.in = append(b, rest...)
 	}
+	c.br = nil
+	return r
 }
 
 // packet handles one Engine.IO packet.
@@ -304,16 +282,14 @@ func (c *Client) Emit(args []byte) error {
 // EmitAck sends an event asking for an acknowledgement; fn receives the
 // ack's JSON array (a copy is the caller's business: it is valid only
 // during the call), or nil if the connection ended first. fn runs on the
-// reader goroutine.
+// reading side, like Hooks, and must not block.
 func (c *Client) EmitAck(args []byte, fn func(reply []byte)) error {
 	c.amu.Lock()
+	if c.ended {
+		c.amu.Unlock()
+		return ErrClosed
+	}
 	if c.acks == nil {
-		select {
-		case <-c.done:
-			c.amu.Unlock()
-			return ErrClosed
-		default:
-		}
 		c.acks = make(map[uint64]func([]byte))
 	}
 	id := c.ackID
@@ -416,9 +392,6 @@ func appendFrame(dst []byte, op byte, p []byte) []byte {
 	}
 	return dst
 }
-
-// maxFrame bounds what a server may send us.
-const maxFrame = 1 << 20
 
 // readFrame reads one message (reassembling fragments) into buf[:0] and
 // returns its opcode. Server frames are not masked.

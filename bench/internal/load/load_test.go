@@ -28,7 +28,14 @@ func TestMain(m *testing.M) {
 // ping interval, so that the clients must answer pings to stay connected.
 func server(t *testing.T) (addr string) {
 	t.Helper()
-	h := benchserver.New(&hub.Options{PingInterval: 50 * time.Millisecond, PingTimeout: 300 * time.Millisecond})
+	addr, _ = hubServer(t)
+	return addr
+}
+
+// hubServer is server, also returning the hub.
+func hubServer(t *testing.T) (addr string, h *hub.Server) {
+	t.Helper()
+	h = benchserver.New(&hub.Options{PingInterval: 50 * time.Millisecond, PingTimeout: 300 * time.Millisecond})
 	t.Cleanup(func() { t.Logf("engine stats: %+v", h.Engine().Stats()) })
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
@@ -37,7 +44,7 @@ func server(t *testing.T) (addr string) {
 		_ = h.Shutdown(ctx)
 		srv.Close()
 	})
-	return strings.TrimPrefix(srv.URL, "http://")
+	return strings.TrimPrefix(srv.URL, "http://"), h
 }
 
 func TestRunSmall(t *testing.T) {

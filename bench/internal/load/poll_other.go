@@ -1,0 +1,14 @@
+//go:build !linux
+
+package load
+
+// pollState is unused: without a poller every connection has a reader
+// goroutine.
+type pollState struct{}
+
+// startReading starts the connection's reader goroutine.
+func (c *Client) startReading() { go c.readLoop(c.handshakeRest()) }
+
+func (c *Client) unregister() {}
+
+func (c *Client) wakeReader() {}
