@@ -108,6 +108,13 @@ type Params struct {
 	MaxPayload int64
 	// QueueSize bounds the frames waiting to be written. Zero means 1024.
 	QueueSize int
+	// SendsFirst says that the caller sends its first frames (or calls
+	// Start) right after Accept returns, so a transport may keep its
+	// handshake response until then and write both at once (the WebSocket
+	// transport does: one system call less per connection). Leave it false
+	// when the client must get the response before the caller acts (for
+	// example, when Start waits for something else). Default false.
+	SendsFirst bool
 }
 
 // Defaults for zero Params fields.

@@ -110,7 +110,9 @@ func NewServer(h Handler, opts *Options) *Server {
 		opts:       o,
 		handler:    h,
 		transports: make(map[string]transport.Transport, len(o.Transports)),
-		params:     transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize},
+		// SendsFirst: the open packet (or, for an upgrade, Start)
+		// follows Accept at once.
+		params: transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize, SendsFirst: true},
 		sessions:   make(map[string]*Session),
 		upgrades:   "[]",
 		hb:         newHeartbeats(o.PingInterval, o.PingTimeout),

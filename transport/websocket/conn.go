@@ -72,6 +72,7 @@ const (
 // modified.
 type outFrame struct {
 	op   ws.OpCode
+	raw  bool // data is written as is, not framed (the handshake response)
 	data []byte
 }
 
@@ -135,7 +136,11 @@ func (c *Conn) Start(h transport.Handler) {
 	}
 	c.started = true
 	c.h = h
+	inline := len(c.queue) > 0 && c.startWriterLocked() // the handshake response, if still queued
 	c.mu.Unlock()
+	if inline {
+		c.flush(inlineRounds)
+	}
 	c.dispatching.Store(false)
 	if c.startPolled() {
 		return

@@ -2,9 +2,12 @@ package websocket
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -291,4 +294,105 @@ func TestHandshakeDeflateNegotiation(t *testing.T) {
 			rec.wait(t)
 		})
 	}
+}
+
+// With Params.SendsFirst the handshake response waits for the first frames,
+// or for Start or Close, and goes out with them.
+func TestHandshakeResponseSentWithFirstFrames(t *testing.T) {
+	tests := []struct {
+		name  string
+		after func(c *Conn)
+		check func(t *testing.T, cc *ClientConn)
+	}{
+		{
+			name: "first frame",
+			after: func(c *Conn) {
+				_ = c.Send(transport.TextFrame("hello"))
+				c.Start(nil)
+			},
+			check: func(t *testing.T, cc *ClientConn) {
+				ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+				defer cancel()
+				f, err := cc.ReadFrame(ctx)
+				require.NoError(t, err)
+				assert.Equal(t, transport.TextFrame("hello"), f)
+			},
+		},
+		{
+			name:  "start only",
+			after: func(c *Conn) { c.Start(nil) },
+			check: func(t *testing.T, cc *ClientConn) {
+				require.NoError(t, cc.WriteFrame(transport.TextFrame("x")))
+			},
+		},
+		{
+			name:  "close before start",
+			after: func(c *Conn) { _ = c.CloseWithStatus(4000, "go away") },
+			check: func(t *testing.T, cc *ClientConn) {
+				ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+				defer cancel()
+				_, err := cc.ReadFrame(ctx)
+				var ce *CloseError
+				require.ErrorAs(t, err, &ce)
+				assert.Equal(t, 4000, ce.Code)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := New(nil)
+			done := make(chan *Conn, 1)
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				c, err := tr.Accept(w, r, transport.Params{SendsFirst: true})
+				if err != nil {
+					done <- nil
+					return
+				}
+				tt.after(c.(*Conn))
+				done <- c.(*Conn)
+			}))
+			t.Cleanup(srv.Close)
+			ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+			defer cancel()
+			cc, err := Dial(ctx, "ws"+srv.URL[len("http"):]+"/ws", nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = cc.Close() })
+			c := <-done
+			require.NotNil(t, c)
+			tt.check(t, cc)
+			_ = c.Close()
+		})
+	}
+}
+
+// The response and the first frame leave in one write: a single read gets
+// both.
+func TestHandshakeResponseAndFirstFrameInOneWrite(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("checks the Linux writev path")
+	}
+	tr := New(nil)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := tr.Accept(w, r, transport.Params{SendsFirst: true})
+		if err != nil {
+			return
+		}
+		_ = c.Send(transport.TextFrame("first"))
+		c.Start(nil)
+		t.Cleanup(func() { _ = c.Close() })
+	}))
+	t.Cleanup(srv.Close)
+	nc, err := net.Dial("tcp", srv.Listener.Addr().String())
+	require.NoError(t, err)
+	defer nc.Close()
+	_, err = io.WriteString(nc, "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"+
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, nc.SetReadDeadline(time.Now().Add(waitTimeout)))
+	buf := make([]byte, 4096)
+	n, err := nc.Read(buf)
+	require.NoError(t, err)
+	got := string(buf[:n])
+	assert.True(t, strings.HasPrefix(got, "HTTP/1.1 101 "), got)
+	assert.True(t, strings.HasSuffix(got, "\r\n\r\n\x81\x05first"), "%q", got)
 }

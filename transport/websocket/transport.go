@@ -1,6 +1,7 @@
 package websocket
 
 import (
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"encoding/base64"
@@ -136,7 +137,11 @@ func New(opts *Options) *Transport {
 func (t *Transport) Name() string { return transport.NameWebSocket }
 
 // Accept completes the WebSocket handshake of r (RFC 6455 section 4.2) and
-// returns the connection, which does nothing until [Conn.Start].
+// returns the connection, which does nothing until [Conn.Start]. With
+// p.SendsFirst the handshake response goes out with the first frames sent,
+// in the same write (a server's first message then costs no extra system
+// call), or when Start or Close is called, whichever comes first; otherwise
+// it is written before Accept returns.
 //
 // A request that is not a valid handshake is answered with 405 (not GET),
 // 426 (unsupported Sec-WebSocket-Version, with "Sec-WebSocket-Version: 13")
@@ -176,11 +181,25 @@ func (t *Transport) accept(w http.ResponseWriter, r *http.Request, p transport.P
 	if t.compression {
 		u.Negotiate = negotiateDeflate(&deflate)
 	}
-	nc, rw, _, err := u.Upgrade(r, w)
+	// The upgrader writes its response to a buffer, sent later with the
+	// first frames (see Accept).
+	var hw http.ResponseWriter = w
+	dw := &deferredWriter{ResponseWriter: w}
+	if p.SendsFirst {
+		hw = dw
+	}
+	nc, rw, _, err := u.Upgrade(r, hw)
+	if dw.conn != nil {
+		nc = dw.conn.Conn
+	}
 	if err != nil {
 		// The upgrader has answered the request (on the hijacked
 		// connection when it got that far).
 		if nc != nil {
+			if dw.conn != nil && len(dw.conn.buf) > 0 {
+				_ = nc.SetWriteDeadline(time.Now().Add(t.handshakeTimeout))
+				_, _ = nc.Write(dw.conn.buf)
+			}
 			_ = nc.Close()
 		}
 		var rej *ws.ConnectionRejectedError
@@ -200,7 +219,42 @@ func (t *Transport) accept(w http.ResponseWriter, r *http.Request, p transport.P
 		b, _ := rw.Reader.Peek(n)
 		src = &prefixReader{buf: bytes.Clone(b), r: nc}
 	}
-	return newConn(t, nc, src, p.WithDefaults(), deflate), nil
+	c := newConn(t, nc, src, p.WithDefaults(), deflate)
+	if dw.conn != nil && len(dw.conn.buf) > 0 {
+		c.queue = append(c.queue, outFrame{raw: true, data: dw.conn.buf})
+	}
+	return c, nil
+}
+
+// deferredWriter is the http.ResponseWriter given to the upgrader: the
+// connection it hijacks keeps what the upgrader writes.
+type deferredWriter struct {
+	http.ResponseWriter
+	conn *bufferedConn
+}
+
+func (w *deferredWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("websocket: the ResponseWriter cannot be hijacked")
+	}
+	nc, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	w.conn = &bufferedConn{Conn: nc}
+	return w.conn, bufio.NewReadWriter(rw.Reader, bufio.NewWriterSize(w.conn, 512)), nil
+}
+
+// bufferedConn keeps what is written to it.
+type bufferedConn struct {
+	net.Conn
+	buf []byte
+}
+
+func (c *bufferedConn) Write(p []byte) (int, error) {
+	c.buf = append(c.buf, p...)
+	return len(p), nil
 }
 
 // checkHandshake validates an upgrade request; it returns the HTTP status

@@ -317,7 +317,7 @@ func (b *batch) prepare(c *Conn, items []outFrame, sendClose bool, closeMsg []by
 		b.z, b.zend = b.z[:0], b.zend[:0]
 		for _, it := range items {
 			end := -1
-			if it.op.IsData() && len(it.data) >= c.t.threshold {
+			if !it.raw && it.op.IsData() && len(it.data) >= c.t.threshold {
 				b.z = deflateAppend(b.z, it.data, c.t.level)
 				end = len(b.z)
 			}
@@ -329,6 +329,10 @@ func (b *batch) prepare(c *Conn, items []outFrame, sendClose bool, closeMsg []by
 	b.bufs = slices.Grow(b.bufs[:0], 2*len(items)+1)
 	zpos := 0
 	for i, it := range items {
+		if it.raw {
+			b.bufs = append(b.bufs, it.data)
+			continue
+		}
 		p, rsv := it.data, byte(0)
 		if c.deflate {
 			if end := b.zend[i]; end >= 0 {
