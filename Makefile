@@ -35,7 +35,7 @@ unit:
 # broadcasts with one stalled client; allocation counts.
 heavy:
 	$(GO) test -count=1 -run '^TestStalledClient$$' -v ./hub/ | grep -E '^(---|ok|FAIL|PASS)|receivers'
-	$(GO) test -count=1 -run 'Allocat|DoesNotAllocate|ReusesNamespace' ./internal/socketio/
+	$(GO) test -count=1 -run 'Allocat|Allocs|DoesNotAllocate|ReusesNamespace' ./internal/socketio/ ./namespace/
 
 # The official Engine.IO/Socket.IO clients and raw-protocol checks against
 # internal/cmd/conformance (see interop/doc.go).
