@@ -8,10 +8,18 @@
 // the peer; a peer that does not read is disconnected when its bounded queue
 // overflows.
 //
-// Memory per idle connection is kept small: the reader reads frame headers
-// straight from the socket (no per-connection read buffer), and the writer is a
-// goroutine started only while frames are queued, which writes each batch of
-// queued frames with a single writev system call without copying them.
+// Memory per idle connection is kept small and no goroutine waits on it: on
+// Linux a shared edge-triggered epoll poller (internal/netpoll) reports
+// readable sockets and a worker reads what arrived into a pooled buffer
+// (elsewhere a goroutine per connection reads frame headers straight from
+// the socket). Queued frames go out as one writev per batch, never copied:
+// written at once by the sender when it answers from a handler (an ack, the
+// open packet — which also carries the handshake response when
+// transport.Params.SendsFirst is set), by a few shared flusher goroutines
+// for other senders (a broadcast to many connections wakes one or two of
+// them, and frames queued meanwhile join the batch), and by a writer
+// goroutine of the connection's own only while a slow peer's socket is full
+// (bounded by Options.WriteTimeout).
 //
 // [Dial] and [ClientConn] are a minimal client for tests and load
 // generators.
