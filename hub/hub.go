@@ -120,6 +120,7 @@ type Server struct {
 	path string // without trailing slash
 
 	rateLimited atomic.Int64
+	clientOpts  *namespace.ClientOptions // shared by every client, complete
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -150,6 +151,17 @@ func New(opts *Options) *Server {
 		o.Logger = slog.Default()
 	}
 	s := &Server{opts: o, path: strings.TrimSuffix(o.Path, "/"), namespaces: make(map[string]*Namespace)}
+	s.clientOpts = &namespace.ClientOptions{
+		ConnectTimeout: o.ConnectTimeout,
+		MaxAttachments: o.MaxAttachments,
+		EventRate:      o.EventRate,
+		EventBurst:     o.EventBurst,
+		OnRateLimit:    func(*Socket) { s.rateLimited.Add(1) },
+		Logger:         o.Logger,
+	}
+	if o.EventRate > 0 && o.EventBurst <= 0 {
+		s.clientOpts.EventBurst = max(int(o.EventRate), 1)
+	}
 	s.eio = engineio.NewServer(engineio.HandlerFunc(s.open), &engineio.Options{
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
@@ -293,14 +305,7 @@ func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
 		URL:     sess.RequestURI(), // Socket.Handshake parses the query on demand
 		XDomain: sess.HeaderValue("Origin") != "",
 	}
-	c := namespace.NewClient(sess, hs, s.resolve, &namespace.ClientOptions{
-		ConnectTimeout: s.opts.ConnectTimeout,
-		MaxAttachments: s.opts.MaxAttachments,
-		EventRate:      s.opts.EventRate,
-		EventBurst:     s.opts.EventBurst,
-		OnRateLimit:    func(*Socket) { s.rateLimited.Add(1) },
-		Logger:         s.opts.Logger,
-	})
+	c := namespace.NewClient(sess, hs, s.resolve, s.clientOpts) // shared: one copy per hub, not per client
 	return sessionHandler{c}
 }
 
