@@ -97,18 +97,30 @@ func (p *pollWire) recv(t *testing.T) transport.Frame {
 // dialWire opens an Engine.IO session on the hub's HTTP server.
 func dialWire(t *testing.T, base, name string) wireClient {
 	t.Helper()
+	return dialWireWith(t, base, name, "", nil)
+}
+
+// dialWireWith is dialWire with extra query parameters (query, "&a=b...")
+// and request headers.
+func dialWireWith(t *testing.T, base, name, query string, header http.Header) wireClient {
+	t.Helper()
 	switch name {
 	case "websocket":
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket", nil)
+		c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/socket.io/?EIO=4&transport=websocket"+query, &websocket.DialOptions{Header: header})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = c.Close() })
 		w := &wsWire{c: c}
 		require.True(t, strings.HasPrefix(string(w.recv(t).Data), `0{"sid":`))
 		return w
 	default:
-		res, err := http.Get(base + "/socket.io/?EIO=4&transport=polling")
+		req, err := http.NewRequest(http.MethodGet, base+"/socket.io/?EIO=4&transport=polling"+query, nil)
+		require.NoError(t, err)
+		for k, v := range header {
+			req.Header[k] = v
+		}
+		res, err := http.DefaultClient.Do(req)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -227,29 +239,7 @@ func TestHandshakeOverTheNetwork(t *testing.T) {
 			t.Cleanup(srv.Close)
 
 			hdr := http.Header{"X-Custom": {"one", "two"}, "Origin": {"http://elsewhere.example"}}
-			var w wireClient
-			if name == "websocket" {
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				defer cancel()
-				c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket&room=a%20b", &websocket.DialOptions{Header: hdr})
-				require.NoError(t, err)
-				t.Cleanup(func() { _ = c.Close() })
-				ww := &wsWire{c: c}
-				require.True(t, strings.HasPrefix(string(ww.recv(t).Data), `0{"sid":`))
-				w = ww
-			} else {
-				req, err := http.NewRequest(http.MethodGet, srv.URL+"/socket.io/?EIO=4&transport=polling&room=a%20b", nil)
-				require.NoError(t, err)
-				req.Header = hdr
-				res, err := http.DefaultClient.Do(req)
-				require.NoError(t, err)
-				body, _ := io.ReadAll(res.Body)
-				res.Body.Close()
-				open := string(body)
-				require.True(t, strings.HasPrefix(open, `0{"sid":"`), open)
-				sid := open[len(`0{"sid":"`) : len(`0{"sid":"`)+20]
-				w = &pollWire{url: srv.URL + "/socket.io/?EIO=4&transport=polling&sid=" + sid}
-			}
+			w := dialWireWith(t, srv.URL, name, "&room=a%20b", hdr)
 			w.send(t, "40")
 			var hs hub.Handshake
 			select {

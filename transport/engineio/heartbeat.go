@@ -94,13 +94,18 @@ func (h *heartbeats) now() int64 { return int64(time.Since(h.base)) + 1 }
 func (h *heartbeats) start(s *Session) {
 	h.mu.Lock()
 	if !s.closed.Load() && s.hbList == hbNone {
-		now := h.now()
-		s.hbDeadline = now + h.interval
-		s.hbList = hbWaiting
-		h.waiting.push(s)
-		h.armLocked(now)
+		h.waitLocked(s)
 	}
 	h.mu.Unlock()
+}
+
+// waitLocked puts s, on no list, at the end of the ping list.
+func (h *heartbeats) waitLocked(s *Session) {
+	now := h.now()
+	s.hbDeadline = now + h.interval
+	s.hbList = hbWaiting
+	h.waiting.push(s)
+	h.armLocked(now)
 }
 
 // pong records a pong: a session that owed one waits PingInterval for its
@@ -109,11 +114,7 @@ func (h *heartbeats) pong(s *Session) {
 	h.mu.Lock()
 	if s.hbList == hbPinged {
 		h.pinged.unlink(s)
-		now := h.now()
-		s.hbDeadline = now + h.interval
-		s.hbList = hbWaiting
-		h.waiting.push(s)
-		h.armLocked(now)
+		h.waitLocked(s)
 	}
 	h.mu.Unlock()
 }
