@@ -17,6 +17,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/go-realtime/realtime/internal/proctest"
+	"github.com/go-realtime/realtime/internal/racedetect"
 )
 
 func TestMain(m *testing.M) {
@@ -48,10 +51,10 @@ func TestExamples(t *testing.T) {
 	if os.Getenv(envEnable) == "" {
 		t.Skipf("end-to-end tests need Chromium, Node.js, python3-socketio and node_modules: run `make test` (it installs them and sets %s=1)", envEnable)
 	}
-	root := moduleRoot(t)
+	root := proctest.ModuleRoot(t)
 	node := requireTools(t, root)
 
-	ctx, cancel := context.WithTimeout(context.Background(), budget(t, maxTotal))
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.Budget(t, maxTotal))
 	t.Cleanup(cancel)
 	bins := buildExamples(ctx, t, root)
 	artifacts := filepath.Join(root, "e2e", "artifacts")
@@ -61,7 +64,7 @@ func TestExamples(t *testing.T) {
 		chat := startExample(ctx, t, root, bins["chat"])
 		namespaces := startExample(ctx, t, root, bins["namespaces"])
 		rooms := startExample(ctx, t, root, bins["rooms"])
-		runClient(ctx, t, []string{node, "--test", "--test-concurrency=1", "--test-reporter=spec", "browser.test.mjs"},
+		proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-concurrency=1", "--test-reporter=spec", "browser.test.mjs"}, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
 			"CHAT_URL="+chat.url, "NAMESPACES_URL="+namespaces.url, "ROOMS_URL="+rooms.url,
 			"E2E_ARTIFACTS="+artifacts, "CHROMIUM="+chromium)
 		if !t.Failed() {
@@ -73,13 +76,13 @@ func TestExamples(t *testing.T) {
 
 	t.Run("react-client", func(t *testing.T) {
 		chat := startExample(ctx, t, root, bins["chat"])
-		runClient(ctx, t, []string{node, "--test", "--test-reporter=spec", "react-client.test.mjs"}, "CHAT_URL="+chat.url)
+		proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-reporter=spec", "react-client.test.mjs"}, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "CHAT_URL="+chat.url)
 	})
 
 	t.Run("python-socketio", func(t *testing.T) {
 		chat := startExample(ctx, t, root, bins["chat"])
 		rooms := startExample(ctx, t, root, bins["rooms"])
-		runClient(ctx, t, []string{python, "-u", "python_client.py"}, "CHAT_URL="+chat.url, "ROOMS_URL="+rooms.url)
+		proctest.Run(ctx, t, maxSuite, []string{python, "-u", "python_client.py"}, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "CHAT_URL="+chat.url, "ROOMS_URL="+rooms.url)
 	})
 
 	t.Run("missing-bundle", func(t *testing.T) {
@@ -119,32 +122,12 @@ func requireTools(t *testing.T, root string) string {
 	return node
 }
 
-// budget returns limit, shortened to leave a margin before the test
-// binary's own deadline (go test -timeout).
-func budget(t *testing.T, limit time.Duration) time.Duration {
-	if dl, ok := t.Deadline(); ok {
-		if left := time.Until(dl) - 30*time.Second; left < limit {
-			limit = max(left, 10*time.Second)
-		}
-	}
-	return limit
-}
-
-// moduleRoot is the repository root (the directory holding go.mod).
-func moduleRoot(t *testing.T) string {
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "go.mod"))
-	require.NoError(t, err, "e2e must sit directly under the module root")
-	return root
-}
-
 // buildExamples compiles the examples into a temporary directory, with the
 // race detector when this test runs with it, and returns their paths.
 func buildExamples(ctx context.Context, t *testing.T, root string) map[string]string {
 	dir := t.TempDir()
 	args := []string{"build", "-o", dir + string(filepath.Separator)}
-	if raceEnabled {
+	if racedetect.Enabled {
 		args = append(args, "-race")
 	}
 	for _, name := range examples {
@@ -243,39 +226,6 @@ func (e *example) stop(t *testing.T) {
 	assert.NotRegexpf(t, loggedError, text, "%s logged an error; log:\n%s", e.name, text)
 	if t.Failed() {
 		t.Logf("%s log:\n%s", e.name, text)
-	}
-}
-
-// runClient runs a client program from the e2e directory with env added,
-// streaming its output into the test log (shown on failure, or with -v).
-func runClient(ctx context.Context, t *testing.T, argv []string, env ...string) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, maxSuite)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	ownProcessGroup(cmd)
-	cmd.Env = append(os.Environ(), "NO_COLOR=1", "FORCE_COLOR=0", "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1")
-	cmd.Env = append(cmd.Env, env...)
-	out := t.Output()
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	err := cmd.Run()
-	took := time.Since(start).Round(time.Millisecond)
-	what := strings.Join(argv[1:], " ")
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("%s: timed out after %v (limit %v); output above", what, took, maxSuite)
-	case err != nil:
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Errorf("%s failed (exit code %d) after %v; see the output above", what, exit.ExitCode(), took)
-		} else {
-			t.Errorf("%s: %v", what, err)
-		}
-	default:
-		t.Logf("%s passed in %v", what, took)
 	}
 }
 

@@ -3,7 +3,6 @@ package interop
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -18,6 +17,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/go-realtime/realtime/internal/proctest"
+	"github.com/go-realtime/realtime/internal/racedetect"
 )
 
 func TestMain(m *testing.M) {
@@ -65,7 +67,7 @@ func TestInterop(t *testing.T) {
 
 	// Cancelled by a cleanup registered before the server's, so the server
 	// gets its graceful stop first (cleanups run last-in first-out).
-	ctx, cancel := context.WithTimeout(context.Background(), budget(t, maxTotal))
+	ctx, cancel := context.WithTimeout(context.Background(), proctest.Budget(t, maxTotal))
 	t.Cleanup(cancel)
 
 	bin := buildConformance(ctx, t)
@@ -74,30 +76,10 @@ func TestInterop(t *testing.T) {
 	for _, file := range suites {
 		t.Run(file, func(t *testing.T) {
 			srv.requireAlive(t)
-			runNodeSuite(ctx, t, node, file, srv.addr)
+			proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-reporter=spec", file}, "REALTIME_ADDR="+srv.addr)
 			srv.requireAlive(t)
 		})
 	}
-}
-
-// budget returns limit, shortened to leave a margin before the test binary's
-// own deadline (go test -timeout).
-func budget(t *testing.T, limit time.Duration) time.Duration {
-	if dl, ok := t.Deadline(); ok {
-		if left := time.Until(dl) - 30*time.Second; left < limit {
-			limit = max(left, 10*time.Second)
-		}
-	}
-	return limit
-}
-
-// moduleRoot is the repository root (the directory holding go.mod).
-func moduleRoot(t *testing.T) string {
-	root, err := filepath.Abs("..")
-	require.NoError(t, err)
-	_, err = os.Stat(filepath.Join(root, "go.mod"))
-	require.NoError(t, err, "interop must sit directly under the module root")
-	return root
 }
 
 // buildConformance compiles internal/cmd/conformance into a temporary
@@ -105,14 +87,14 @@ func moduleRoot(t *testing.T) string {
 func buildConformance(ctx context.Context, t *testing.T) string {
 	bin := filepath.Join(t.TempDir(), "conformance")
 	args := []string{"build", "-o", bin}
-	if raceEnabled {
+	if racedetect.Enabled {
 		args = append(args, "-race")
 	}
 	args = append(args, "./internal/cmd/conformance")
 	ctx, cancel := context.WithTimeout(ctx, maxBuild)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", args...)
-	cmd.Dir = moduleRoot(t)
+	cmd.Dir = proctest.ModuleRoot(t)
 	out, err := cmd.CombinedOutput()
 	require.NoErrorf(t, err, "go %s:\n%s", strings.Join(args, " "), out)
 	return bin
@@ -244,36 +226,6 @@ func (s *server) stop(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("conformance server log (tail):\n%s", logText)
-	}
-}
-
-// runNodeSuite runs `node --test file` with REALTIME_ADDR=addr, streaming its
-// output into the test log (shown on failure, or always with -v).
-func runNodeSuite(ctx context.Context, t *testing.T, node, file, addr string) {
-	ctx, cancel := context.WithTimeout(ctx, maxSuite)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "--test", "--test-reporter=spec", file)
-	ownProcessGroup(cmd)
-	cmd.Env = append(os.Environ(), "REALTIME_ADDR="+addr, "NO_COLOR=1", "FORCE_COLOR=0")
-	out := t.Output()
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.WaitDelay = 10 * time.Second
-	start := time.Now()
-	err := cmd.Run()
-	took := time.Since(start).Round(time.Millisecond)
-	switch {
-	case ctx.Err() != nil:
-		t.Errorf("node --test %s: timed out after %v (limit %v); output above", file, took, maxSuite)
-	case err != nil:
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Errorf("node --test %s failed (exit code %d) after %v; see the failing tests in the output above", file, exit.ExitCode(), took)
-		} else {
-			t.Errorf("node --test %s: %v", file, err)
-		}
-	default:
-		t.Logf("node --test %s passed in %v", file, took)
 	}
 }
 

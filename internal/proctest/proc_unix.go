@@ -1,17 +1,17 @@
 //go:build unix
 
-package interop
+package proctest
 
 import (
 	"os/exec"
 	"syscall"
 )
 
-// ownProcessGroup makes cmd the leader of a new process group and makes
+// OwnProcessGroup makes cmd the leader of a new process group and makes
 // cancellation kill the whole group: `node --test` runs each file in a child
-// process that would otherwise outlive a killed parent and keep the output
-// pipe open.
-func ownProcessGroup(cmd *exec.Cmd) {
+// process, and Chromium starts several, that would otherwise outlive a
+// killed parent and keep the output pipe open.
+func OwnProcessGroup(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error {
 		if cmd.Process == nil {
