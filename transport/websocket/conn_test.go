@@ -748,3 +748,61 @@ func TestTLS(t *testing.T) {
 	assert.Equal(t, 1001, ce.Code)
 	assert.NoError(t, rec.wait(t))
 }
+
+// Replies sent from the handler are written inline; when the client stops
+// reading, the socket fills up and the rest goes through a writer goroutine
+// with blocking writes. Nothing is lost or reordered, with and without
+// compression, and the reader is never blocked by the full socket.
+func TestInlineRepliesToASlowReader(t *testing.T) {
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compression=%v", compress), func(t *testing.T) {
+			f := newFixture(t, &Options{Compression: compress, SendBuffer: 8 << 10}, transport.Params{QueueSize: 4096})
+			cc := f.dial(&DialOptions{Compression: compress})
+			c := f.accept()
+			rnd := rand.New(rand.NewPCG(3, 4))
+			const n = 300
+			replies := make([][]byte, n)
+			for i := range replies {
+				p := make([]byte, 2000+rnd.IntN(4000))
+				for j := range p {
+					p[j] = byte('a' + rnd.IntN(26))
+				}
+				replies[i] = p
+			}
+			handled := make(chan int, n)
+			rec := newRecorder()
+			var next int
+			rec.onFrame = func(fr transport.Frame) error {
+				i := next
+				next++
+				err := c.Send(transport.TextFrame(string(replies[i])))
+				handled <- i
+				return err
+			}
+			c.Start(rec)
+			t.Cleanup(func() {
+				_ = cc.nc.Close()
+				_ = c.Close()
+				rec.wait(t)
+			})
+			// All requests are handled before the client reads a byte:
+			// the handler never waits for the peer.
+			for i := 0; i < n; i++ {
+				require.NoError(t, cc.WriteFrame(transport.TextFrame("q")))
+			}
+			for i := 0; i < n; i++ {
+				select {
+				case got := <-handled:
+					require.Equal(t, i, got)
+				case <-time.After(waitTimeout):
+					t.Fatalf("request %d not handled: the reader is blocked", i)
+				}
+			}
+			for i := 0; i < n; i++ {
+				got, err := cc.ReadFrame(ctxT(t))
+				require.NoError(t, err)
+				require.Equal(t, replies[i], got.Data, "reply %d", i)
+			}
+		})
+	}
+}
