@@ -239,10 +239,12 @@ func (c *Client) packet(p []byte) error {
 		if !bytes.HasPrefix(rest, []byte(prefix)) || rest[len(rest)-1] != ']' {
 			return nil // other events are ignored
 		}
+		// Counted before the hook: a hook that sees the last message may
+		// read every client's count.
+		c.Msgs.Add(1)
 		if h := c.hooks.OnMsg; h != nil {
 			h(c, rest[len(prefix):len(rest)-1])
 		}
-		c.Msgs.Add(1)
 		return nil
 	case '3': // ACK
 		i := 2
