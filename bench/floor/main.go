@@ -2,13 +2,14 @@
 // Socket.IO library: a net/http server that upgrades with gobwas/ws,
 // writes the Engine.IO open packet, answers the namespace CONNECT, and
 // keeps a goroutine per connection (the plain Go way) that answers the
-// bench's "stats" call and nothing else. It is NOT a Socket.IO server (no
-// heartbeat, no rooms, no events); it exists so that bench/load's connect
-// scenario can show how much of a connect is net/http, gobwas/ws, the
-// scheduler and the kernel:
+// bench's "stats", "join" (one room for everyone) and "bcast" (one write
+// per member, from the sender's goroutine) and nothing else. It is NOT a
+// Socket.IO server (no heartbeat, no real rooms, no acks of its own, no
+// validation); it exists so that bench/load's connect and paced scenarios
+// can show what net/http, gobwas/ws, the scheduler and the kernel cost here:
 //
 //	go run ./bench/floor -addr 127.0.0.1:3002 &
-//	go run ./bench/load -addr 127.0.0.1:3002 -pid $! -skip fanout,paced,echo -hold -1
+//	go run ./bench/load -addr 127.0.0.1:3002 -pid $! -skip fanout,echo -hold -1
 package main
 
 import (
@@ -26,6 +27,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gobwas/ws"
@@ -75,7 +77,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 			case s == "40" || strings.HasPrefix(s, "40{"):
 				err = wsutil.WriteServerText(conn, []byte(`40{"sid":"`+sid+`"}`))
 			case strings.HasPrefix(s, "42"):
-				err = answerStats(conn, s[2:])
+				err = event(conn, s[2:])
 			}
 			if err != nil {
 				return
@@ -84,17 +86,58 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	}()
 }
 
-// answerStats answers `42N["stats",arg]` with the bench server's figures.
-func answerStats(conn net.Conn, s string) error {
+// room is the one room of the floor server: joined connections, each
+// written under its own lock.
+var room struct {
+	sync.Mutex
+	members []*member
+}
+
+type member struct {
+	mu   sync.Mutex
+	conn net.Conn
+}
+
+// event handles `42N["stats",arg]`, `42N["join",room]` (one room for all)
+// and `42["bcast",room,payload]` (written to every member in turn, by the
+// sender's goroutine: the plain way, one write per member).
+func event(conn net.Conn, s string) error {
 	i := strings.IndexByte(s, '[')
-	if i <= 0 || !strings.HasPrefix(s[i:], `["stats"`) {
+	if i < 0 {
 		return nil
 	}
-	id := s[:i]
+	id, body := s[:i], s[i:]
+	switch {
+	case strings.HasPrefix(body, `["join"`):
+		room.Lock()
+		room.members = append(room.members, &member{conn: conn})
+		room.Unlock()
+		if id != "" {
+			return wsutil.WriteServerText(conn, []byte("43"+id+`["ok"]`))
+		}
+		return nil
+	case strings.HasPrefix(body, `["bcast",`):
+		var args []json.RawMessage
+		if err := json.Unmarshal([]byte(body), &args); err != nil || len(args) != 3 {
+			return nil
+		}
+		frame := []byte(`42["msg",` + string(args[2]) + `]`)
+		room.Lock()
+		members := room.members
+		room.Unlock()
+		for _, m := range members {
+			m.mu.Lock()
+			_ = wsutil.WriteServerText(m.conn, frame)
+			m.mu.Unlock()
+		}
+		return nil
+	case !strings.HasPrefix(body, `["stats"`):
+		return nil
+	}
 	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
 		return nil
 	}
-	gc := strings.Contains(s[i:], `"gc"`)
+	gc := strings.Contains(body, `"gc"`)
 	if gc {
 		runtime.GC()
 		debug.FreeOSMemory()
