@@ -112,10 +112,10 @@ func NewServer(h Handler, opts *Options) *Server {
 		transports: make(map[string]transport.Transport, len(o.Transports)),
 		// SendsFirst: the open packet (or, for an upgrade, Start)
 		// follows Accept at once.
-		params: transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize, SendsFirst: true},
-		sessions:   make(map[string]*Session),
-		upgrades:   "[]",
-		hb:         newHeartbeats(o.PingInterval, o.PingTimeout),
+		params:   transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize, SendsFirst: true},
+		sessions: make(map[string]*Session),
+		upgrades: "[]",
+		hb:       newHeartbeats(o.PingInterval, o.PingTimeout),
 	}
 	for _, t := range o.Transports {
 		s.transports[t.Name()] = t
