@@ -24,6 +24,8 @@ test: interop-deps e2e-deps cluster-deps vet unit heavy interop e2e cluster fuzz
 
 vet:
 	$(GO) vet ./...
+	@unformatted=$$($$($(GO) env GOROOT)/bin/gofmt -l $$(git ls-files '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt -w needed:"; echo "$$unformatted"; exit 1; fi
 
 # Unit tests of every package except interop (timing-sensitive: it runs
 # alone next, so it does not compete for the CPU with other test binaries).
