@@ -168,15 +168,7 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 		c.mu.Unlock()
 		return c.overflow()
 	}
-	c.reserveLocked(len(frames))
-	for _, f := range frames {
-		op := ws.OpText
-		if f.Binary {
-			op = ws.OpBinary
-		}
-		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
-	}
-	inline := len(c.queue) > 0 && c.startWriterLocked()
+	inline := c.queueLocked(frames)
 	c.mu.Unlock()
 	if inline {
 		c.flush(inlineRounds)
@@ -193,6 +185,21 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 		c.mu.Unlock()
 		return false
 	}
+	inline := c.queueLocked(frames)
+	c.mu.Unlock()
+	if inline {
+		c.flush(inlineRounds)
+	}
+	return true
+}
+
+// queueLocked appends frames to the queue (the caller checked the room)
+// and makes sure someone writes them. It reports true when the caller must
+// call c.flush(inlineRounds) once it has unlocked c.mu.
+func (c *Conn) queueLocked(frames []transport.Frame) (inline bool) {
+	if len(frames) == 0 {
+		return false
+	}
 	c.reserveLocked(len(frames))
 	for _, f := range frames {
 		op := ws.OpText
@@ -201,12 +208,7 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 		}
 		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
 	}
-	inline := len(c.queue) > 0 && c.startWriterLocked()
-	c.mu.Unlock()
-	if inline {
-		c.flush(inlineRounds)
-	}
-	return true
+	return c.startWriterLocked()
 }
 
 // Queues grow in size classes taken from pools and go back to them when

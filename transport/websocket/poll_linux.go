@@ -18,15 +18,14 @@ import (
 
 // On Linux a plain TCP connection is read without a goroutine of its own:
 // the shared poller (internal/netpoll) reports when the socket is readable,
-// a short-lived goroutine reads what has arrived without blocking, hands
+// one of its worker goroutines reads what has arrived without blocking, hands
 // every complete message to the handler, and returns; reports are
 // edge-triggered, so the next arrival is reported again. An
 // idle connection holds no goroutine and no read buffer.
 
 // pollState is a polled connection's reading state.
 type pollState struct {
-	mu       sync.Mutex // one reading goroutine at a time
-	fd       int
+	mu       sync.Mutex                     // one reading goroutine at a time
 	h        atomic.Pointer[netpoll.Handle] // nil until registered
 	in       *[]byte                        // bytes read but not processed yet (pooled); nil while idle
 	off      int                            // processed prefix of *in
@@ -48,10 +47,7 @@ func (c *Conn) startPolled() bool {
 	if err != nil {
 		return false
 	}
-	ps := &pollState{fd: -1}
-	if err := c.rc.Control(func(fd uintptr) { ps.fd = int(fd) }); err != nil || ps.fd < 0 {
-		return false
-	}
+	ps := new(pollState)
 	if pr, ok := c.rd.src.(*prefixReader); ok && len(pr.buf) > 0 {
 		// Bytes that came with the handshake: process them first.
 		b := pollBufs.Get().(*[]byte)
@@ -177,7 +173,7 @@ func (c *Conn) processUnits(ps *pollState) bool {
 		if !c.handleNext() {
 			ps.finished = true
 			ps.release()
-			c.stopPolling(ps)
+			c.unregister()
 			return false
 		}
 	}
@@ -234,13 +230,9 @@ func (c *Conn) finishPolled(ps *pollState, err error) {
 	}
 	ps.finished = true
 	ps.release()
-	c.stopPolling(ps)
+	c.unregister()
 	c.rd.src = c.nc
 	c.finish(err)
-}
-
-func (c *Conn) stopPolling(ps *pollState) {
-	c.unregister()
 }
 
 // unregister stops the poller watching the socket. It must run before the

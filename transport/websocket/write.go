@@ -169,9 +169,7 @@ func (c *Conn) writeRest(b *batch, items []outFrame) {
 	c.mu.Lock()
 	deadline := c.deadlineLocked()
 	c.mu.Unlock()
-	_ = c.nc.SetWriteDeadline(deadline)
-	_, err := b.writeRaw(c.rc, true)
-	_ = c.nc.SetWriteDeadline(time.Time{})
+	err := c.finishRaw(b, deadline)
 	b.done()
 	clear(items)
 	if c.written(items, err, false) {
@@ -288,10 +286,7 @@ func (c *Conn) writeBatch(b *batch, items []outFrame, sendClose bool, closeMsg [
 		if !full {
 			return err
 		}
-		_ = c.nc.SetWriteDeadline(deadline)
-		_, err = b.writeRaw(c.rc, true)
-		_ = c.nc.SetWriteDeadline(time.Time{})
-		return err
+		return c.finishRaw(b, deadline)
 	case c.writev:
 		_ = c.nc.SetWriteDeadline(deadline)
 		b.wv = b.bufs // WriteTo consumes it
@@ -308,6 +303,15 @@ func (c *Conn) writeBatch(b *batch, items []outFrame, sendClose bool, closeMsg [
 		b.flat = flat[:0]
 		return err
 	}
+}
+
+// finishRaw writes the rest of a batch that a non-blocking write left
+// (the socket was full), waiting for the peer until deadline at most.
+func (c *Conn) finishRaw(b *batch, deadline time.Time) error {
+	_ = c.nc.SetWriteDeadline(deadline)
+	_, err := b.writeRaw(c.rc, true)
+	_ = c.nc.SetWriteDeadline(time.Time{}) // the next non-blocking writes must not see it expired
+	return err
 }
 
 // prepare fills b.bufs with the frames of items (compressed when
