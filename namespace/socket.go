@@ -534,50 +534,6 @@ func (s *Socket) safely(what string, fn func()) {
 	fn()
 }
 
-// ackFunc returns the AckFunc for the client's ack id; received holds the
-// event's arguments as decoded (and so already validated).
-func (s *Socket) ackFunc(id uint64, received [][]byte) AckFunc {
-	var sent atomic.Bool
-	return func(args ...any) error {
-		if sent.Swap(true) {
-			return ErrAckSent
-		}
-		args = trustReceived(args, received)
-		data, atts, err := socketio.MarshalArgs(nil, args)
-		if err != nil {
-			return fmt.Errorf("namespace: ack: %w", err)
-		}
-		p := socketio.Packet{Type: socketio.Ack, Namespace: s.ns.name, ID: id, HasID: true, Data: data, Attachments: atts}
-		return s.send(socketio.EncodeFrames(&p))
-	}
-}
-
-// trustReceived returns args with the json.RawMessage values that are the
-// event's own arguments (what Args.Values gives, echoed back) marked as
-// already validated, so they are not parsed again. args is not modified.
-func trustReceived(args []any, received [][]byte) []any {
-	var out []any
-	for i, a := range args {
-		rm, ok := a.(json.RawMessage)
-		if !ok || len(rm) == 0 {
-			continue
-		}
-		for _, r := range received {
-			if len(r) == len(rm) && &r[0] == &rm[0] {
-				if out == nil {
-					out = slices.Clone(args)
-				}
-				out[i] = socketio.Trusted(rm)
-				break
-			}
-		}
-	}
-	if out == nil {
-		return args
-	}
-	return out
-}
-
 // closed tears the socket down once, for reason.
 func (s *Socket) closed(reason string) {
 	if !s.connected.CompareAndSwap(true, false) {

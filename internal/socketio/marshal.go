@@ -22,11 +22,6 @@ type RawArg struct {
 	Attachments [][]byte
 }
 
-// Trusted is JSON known to be valid because it was taken from a decoded
-// packet (whose payload the decoder validated): MarshalArgs writes it as it
-// is, without checking it again. Never use it for anything else.
-type Trusted []byte
-
 // maxMarshalDepth stops MarshalArgs on cyclic []any and map[string]any
 // values, as encoding/json does after the same depth.
 const maxMarshalDepth = 1000
@@ -103,11 +98,6 @@ func appendValue(dst []byte, atts [][]byte, v any, depth int) ([]byte, [][]byte,
 		return appendFloat(dst, atts, float64(x), 32)
 	case []byte:
 		return appendPlaceholder(dst, len(atts)), append(atts, x), nil
-	case Trusted:
-		if len(x) == 0 {
-			return append(dst, "null"...), atts, nil
-		}
-		return append(dst, x...), atts, nil
 	case json.RawMessage:
 		if len(x) == 0 {
 			return append(dst, "null"...), atts, nil
@@ -314,8 +304,8 @@ type ArgsPacket struct {
 	// Trusted lists JSON taken from a decoded packet (the raw elements
 	// [SplitArgs] returned for it): a json.RawMessage argument that is one
 	// of these very slices (same memory, same length) is written as it is,
-	// like a [Trusted] value, instead of being validated again. Only
-	// top-level arguments are compared.
+	// instead of being validated again. Only top-level arguments are
+	// compared.
 	Trusted [][]byte
 }
 
@@ -401,8 +391,6 @@ func sizeHint(v any) int {
 	case string:
 		return len(x) + 2
 	case json.RawMessage:
-		return len(x) + 4
-	case Trusted:
 		return len(x) + 4
 	case RawArg:
 		return len(x.JSON)
