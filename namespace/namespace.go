@@ -331,7 +331,7 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 			}
 		}
 		if flags.Volatile {
-			if ts, ok := s.client.conn.(volatileConn); ok && s.connected.Load() {
+			if ts, ok := s.client.conn.(transport.TrySender); ok && s.connected.Load() {
 				if ts.TrySend(frames...) {
 					count++
 				}
@@ -353,12 +353,6 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 // recovery on, the namespace keeps recent broadcasts, so adapters deliver
 // every broadcast to it.
 func (n *Namespace) KeepsHistory() bool { return n.recovery != nil }
-
-// volatileConn is a connection that can drop frames for a client that is
-// behind instead of disconnecting it (engineio.Session).
-type volatileConn interface {
-	TrySend(frames ...transport.Frame) bool
-}
 
 // joinArgs turns Args back into a JSON array.
 func joinArgs(a Args) json.RawMessage {
