@@ -120,7 +120,7 @@ type Server struct {
 	path string // without trailing slash
 
 	rateLimited atomic.Int64
-	clientOpts  *namespace.ClientOptions // shared by every client, complete
+	clientOpts  *namespace.ClientOptions // shared by every client
 
 	mu         sync.RWMutex
 	namespaces map[string]*Namespace
@@ -158,9 +158,6 @@ func New(opts *Options) *Server {
 		EventBurst:     o.EventBurst,
 		OnRateLimit:    func(*Socket) { s.rateLimited.Add(1) },
 		Logger:         o.Logger,
-	}
-	if o.EventRate > 0 && o.EventBurst <= 0 {
-		s.clientOpts.EventBurst = max(int(o.EventRate), 1)
 	}
 	s.eio = engineio.NewServer(engineio.HandlerFunc(s.open), &engineio.Options{
 		PingInterval:   o.PingInterval,

@@ -38,10 +38,9 @@ type Resolver func(name string, auth json.RawMessage) *Namespace
 
 // ClientOptions configure a Client. The zero value means defaults.
 //
-// NewClient keeps the ClientOptions it is given, without copying them,
-// when none of their fields needs a default (ConnectTimeout and Logger set,
-// EventBurst set when EventRate is): a server can then share one among all
-// its clients. Don't modify ClientOptions after passing them to NewClient.
+// NewClient keeps the ClientOptions it is given, without copying them, so
+// a server can share one among all its clients. Don't modify ClientOptions
+// after passing them to NewClient.
 type ClientOptions struct {
 	// ConnectTimeout closes a connection that has joined no namespace by
 	// then. Default 45s.
@@ -65,7 +64,7 @@ type ClientOptions struct {
 // use it directly.
 type Client struct {
 	conn    Conn
-	opts    *ClientOptions // complete; may be shared with other clients
+	opts    *ClientOptions // never nil; may be shared with other clients
 	info    clientInfo
 	resolve Resolver
 	decoder socketio.Decoder // used by the delivering goroutine only
@@ -94,21 +93,8 @@ type clientInfo struct {
 // conn on demand.
 func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions) *Client {
 	o := opts
-	if !o.complete() {
-		var d ClientOptions
-		if opts != nil {
-			d = *opts
-		}
-		if d.ConnectTimeout <= 0 {
-			d.ConnectTimeout = 45 * time.Second
-		}
-		if d.Logger == nil {
-			d.Logger = slog.Default()
-		}
-		if d.EventRate > 0 && d.EventBurst <= 0 {
-			d.EventBurst = max(int(d.EventRate), 1)
-		}
-		o = &d
+	if o == nil {
+		o = &defaultClientOptions
 	}
 	c := &Client{conn: conn, opts: o, resolve: resolve, info: clientInfo{
 		header:  info.Header,
@@ -121,14 +107,36 @@ func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions)
 	}}
 	c.decoder.MaxAttachments = o.MaxAttachments
 	c.mu.Lock()
-	c.timer = time.AfterFunc(o.ConnectTimeout, c.connectTimeout)
+	c.timer = time.AfterFunc(o.connectTimeout(), c.connectTimeout)
 	c.mu.Unlock()
 	return c
 }
 
-// complete reports whether o needs no defaults filled in.
-func (o *ClientOptions) complete() bool {
-	return o != nil && o.ConnectTimeout > 0 && o.Logger != nil && (o.EventRate <= 0 || o.EventBurst > 0)
+// defaultClientOptions stand in for a nil *ClientOptions.
+var defaultClientOptions ClientOptions
+
+// connectTimeout is ConnectTimeout or its default.
+func (o *ClientOptions) connectTimeout() time.Duration {
+	if o.ConnectTimeout > 0 {
+		return o.ConnectTimeout
+	}
+	return 45 * time.Second
+}
+
+// logger is Logger or its default.
+func (o *ClientOptions) logger() *slog.Logger {
+	if o.Logger != nil {
+		return o.Logger
+	}
+	return slog.Default()
+}
+
+// eventBurst is EventBurst or its default.
+func (o *ClientOptions) eventBurst() int {
+	if o.EventBurst > 0 {
+		return o.EventBurst
+	}
+	return max(int(o.EventRate), 1)
 }
 
 // handshake returns the handshake the client's sockets share (without
@@ -157,7 +165,7 @@ func (c *Client) connectTimeout() {
 	idle := len(c.sockets) == 0 && !c.closed && c.timer != nil
 	c.mu.Unlock()
 	if idle {
-		c.opts.Logger.Debug("namespace: no namespace joined in time, closing")
+		c.opts.logger().Debug("namespace: no namespace joined in time, closing")
 		_ = c.conn.Close()
 	}
 }
@@ -199,8 +207,8 @@ func (c *Client) Receive(binary bool, data []byte) error {
 		s.closed(ReasonClientDisconnect)
 		return nil
 	case socketio.Event, socketio.BinaryEvent:
-		if c.opts.EventRate > 0 && !s.allowEvent(c.opts.EventRate, c.opts.EventBurst) {
-			c.opts.Logger.Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
+		if c.opts.EventRate > 0 && !s.allowEvent(c.opts.EventRate, c.opts.eventBurst()) {
+			c.opts.logger().Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
 			if c.opts.OnRateLimit != nil {
 				c.opts.OnRateLimit(s)
 			}
