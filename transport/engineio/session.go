@@ -161,22 +161,28 @@ func (s *Session) Data() any {
 // to send the same bytes to many sessions. Frames are not copied: don't
 // modify their Data afterwards.
 func (s *Session) Send(frames ...transport.Frame) error {
-	for _, f := range frames {
-		if !f.Binary && (len(f.Data) == 0 || f.Data[0] != '4') {
-			return ErrNotMessage
-		}
+	if !messages(frames) {
+		return ErrNotMessage
 	}
 	return s.send(frames...)
+}
+
+// messages reports whether frames are all message packets.
+func messages(frames []transport.Frame) bool {
+	for _, f := range frames {
+		if !f.Binary && (len(f.Data) == 0 || f.Data[0] != '4') {
+			return false
+		}
+	}
+	return true
 }
 
 // TrySend is Send for volatile messages: when the client's queue has no
 // room for the frames, they are dropped (it reports false) instead of the
 // session being closed for falling behind.
 func (s *Session) TrySend(frames ...transport.Frame) bool {
-	for _, f := range frames {
-		if !f.Binary && (len(f.Data) == 0 || f.Data[0] != '4') {
-			return false
-		}
+	if !messages(frames) {
+		return false
 	}
 	s.sendMu.Lock()
 	defer s.sendMu.Unlock()
@@ -191,8 +197,7 @@ func (s *Session) TrySend(frames ...transport.Frame) bool {
 		s.srv.counters.dropped.Add(int64(len(frames)))
 		return false
 	}
-	c := &s.srv.counters
-	c.packetsOut.Add(int64(len(frames)))
+	s.srv.counters.sent(frames)
 	return true
 }
 
@@ -206,12 +211,7 @@ func (s *Session) send(frames ...transport.Frame) error {
 	err := s.conn.Send(frames...)
 	s.sendMu.Unlock()
 	c := &s.srv.counters
-	c.packetsOut.Add(int64(len(frames)))
-	n := 0
-	for _, f := range frames {
-		n += len(f.Data)
-	}
-	c.bytesOut.Add(int64(n))
+	c.sent(frames)
 	if err != nil {
 		if errors.Is(err, transport.ErrQueueFull) {
 			c.overflows.Add(1)

@@ -2,6 +2,8 @@ package engineio
 
 import (
 	"sync/atomic"
+
+	"github.com/go-realtime/realtime/transport"
 )
 
 // Stats are the server's counters since it started, and its current
@@ -37,6 +39,16 @@ type counters struct {
 	closedTransportClose, closedError             atomic.Int64
 	closedPing, closedParse                       atomic.Int64
 	closedForced, closedShutdown                  atomic.Int64
+}
+
+// sent counts frames handed to a transport.
+func (c *counters) sent(frames []transport.Frame) {
+	c.packetsOut.Add(int64(len(frames)))
+	n := 0
+	for _, f := range frames {
+		n += len(f.Data)
+	}
+	c.bytesOut.Add(int64(n))
 }
 
 func (c *counters) closed(reason error) {
