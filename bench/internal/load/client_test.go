@@ -335,6 +335,16 @@ func frame(b0 byte, p []byte) []byte {
 	return append(b, p...)
 }
 
+// waitEnd waits until c's connection has ended (the server ended it).
+func waitEnd(t *testing.T, c *load.Client) {
+	t.Helper()
+	select {
+	case <-c.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("client still open")
+	}
+}
+
 func msgFrame(arg string) []byte { return frame(0x81, []byte(`42["msg",`+arg+`]`)) }
 
 // collector gathers a client's "msg" arguments.
@@ -405,7 +415,7 @@ func TestSplitFrames(t *testing.T) {
 		assert.Equal(t, "a pp", <-pongs)
 		assert.Equal(t, "1 3", <-pongs)
 		close(release)
-		<-c.Done()
+		waitEnd(t, c)
 		assert.ErrorIs(t, c.Err(), load.ErrClosed)
 		assert.ErrorContains(t, c.Err(), "close frame")
 		assert.Equal(t, int64(4), c.Msgs.Load())
@@ -465,11 +475,7 @@ func TestServerHangsUp(t *testing.T) {
 				c, _, err := load.Dial(context.Background(), addr, nil)
 				require.NoError(t, err)
 				defer c.Close()
-				select {
-				case <-c.Done():
-				case <-time.After(10 * time.Second):
-					t.Fatal("client still open")
-				}
+				waitEnd(t, c)
 				assert.ErrorIs(t, c.Err(), tt.wantErr)
 				assert.Equal(t, int64(tt.msgs), c.Msgs.Load())
 			})
@@ -505,11 +511,7 @@ func TestProtocolErrors(t *testing.T) {
 				c, _, err := load.Dial(context.Background(), addr, nil)
 				require.NoError(t, err)
 				defer c.Close()
-				select {
-				case <-c.Done():
-				case <-time.After(10 * time.Second):
-					t.Fatal("client still open")
-				}
+				waitEnd(t, c)
 				assert.ErrorIs(t, c.Err(), tt.wantErr)
 			})
 		})
