@@ -206,6 +206,11 @@ func (t *jsonTranscoder) value(dst []byte, depth int) ([]byte, error) {
 	}
 	switch c := t.src[t.pos]; {
 	case c == '{':
+		// Without attachments there are no placeholders (as in the codec):
+		// objects that look like one are plain objects.
+		if len(t.atts) == 0 {
+			return t.object(dst, depth)
+		}
 		if num, end, ok := t.placeholder(); ok {
 			if num >= len(t.atts) {
 				return dst, malformed("placeholder %d without attachment", num)

@@ -112,9 +112,15 @@ func TestJSONToMsgpack(t *testing.T) {
 		}
 	}
 
+	// Without attachments a placeholder-like object is a plain object (a
+	// client may send one in an EVENT), not an error.
+	got, err := appendJSONAsMsgpack(nil, []byte(`[{"_placeholder":true,"num":0}]`), nil)
+	require.NoError(t, err)
+	assert.Equal(t, "9182ac5f706c616365686f6c646572c3a36e756d00", hex.EncodeToString(got))
+
 	// Long strings, maps and arrays get longer headers.
 	long := strings.Repeat("x", 70000)
-	got, err := appendJSONAsMsgpack(nil, []byte(`"`+long+`"`), nil)
+	got, err = appendJSONAsMsgpack(nil, []byte(`"`+long+`"`), nil)
 	require.NoError(t, err)
 	assert.Equal(t, "db00011170", hex.EncodeToString(got[:5]))
 	var m strings.Builder
