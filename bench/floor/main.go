@@ -23,8 +23,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -137,15 +135,7 @@ func event(conn net.Conn, s string) error {
 	if _, err := strconv.ParseUint(id, 10, 64); err != nil {
 		return nil
 	}
-	gc := strings.Contains(body, `"gc"`)
-	if gc {
-		runtime.GC()
-		debug.FreeOSMemory()
-	}
-	st := benchserver.Stats{RSS: benchserver.RSS(), Goroutines: runtime.NumGoroutine(), Clients: int(clients.Load())}
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	st.HeapUsed = int64(ms.HeapAlloc)
+	st := benchserver.Measure(int(clients.Load()), strings.Contains(body, `"gc"`))
 	b, _ := json.Marshal(st)
 	return wsutil.WriteServerText(conn, []byte("43"+id+"["+string(b)+"]"))
 }

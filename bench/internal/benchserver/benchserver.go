@@ -80,9 +80,13 @@ func New(opts *hub.Options) *hub.Server {
 	return h
 }
 
-// Collect measures the process; with gc it first runs a collection and
-// returns freed memory to the operating system.
-func Collect(h *hub.Server, gc bool) Stats {
+// Collect measures the process, with the hub's open sessions as Clients;
+// with gc it first runs a collection and returns freed memory to the
+// operating system.
+func Collect(h *hub.Server, gc bool) Stats { return Measure(h.Engine().Len(), gc) }
+
+// Measure is Collect for a server that counts its own clients (bench/floor).
+func Measure(clients int, gc bool) Stats {
 	if gc {
 		runtime.GC()
 		debug.FreeOSMemory()
@@ -93,7 +97,7 @@ func Collect(h *hub.Server, gc bool) Stats {
 		RSS:        RSS(),
 		HeapUsed:   int64(ms.HeapAlloc),
 		Goroutines: runtime.NumGoroutine(),
-		Clients:    h.Engine().Len(),
+		Clients:    clients,
 	}
 }
 
