@@ -76,7 +76,7 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 	if closed {
 		return fmt.Errorf("memory: send: %w", transport.ErrClosed)
 	}
-	return c.peer.enqueue(frames)
+	return c.peer.enqueue(frames, false)
 }
 
 // TrySend queues frames for the peer only if its queue has room for all of
@@ -88,15 +88,12 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	if closed {
 		return false
 	}
-	p := c.peer
-	p.mu.Lock()
-	full := p.closing || len(p.queue)+len(frames) > p.params.QueueSize
-	p.mu.Unlock()
-	return !full && p.enqueue(frames) == nil
+	return c.peer.enqueue(frames, true) == nil
 }
 
-// enqueue adds frames to c's incoming queue.
-func (c *Conn) enqueue(frames []transport.Frame) error {
+// enqueue adds frames to c's incoming queue. When they don't fit, it fails
+// the pipe, or with try only reports that it did not queue them.
+func (c *Conn) enqueue(frames []transport.Frame, try bool) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
@@ -105,7 +102,9 @@ func (c *Conn) enqueue(frames []transport.Frame) error {
 	if len(c.queue)+len(frames) > c.params.QueueSize {
 		c.mu.Unlock()
 		err := fmt.Errorf("memory: send: %w", transport.ErrQueueFull)
-		c.fail(err)
+		if !try {
+			c.fail(err)
+		}
 		return err
 	}
 	for _, f := range frames {
