@@ -194,10 +194,18 @@ func (n *Namespace) nextAckID() uint64 { return n.ackIDs.Add(1) - 1 }
 // reserved event names that applications may not emit.
 var reserved = []string{"connect", "connect_error", "disconnect", "disconnecting", "newListener", "removeListener"}
 
+// checkEvent refuses the reserved event names.
+func checkEvent(event string) error {
+	if slices.Contains(reserved, event) {
+		return fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	}
+	return nil
+}
+
 // eventData encodes [event, args...] as JSON with binary attachments.
 func eventData(event string, args []any) ([]byte, [][]byte, error) {
-	if slices.Contains(reserved, event) {
-		return nil, nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	if err := checkEvent(event); err != nil {
+		return nil, nil, err
 	}
 	p := socketio.ArgsPacket{Type: socketio.Event, Name: event, Args: args}
 	data, atts, err := p.Data()
@@ -209,8 +217,8 @@ func eventData(event string, args []any) ([]byte, [][]byte, error) {
 
 // encodeEvent encodes an EVENT packet for this namespace.
 func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool) ([]transport.Frame, error) {
-	if slices.Contains(reserved, event) {
-		return nil, fmt.Errorf("%w: %q", ErrReservedEvent, event)
+	if err := checkEvent(event); err != nil {
+		return nil, err
 	}
 	p := socketio.ArgsPacket{Type: socketio.Event, Namespace: n.name, ID: id, HasID: hasID, Name: event, Args: args}
 	frames, err := p.Frames()
