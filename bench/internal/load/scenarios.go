@@ -2,6 +2,7 @@ package load
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -562,20 +563,13 @@ func (r *runner) join(ctx context.Context, clients []*Client, room string) error
 			defer func() { <-sem }()
 			if _, err := c.Call(ctx, arg); err != nil {
 				mu.Lock()
-				ferr = cmp(ferr, err)
+				ferr = cmp.Or(ferr, err)
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
 	return ferr
-}
-
-func cmp(a, b error) error {
-	if a != nil {
-		return a
-	}
-	return b
 }
 
 func (r *runner) message(room string, seq int) []byte {
@@ -771,6 +765,11 @@ func (r *runner) echo(ctx context.Context, clients []*Client) error {
 			all  []int64
 			ferr error
 		)
+		fail := func(err error) {
+			mu.Lock()
+			ferr = cmp.Or(ferr, err)
+			mu.Unlock()
+		}
 		deadline := time.Now().Add(d)
 		for _, c := range clients {
 			wg.Go(func() {
@@ -779,23 +778,17 @@ func (r *runner) echo(ctx context.Context, clients []*Client) error {
 				for time.Now().Before(deadline) && ctx.Err() == nil {
 					t0 := Now()
 					if err := c.EmitAck(payload(), func(reply []byte) { ch <- reply != nil }); err != nil {
-						mu.Lock()
-						ferr = cmp(ferr, err)
-						mu.Unlock()
+						fail(err)
 						return
 					}
 					select {
 					case ok := <-ch:
 						if !ok {
-							mu.Lock()
-							ferr = cmp(ferr, ErrClosed)
-							mu.Unlock()
+							fail(ErrClosed)
 							return
 						}
 					case <-time.After(10 * time.Second):
-						mu.Lock()
-						ferr = cmp(ferr, errors.New("load: echo: no ack after 10s"))
-						mu.Unlock()
+						fail(errors.New("load: echo: no ack after 10s"))
 						return
 					}
 					if record {
