@@ -72,7 +72,7 @@ func TestSessionHandshakeDetails(t *testing.T) {
 // given no request.
 func TestServeConnWithoutRequest(t *testing.T) {
 	srv := engineio.NewServer(engineio.HandlerFunc(func(*engineio.Session) engineio.SessionHandler { return nil }), nil)
-	sess := srv.ServeConn(nopConn{}, nil)
+	sess := srv.ServeConn(engineio.NopConn{}, nil)
 	require.NotNil(t, sess)
 	assert.Equal(t, http.Header{}, sess.Header())
 	assert.Empty(t, sess.HeaderValue("Origin"))

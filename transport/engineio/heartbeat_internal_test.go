@@ -8,6 +8,8 @@ import (
 	"github.com/go-realtime/realtime/transport"
 )
 
+// discardConn is a transport.Conn that drops what it is sent: benchmarks
+// and measurements with it count only what the Engine.IO layer does.
 type discardConn struct{}
 
 func (discardConn) Name() string                  { return transport.NameWebSocket }

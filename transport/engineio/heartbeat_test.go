@@ -155,11 +155,11 @@ func BenchmarkOpenClose(b *testing.B) {
 			srv := engineio.NewServer(engineio.HandlerFunc(func(*engineio.Session) engineio.SessionHandler { return nil }),
 				&engineio.Options{PingInterval: time.Hour, PingTimeout: time.Hour})
 			for i := 0; i < n; i++ {
-				srv.ServeConn(nopConn{}, nil)
+				srv.ServeConn(engineio.NopConn{}, nil)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				s := srv.ServeConn(nopConn{}, nil)
+				s := srv.ServeConn(engineio.NopConn{}, nil)
 				_ = s.Close()
 			}
 			b.StopTimer()

@@ -12,7 +12,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
@@ -40,15 +39,6 @@ func parseBrowserRequest(tb testing.TB) *http.Request {
 	return r
 }
 
-// nopConn is a transport.Conn that drops what it is sent: it lets the
-// measurement below count only what the Engine.IO layer keeps per session.
-type nopConn struct{}
-
-func (nopConn) Name() string                  { return transport.NameWebSocket }
-func (nopConn) Start(transport.Handler)       {}
-func (nopConn) Send(...transport.Frame) error { return nil }
-func (nopConn) Close() error                  { return nil }
-
 func heapInUse() uint64 {
 	var ms runtime.MemStats
 	runtime.GC()
@@ -69,7 +59,7 @@ func TestSessionMemory(t *testing.T) {
 		reqs[i] = parseBrowserRequest(t)
 	}
 	for i := range reqs {
-		require.NotNil(t, srv.ServeConn(nopConn{}, reqs[i]))
+		require.NotNil(t, srv.ServeConn(engineio.NopConn{}, reqs[i]))
 		reqs[i] = nil // the request is garbage once the handshake is over
 	}
 	after := heapInUse()
