@@ -75,7 +75,7 @@ func (a *Adapter) UID() string { return a.node.uid }
 
 // Ready waits until the adapter's Redis subscriptions are active: at once
 // normally; after Redis restarts, until they have been restored.
-func (a *Adapter) Ready(ctx context.Context) error { return a.node.ready(ctx, a) }
+func (a *Adapter) Ready(ctx context.Context) error { return a.node.waitSubscribed(ctx, a) }
 
 // ServerCount returns the number of nodes serving this namespace, this
 // one included (socket.io's serverCount).

@@ -467,25 +467,19 @@ func (n *node) publish(ctx context.Context, channel string, payload []byte) erro
 
 // publishCounted publishes payload on a request channel and returns how
 // many nodes subscribe to it (this one included), read in the same round
-// trip as the publish.
+// trip as the publish when Redis is a single server.
 func (n *node) publishCounted(ctx context.Context, channel string, payload []byte) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
 	defer cancel()
-	if cc, ok := n.client.(*goredis.ClusterClient); ok {
-		// PUBSUB NUMSUB is per Redis node in a cluster: add them up.
-		var total atomic.Int64
-		err := cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
-			m, err := shard.PubSubNumSub(ctx, channel).Result()
-			total.Add(m[channel])
-			return err
-		})
+	if _, ok := n.client.(*goredis.ClusterClient); ok {
+		numSub, err := n.numSub(ctx, channel)
 		if err == nil {
-			err = cc.Publish(ctx, channel, payload).Err()
+			err = n.client.Publish(ctx, channel, payload).Err()
 		}
 		if err != nil {
 			return 0, fmt.Errorf("redis: publish on %s: %w", channel, err)
 		}
-		return int(total.Load()), nil
+		return numSub, nil
 	}
 	pipe := n.client.Pipeline()
 	numSub := pipe.PubSubNumSub(ctx, channel)
@@ -500,26 +494,28 @@ func (n *node) publishCounted(ctx context.Context, channel string, payload []byt
 func (n *node) serverCount(ctx context.Context, channel string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
 	defer cancel()
-	var total int64
-	if cc, ok := n.client.(*goredis.ClusterClient); ok {
-		var sum atomic.Int64
-		err := cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
-			m, err := shard.PubSubNumSub(ctx, channel).Result()
-			sum.Add(m[channel])
-			return err
-		})
-		if err != nil {
-			return 0, fmt.Errorf("redis: PUBSUB NUMSUB: %w", err)
-		}
-		total = sum.Load()
-	} else {
-		m, err := n.client.PubSubNumSub(ctx, channel).Result()
-		if err != nil {
-			return 0, fmt.Errorf("redis: PUBSUB NUMSUB: %w", err)
-		}
-		total = m[channel]
+	count, err := n.numSub(ctx, channel)
+	if err != nil {
+		return 0, fmt.Errorf("redis: PUBSUB NUMSUB: %w", err)
 	}
-	return int(total), nil
+	return count, nil
+}
+
+// numSub returns the number of subscribers of channel (PUBSUB NUMSUB),
+// added up over the shards of a Redis cluster, where it is per shard.
+func (n *node) numSub(ctx context.Context, channel string) (int, error) {
+	cc, ok := n.client.(*goredis.ClusterClient)
+	if !ok {
+		m, err := n.client.PubSubNumSub(ctx, channel).Result()
+		return int(m[channel]), err
+	}
+	var total atomic.Int64
+	err := cc.ForEachShard(ctx, func(ctx context.Context, shard *goredis.Client) error {
+		m, err := shard.PubSubNumSub(ctx, channel).Result()
+		total.Add(m[channel])
+		return err
+	})
+	return int(total.Load()), err
 }
 
 // send queues payload for publishing by the node's publisher, for answers
@@ -582,10 +578,4 @@ func (n *node) worker(r *run) {
 			}()
 		}
 	}
-}
-
-// ready waits until every subscription of a is confirmed on a live
-// connection.
-func (n *node) ready(ctx context.Context, a *Adapter) error {
-	return n.waitSubscribed(ctx, a)
 }
