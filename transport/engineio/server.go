@@ -302,7 +302,7 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	s.mu.Lock()
 	if s.shutdown || s.fullLocked() {
 		s.mu.Unlock()
-		if c, ok := conn.(interface{ CloseWithStatus(int, string) error }); ok {
+		if c, ok := conn.(statusCloser); ok {
 			_ = c.CloseWithStatus(1013, "try again later") // WebSocket: 1013 Try Again Later
 		} else {
 			_ = conn.Close()

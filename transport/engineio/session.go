@@ -230,6 +230,11 @@ func (s *Session) Close() error {
 	return nil
 }
 
+// statusCloser is a Conn that can close with a WebSocket status code.
+type statusCloser interface {
+	CloseWithStatus(code int, reason string) error
+}
+
 // close tears the session down once. With tell, a polling client is sent a
 // close packet.
 func (s *Session) close(reason error, tell bool) {
@@ -259,7 +264,7 @@ func (s *Session) close(reason error, tell bool) {
 	if tell && conn.Name() == transport.NamePolling {
 		_ = conn.Send(transport.Frame{Data: []byte{'1'}})
 	}
-	if cs, ok := conn.(interface{ CloseWithStatus(int, string) error }); ok && errors.Is(reason, ErrServerShutdown) {
+	if cs, ok := conn.(statusCloser); ok && errors.Is(reason, ErrServerShutdown) {
 		_ = cs.CloseWithStatus(1001, "server shutting down") // WebSocket 1001 Going Away
 	} else {
 		_ = conn.Close()
