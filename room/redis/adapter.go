@@ -549,7 +549,7 @@ func (a *Adapter) onRequest(payload string) {
 			return
 		}
 		var r roomList
-		if req.SID == "" || a.local.Rooms(req.SID) == nil || r.UnmarshalJSON(append(append([]byte{'['}, req.Room...), ']')) != nil || len(r) != 1 {
+		if req.SID == "" || a.local.Rooms(req.SID) == nil || r.UnmarshalJSON(inArray(req.Room)) != nil || len(r) != 1 {
 			return
 		}
 		if req.Type == reqRemoteJoin {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"unsafe"
 
+	"github.com/go-realtime/realtime/internal/socketio"
 	"github.com/go-realtime/realtime/room"
 )
 
@@ -125,8 +126,9 @@ func rawOr(v json.RawMessage, def string) json.RawMessage {
 // firstArg splits a JSON array of answer arguments into the first one
 // (what a Node.js node reads) and whether the array holds exactly one.
 func firstArg(args json.RawMessage) (first json.RawMessage, single bool) {
-	var all []json.RawMessage
-	if json.Unmarshal(args, &all) != nil || len(all) == 0 {
+	var buf [2][]byte
+	all, err := socketio.AppendArgs(buf[:0], args)
+	if err != nil || len(all) == 0 {
 		return nil, false
 	}
 	return all[0], len(all) == 1
@@ -139,10 +141,15 @@ func answerArgs(args, data json.RawMessage) json.RawMessage {
 	case len(args) > 0:
 		return args
 	case len(data) > 0:
-		out := make([]byte, 0, len(data)+2)
-		return append(append(append(out, '['), data...), ']')
+		return inArray(data)
 	}
 	return json.RawMessage("[]")
+}
+
+// inArray returns the JSON array holding the one value v.
+func inArray(v []byte) []byte {
+	out := make([]byte, 0, len(v)+2)
+	return append(append(append(out, '['), v...), ']')
 }
 
 // bytesOf views s as bytes without copying; never write to them.
@@ -336,7 +343,7 @@ func readMsgpackResponse(b []byte) (msgpackResponse, error) {
 	case args != nil:
 		out.args = args
 	case hasPacket:
-		out.args = append(append(append(make([]byte, 0, len(packet)+2), '['), packet...), ']')
+		out.args = inArray(packet)
 	default:
 		out.args = []byte("[]")
 	}
