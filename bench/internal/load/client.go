@@ -13,7 +13,6 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"net/http"
-	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -50,7 +49,6 @@ type Hooks struct {
 // goroutine does, which exits when the connection ends.
 type Client struct {
 	nc    net.Conn
-	br    *bufio.Reader // the handshake's reader; nil afterwards
 	hooks *Hooks
 	poll  *pollState // nil unless polled
 
@@ -78,8 +76,8 @@ type DialOptions struct {
 	Timeout time.Duration
 	// Hooks receive events; nil means none.
 	Hooks *Hooks
-	// ReadBuffer is the size of the buffer the handshake is read with.
-	// Zero means 2048. Afterwards messages are read into pooled 4 KiB
+	// ReadBuffer is the size of the buffer the HTTP upgrade response is
+	// read with. Zero means 2048. Afterwards messages are read into pooled 4 KiB
 	// buffers (held only while a frame is incomplete when polled).
 	ReadBuffer int
 }
@@ -109,17 +107,21 @@ func Dial(ctx context.Context, addr string, opts *DialOptions) (*Client, time.Du
 	if c.hooks == nil {
 		c.hooks = &Hooks{}
 	}
-	if err := c.handshake(addr, deadline, o.ReadBuffer); err != nil {
+	r, err := c.handshake(addr, deadline, o.ReadBuffer)
+	if err != nil {
 		_ = nc.Close()
 		return nil, 0, err
 	}
 	took := time.Since(start)
 	_ = nc.SetDeadline(time.Time{})
-	c.startReading()
+	c.startReading(r)
 	return c, took, nil
 }
 
-func (c *Client) handshake(addr string, deadline time.Time, bufSize int) error {
+// handshake upgrades the connection, waits for the Engine.IO open packet
+// and joins the main namespace. It returns the reader holding what came
+// after the connect answer.
+func (c *Client) handshake(addr string, deadline time.Time, bufSize int) (*reader, error) {
 	_ = c.nc.SetDeadline(deadline)
 	var key [16]byte
 	_, _ = rand.Read(key[:])
@@ -130,50 +132,86 @@ func (c *Client) handshake(addr string, deadline time.Time, bufSize int) error {
 		"Sec-WebSocket-Key: " + base64.StdEncoding.EncodeToString(key[:]) + "\r\n" +
 		"Sec-WebSocket-Version: 13\r\n\r\n"
 	if _, err := io.WriteString(c.nc, req); err != nil {
-		return fmt.Errorf("load: upgrade request: %w", err)
+		return nil, fmt.Errorf("load: upgrade request: %w", err)
 	}
-	c.br = bufio.NewReaderSize(c.nc, bufSize)
-	resp, err := http.ReadResponse(c.br, nil)
+	br := bufio.NewReaderSize(c.nc, bufSize)
+	resp, err := http.ReadResponse(br, nil)
 	if err != nil {
-		return fmt.Errorf("load: upgrade response: %w", err)
+		return nil, fmt.Errorf("load: upgrade response: %w", err)
 	}
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		return fmt.Errorf("%w: upgrade answered %s", ErrProtocol, resp.Status)
+		return nil, fmt.Errorf("%w: upgrade answered %s", ErrProtocol, resp.Status)
 	}
-	// Engine.IO open packet.
-	var buf []byte
-	op, buf, err := readFrame(c.br, buf)
-	if err != nil {
-		return fmt.Errorf("load: open packet: %w", err)
+	// The frames that came with the response, then what follows, go
+	// through the reader the connection is read with afterwards; it stops
+	// right after the connect answer.
+	r := &reader{}
+	if n := br.Buffered(); n > 0 {
+		rest, _ := br.Peek(n)
+		b := r.buf()
+		if cap(b) < n {
+			b = make([]byte, 0, n)
+			r.in = &b
+		}
+		*r.in = append(b, rest...)
 	}
-	if op != opText || len(buf) == 0 || buf[0] != '0' {
-		return fmt.Errorf("%w: open packet %q", ErrProtocol, buf)
-	}
-	// Socket.IO CONNECT to the main namespace.
-	if err := c.send([]byte("40")); err != nil {
-		return err
-	}
+	hs := &handshaker{c: c}
 	for {
-		op, buf, err = readFrame(c.br, buf)
-		if err != nil {
-			return fmt.Errorf("load: connect answer: %w", err)
-		}
-		if op != opText || len(buf) == 0 {
-			continue
-		}
-		switch {
-		case bytes.HasPrefix(buf, []byte("40")):
-			return nil
-		case buf[0] == '2':
-			if err := c.send([]byte("3")); err != nil {
-				return err
+		if r.in != nil {
+			switch err := r.consume(hs); {
+			case errors.Is(err, errConnected):
+				r.release()
+				return r, nil
+			case err != nil:
+				return nil, err
 			}
-		case bytes.HasPrefix(buf, []byte("44")):
-			return fmt.Errorf("%w: connect refused: %s", ErrProtocol, buf)
-		default:
-			return fmt.Errorf("%w: expected connect answer, got %q", ErrProtocol, buf)
 		}
+		b := r.buf()
+		n, err := c.nc.Read(b[len(b):cap(b)])
+		*r.in = b[:len(b)+n]
+		if err != nil && n == 0 {
+			if !hs.opened {
+				return nil, fmt.Errorf("load: open packet: %w", endErr(r, err))
+			}
+			return nil, fmt.Errorf("load: connect answer: %w", endErr(r, err))
+		}
+	}
+}
+
+// errConnected ends the handshake's reading at the connect answer.
+var errConnected = errors.New("load: connected")
+
+// handshaker handles the frames of the handshake: the Engine.IO open
+// packet (answered with the namespace CONNECT), pings, and the connect
+// answer.
+type handshaker struct {
+	c      *Client
+	opened bool // the open packet came
+}
+
+func (h *handshaker) handleFrame(op byte, p []byte) error {
+	switch {
+	case op == opPing:
+		return h.c.sendFrame(opPong, p)
+	case op == opClose:
+		return fmt.Errorf("%w: close frame during the handshake", ErrClosed)
+	case !h.opened:
+		if op != opText || len(p) == 0 || p[0] != '0' {
+			return fmt.Errorf("%w: open packet %q", ErrProtocol, p)
+		}
+		h.opened = true
+		return h.c.send([]byte("40")) // Socket.IO CONNECT to the main namespace
+	case op != opText || len(p) == 0:
+		return nil
+	case bytes.HasPrefix(p, []byte("40")):
+		return errConnected
+	case p[0] == '2':
+		return h.c.send([]byte("3"))
+	case bytes.HasPrefix(p, []byte("44")):
+		return fmt.Errorf("%w: connect refused: %s", ErrProtocol, p)
+	default:
+		return fmt.Errorf("%w: expected connect answer, got %q", ErrProtocol, p)
 	}
 }
 
@@ -194,23 +232,6 @@ func (c *Client) Close() error {
 	c.wakeReader()
 	<-c.done
 	return err
-}
-
-// handshakeRest moves the bytes that were read with the handshake into a
-// reader, dropping the handshake's buffer.
-func (c *Client) handshakeRest() *reader {
-	r := &reader{}
-	if n := c.br.Buffered(); n > 0 {
-		rest, _ := c.br.Peek(n)
-		b := r.buf()
-		if cap(b) < n {
-			b = make([]byte, 0, n)
-			r.in = &b
-		}
-		*r.in = append(b, rest...)
-	}
-	c.br = nil
-	return r
 }
 
 // packet handles one Engine.IO packet.
@@ -393,63 +414,4 @@ func appendFrame(dst []byte, op byte, p []byte) []byte {
 		m[i] ^= key[i&3]
 	}
 	return dst
-}
-
-// readFrame reads one message (reassembling fragments) into buf[:0] and
-// returns its opcode. Server frames are not masked.
-func readFrame(r *bufio.Reader, buf []byte) (byte, []byte, error) {
-	buf = buf[:0]
-	var op byte
-	for {
-		var h [2]byte
-		if _, err := io.ReadFull(r, h[:]); err != nil {
-			return 0, buf, err
-		}
-		fin := h[0]&0x80 != 0
-		fop := h[0] & 0x0f
-		masked := h[1]&0x80 != 0
-		n := uint64(h[1] & 0x7f)
-		switch n {
-		case 126:
-			var e [2]byte
-			if _, err := io.ReadFull(r, e[:]); err != nil {
-				return 0, buf, err
-			}
-			n = uint64(binary.BigEndian.Uint16(e[:]))
-		case 127:
-			var e [8]byte
-			if _, err := io.ReadFull(r, e[:]); err != nil {
-				return 0, buf, err
-			}
-			n = binary.BigEndian.Uint64(e[:])
-		}
-		if n > maxFrame || uint64(len(buf))+n > maxFrame {
-			return 0, buf, fmt.Errorf("%w: frame of %d bytes", ErrProtocol, n)
-		}
-		var key [4]byte
-		if masked {
-			if _, err := io.ReadFull(r, key[:]); err != nil {
-				return 0, buf, err
-			}
-		}
-		start := len(buf)
-		buf = slices.Grow(buf, int(n))[:start+int(n)]
-		if _, err := io.ReadFull(r, buf[start:]); err != nil {
-			return 0, buf, err
-		}
-		if masked {
-			for i := range buf[start:] {
-				buf[start+i] ^= key[i&3]
-			}
-		}
-		if fop >= opClose { // control frames are never fragmented
-			return fop, buf[start:], nil
-		}
-		if fop != opCont {
-			op = fop
-		}
-		if fin {
-			return op, buf, nil
-		}
-	}
 }

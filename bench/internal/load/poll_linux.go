@@ -37,8 +37,7 @@ type pollState struct {
 
 // startReading registers the connection with the poller, or starts a
 // reader goroutine when that fails.
-func (c *Client) startReading() {
-	r := c.handshakeRest()
+func (c *Client) startReading(r *reader) {
 	if !noPoll && c.startPolled(r) {
 		return
 	}

@@ -7,7 +7,7 @@ package load
 type pollState struct{}
 
 // startReading starts the connection's reader goroutine.
-func (c *Client) startReading() { go c.readLoop(c.handshakeRest()) }
+func (c *Client) startReading(r *reader) { go c.readLoop(r) }
 
 func (c *Client) unregister() {}
 
