@@ -3,6 +3,7 @@ package redis
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -137,8 +138,7 @@ func (a *Adapter) onBroadcast(channel, payload string) {
 		// A namespace that keeps history for recovering clients gets it
 		// all the same.
 		r := channel[len(a.channel) : len(channel)-1]
-		hk, keeps := a.ns.(room.HistoryKeeper)
-		if len(a.local.Sockets(r)) == 0 && !(keeps && hk.KeepsHistory()) {
+		if hk, ok := a.ns.(room.HistoryKeeper); !(ok && hk.KeepsHistory()) && len(a.local.Sockets(r)) == 0 {
 			return
 		}
 	}
@@ -414,14 +414,12 @@ func (a *Adapter) DelSockets(ctx context.Context, opts room.Options, rooms ...st
 
 // DisconnectSockets implements [room.Adapter].
 func (a *Adapter) DisconnectSockets(ctx context.Context, opts room.Options, close bool) error {
+	var err error
 	if !opts.Flags.Local {
-		err := a.publishRequest(ctx, "disconnect sockets", jsonRequest{UID: a.node.uid, Type: reqRemoteDisconnect, Opts: toWire(opts), Close: close})
-		if err != nil {
-			_ = a.local.DisconnectSockets(ctx, opts, close)
-			return err
-		}
+		// Published first, as socket.io does; the local sockets go either way.
+		err = a.publishRequest(ctx, "disconnect sockets", jsonRequest{UID: a.node.uid, Type: reqRemoteDisconnect, Opts: toWire(opts), Close: close})
 	}
-	return a.local.DisconnectSockets(ctx, opts, close)
+	return errors.Join(err, a.local.DisconnectSockets(ctx, opts, close))
 }
 
 func (a *Adapter) publishRequest(ctx context.Context, what string, req jsonRequest) error {
