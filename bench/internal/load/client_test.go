@@ -45,7 +45,7 @@ func forModes(t *testing.T, f func(t *testing.T)) {
 // them, in order, intact.
 func TestBursts(t *testing.T) {
 	forModes(t, func(t *testing.T) {
-		addr := server(t)
+		addr, _ := hubServer(t, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 
@@ -123,7 +123,7 @@ func msgArg(seq, size int) string {
 // with ErrClosed and fails its pending calls.
 func TestServerShutdown(t *testing.T) {
 	forModes(t, func(t *testing.T) {
-		addr, h := hubServer(t)
+		addr, h := hubServer(t, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		clients := make([]*load.Client, 50)
@@ -151,7 +151,7 @@ func TestServerShutdown(t *testing.T) {
 // returns once the reading side has stopped, and nothing leaks.
 func TestCloseWhileReceiving(t *testing.T) {
 	forModes(t, func(t *testing.T) {
-		addr := server(t)
+		addr, _ := hubServer(t, nil)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		const receivers = 40
