@@ -295,10 +295,21 @@ func liveHeap() uint64 {
 // ns/recipient, their allocations are not per message.
 func BenchmarkBroadcastWebSocket(b *testing.B) {
 	const n = 1000
-	h, addr := wsHub(b, func(s *hub.Socket) { s.Join("r") })
+	joined := make(chan struct{}, n)
+	h, addr := wsHub(b, func(s *hub.Socket) {
+		s.Join("r")
+		joined <- struct{}{}
+	})
 	clients := dialRaw(b, addr, n)
 	defer closeRaw(clients)
-	waitSessions(b, h, n)
+	timeout := time.After(30 * time.Second)
+	for i := range n {
+		select {
+		case <-joined:
+		case <-timeout:
+			b.Fatalf("%d of %d sockets joined", i, n)
+		}
+	}
 	frameLen := int64(len(`42["msg",]`) + len(payload) + 2) // 2: unmasked header
 	for _, c := range clients {
 		c.counted.Store(0)
@@ -343,16 +354,6 @@ func wsHub(b *testing.B, onConn func(s *hub.Socket)) (*hub.Server, string) {
 		srv.Close()
 	})
 	return h, strings.TrimPrefix(srv.URL, "http://")
-}
-
-func waitSessions(b *testing.B, h *hub.Server, n int) {
-	deadline := time.Now().Add(30 * time.Second)
-	for h.Of("/").Len() < n {
-		if time.Now().After(deadline) {
-			b.Fatalf("%d of %d sockets connected", h.Of("/").Len(), n)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 // rawClient is a connected Socket.IO client that then only counts the
