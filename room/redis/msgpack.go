@@ -886,7 +886,7 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		if err != nil {
 			return dst, err
 		}
-		return socketio.AppendJSONString(dst, string(s)), nil
+		return socketio.AppendJSONString(dst, stringOf(s)), nil
 	}
 	switch c {
 	case 0xc0:
@@ -914,7 +914,7 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		if err != nil {
 			return dst, err
 		}
-		return socketio.AppendJSONString(dst, string(s)), nil
+		return socketio.AppendJSONString(dst, stringOf(s)), nil
 	case 0xc4, 0xc5, 0xc6:
 		r.pos--
 		p, err := r.strBytes()
@@ -981,7 +981,7 @@ func (r *mpReader) mapJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, er
 			if err != nil {
 				return dst, err
 			}
-			dst = socketio.AppendJSONString(dst, string(s))
+			dst = socketio.AppendJSONString(dst, stringOf(s))
 		} else {
 			// A JavaScript object's keys are strings: write others' text.
 			key, err := r.scalarString()

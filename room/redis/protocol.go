@@ -157,6 +157,12 @@ func bytesOf(s string) []byte {
 	return unsafe.Slice(unsafe.StringData(s), len(s))
 }
 
+// stringOf views b as a string without copying, for a call that does not
+// keep it while b may change.
+func stringOf(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
 // decodedPacket is the packet of a broadcast message.
 type decodedPacket struct {
 	typ  int64
