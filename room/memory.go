@@ -92,6 +92,18 @@ func (m *Memory) Rooms(id string) []string {
 	return append(append(out, id), joined...)
 }
 
+// HasMembers reports whether a local socket is in room (a socket is in the
+// room named by its own id), without listing them.
+func (m *Memory) HasMembers(room string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if len(m.rooms[room]) > 0 {
+		return true
+	}
+	_, ok := m.sids[room]
+	return ok
+}
+
 // RoomNames implements [Adapter].
 func (m *Memory) RoomNames() []string {
 	m.mu.RLock()

@@ -138,7 +138,7 @@ func (a *Adapter) onBroadcast(channel, payload string) {
 		// A namespace that keeps history for recovering clients gets it
 		// all the same.
 		r := channel[len(a.channel) : len(channel)-1]
-		if hk, ok := a.ns.(room.HistoryKeeper); !(ok && hk.KeepsHistory()) && len(a.local.Sockets(r)) == 0 {
+		if hk, ok := a.ns.(room.HistoryKeeper); !(ok && hk.KeepsHistory()) && !a.local.HasMembers(r) {
 			return
 		}
 	}
