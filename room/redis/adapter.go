@@ -17,7 +17,7 @@ import (
 // published to the other nodes and theirs applied here. Get it from a
 // namespace (ns.Adapter().(*redis.Adapter)) for the cluster-only methods.
 type Adapter struct {
-	local room.Adapter
+	local *room.Memory
 	ns    room.Local
 	node  *node
 	name  string
@@ -41,7 +41,7 @@ var (
 func newAdapter(ns room.Local, n *node) *Adapter {
 	key, name := n.opts.Key, ns.Name()
 	a := &Adapter{
-		local:          room.NewMemory(ns),
+		local:          room.NewMemory(ns).(*room.Memory), // NewMemory's signature fits Options.Adapter; it returns a *Memory
 		ns:             ns,
 		node:           n,
 		name:           name,
