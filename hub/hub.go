@@ -20,10 +20,12 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"regexp"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -247,7 +249,7 @@ func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
 		return ns
 	}
 	for _, d := range dyn {
-		if d.match(name, auth) {
+		if s.matches(d, name, auth) {
 			child := d.parent.NewChild(name)
 			s.mu.Lock()
 			if existing := s.namespaces[name]; existing != nil {
@@ -260,6 +262,19 @@ func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
 		}
 	}
 	return nil
+}
+
+// matches runs a dynamic namespace's matcher; one that panics does not
+// match (the client gets "Invalid namespace"), and the panic is logged.
+func (s *Server) matches(d dynamicNamespace, name string, auth json.RawMessage) (ok bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			s.opts.Logger.Error("hub: dynamic namespace matcher panicked", "namespace", name,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			ok = false
+		}
+	}()
+	return d.match(name, auth)
 }
 
 // OnConnection registers a connection handler on the main namespace.

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -260,9 +261,8 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 		mws := n.listeners.middlewares
 		n.listeners.mu.RUnlock()
 		for _, mw := range mws {
-			var err error
-			s.safelyNoDisconnect(func() { err = mw(s) })
-			if err != nil {
+			if err := n.runMiddleware(s, mw); err != nil {
+				s.closeRefused()
 				return nil, nil, err
 			}
 		}
@@ -276,6 +276,23 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 		n.adapter.AddAll(s.id, restored.rooms...)
 	}
 	return s, missed, nil
+}
+
+// errMiddlewarePanicked refuses a connection whose middleware panicked.
+// The client is told no more than this: the panic's text stays in the log.
+var errMiddlewarePanicked = &ConnectError{Message: "Internal server error"}
+
+// runMiddleware runs mw for s. A panic refuses the connection (fail
+// closed: a middleware that crashes has not admitted the client).
+func (n *Namespace) runMiddleware(s *Socket, mw Middleware) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			n.logger.Error("namespace: middleware panicked", "namespace", n.name, "socket", s.id,
+				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = errMiddlewarePanicked
+		}
+	}()
+	return mw(s)
 }
 
 // welcome runs the connection handlers for a socket whose client has been

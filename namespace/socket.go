@@ -493,7 +493,9 @@ func (s *Socket) onEvent(p *socketio.Packet) error {
 	}
 	e := &in.Event
 	for _, fn := range anys {
-		s.safely(name, func() { fn(e) })
+		if !s.safely(name, func() { fn(e) }) {
+			return nil // a panicking catch-all handler stops the event (fail closed)
+		}
 	}
 	if found {
 		s.safely(name, func() {
@@ -523,7 +525,8 @@ func (in *inbound) ack(args ...any) error {
 
 // safely runs user code, turning a panic into a logged error and a
 // disconnect, so one bad handler never takes the process down.
-func (s *Socket) safely(what string, fn func()) {
+// It reports whether fn returned normally.
+func (s *Socket) safely(what string, fn func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
 			s.ns.logger.Error("namespace: handler panicked", "namespace", s.ns.name, "socket", s.id, "event", what,
@@ -532,6 +535,7 @@ func (s *Socket) safely(what string, fn func()) {
 		}
 	}()
 	fn()
+	return true
 }
 
 // closed tears the socket down once, for reason.
@@ -557,6 +561,19 @@ func (s *Socket) closed(reason string) {
 	s.client.remove(s)
 	var handlers []func(string)
 	s.mu.Lock()
+	s.endLocked()
+	if s.more != nil {
+		handlers = slices.Clone(s.more.onDisconnect)
+	}
+	s.mu.Unlock()
+	for _, fn := range handlers {
+		s.safelyNoDisconnect(func() { fn(reason) })
+	}
+}
+
+// endLocked marks the socket ended: Done closes, Context is cancelled,
+// pending acks are dropped. s.mu must be held.
+func (s *Socket) endLocked() {
 	s.ended = true
 	s.acks = nil
 	if x := s.more; x != nil {
@@ -566,12 +583,15 @@ func (s *Socket) closed(reason string) {
 		if x.cancel != nil {
 			x.cancel()
 		}
-		handlers = slices.Clone(x.onDisconnect)
 	}
+}
+
+// closeRefused ends a socket that a middleware refused: it never
+// connected, but a middleware may be waiting on its Done or Context.
+func (s *Socket) closeRefused() {
+	s.mu.Lock()
+	s.endLocked()
 	s.mu.Unlock()
-	for _, fn := range handlers {
-		s.safelyNoDisconnect(func() { fn(reason) })
-	}
 }
 
 // safelyNoDisconnect runs user code during a disconnect, logging a panic.

@@ -1,0 +1,173 @@
+package hub_test
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/namespace"
+)
+
+// logRecorder is a slog.Handler that keeps every record.
+type logRecorder struct {
+	mu      sync.Mutex
+	records []slog.Record
+}
+
+func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
+func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler        { return l }
+func (l *logRecorder) WithGroup(string) slog.Handler             { return l }
+func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
+	l.mu.Lock()
+	l.records = append(l.records, r.Clone())
+	l.mu.Unlock()
+	return nil
+}
+
+// find returns the attributes of the records whose message contains msg.
+func (l *logRecorder) find(msg string) []map[string]string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []map[string]string
+	for _, r := range l.records {
+		if !strings.Contains(r.Message, msg) {
+			continue
+		}
+		attrs := map[string]string{"level": r.Level.String()}
+		r.Attrs(func(a slog.Attr) bool {
+			attrs[a.Key] = a.Value.String()
+			return true
+		})
+		out = append(out, attrs)
+	}
+	return out
+}
+
+// A middleware that panics refuses the connection: the client gets a
+// generic CONNECT_ERROR, no connection handler runs, the socket is never
+// registered, and the log names the namespace, the socket and the stack.
+func TestMiddlewarePanicRefuses(t *testing.T) {
+	logs := &logRecorder{}
+	h := newHub(t, &hub.Options{Logger: slog.New(logs)})
+	private := h.Of("/private")
+	var mu sync.Mutex
+	var refusedDone []<-chan struct{}
+	private.Use(func(s *hub.Socket) error {
+		mu.Lock()
+		refusedDone = append(refusedDone, s.Done())
+		mu.Unlock()
+		var auth map[string]any
+		_ = json.Unmarshal(s.Handshake().Auth, &auth)
+		tok := auth["token"].(string) // panics without a string token: the bug this guards against
+		if tok != "secret" {
+			return &hub.ConnectError{Message: "bad token"}
+		}
+		return nil
+	})
+	connected := make(chan string, 10)
+	private.OnConnection(func(s *hub.Socket) { connected <- s.ID() })
+
+	tests := []struct {
+		name string
+		auth any
+	}{
+		{"no auth", nil},
+		{"number token", map[string]any{"token": 42}},
+		{"null token", map[string]any{"token": nil}},
+		{"empty object", map[string]any{}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx := testCtx(t)
+			c, err := hubtest.Dial(ctx, h, nil)
+			require.NoError(t, err)
+			defer c.Close()
+			_, err = c.Connect(ctx, "/private", tt.auth)
+			var ce *namespace.ConnectError
+			require.ErrorAs(t, err, &ce, "a panicking middleware must refuse, not admit")
+			assert.Equal(t, "Internal server error", ce.Message, "no panic text reaches the client")
+			assert.Zero(t, private.Len(), "the refused socket is never registered")
+		})
+	}
+
+	// A client with a good token still gets in: only its handler ran.
+	_, s := connect(t, h, "/private", map[string]any{"token": "secret"})
+	assert.Equal(t, s.ID(), <-connected)
+	assert.Empty(t, connected, "no connection handler ran for a refused client")
+
+	panics := logs.find("middleware panicked")
+	require.Len(t, panics, len(tests))
+	for _, attrs := range panics {
+		assert.Equal(t, "ERROR", attrs["level"])
+		assert.Equal(t, "/private", attrs["namespace"])
+		assert.NotEmpty(t, attrs["socket"])
+		assert.Contains(t, attrs["panic"], "interface conversion")
+		assert.Contains(t, attrs["stack"], "failclosed_test.go")
+	}
+	assert.Empty(t, logs.find("disconnect handler panicked"))
+
+	// Whatever a refused socket's middleware waits on ends.
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, refusedDone, len(tests)+1)
+	for _, done := range refusedDone[:len(tests)] {
+		select {
+		case <-done:
+		default:
+			t.Fatal("Done of a refused socket is not closed")
+		}
+	}
+}
+
+// A catch-all handler that panics disconnects the socket and stops the
+// event: the event's own handler does not run.
+func TestAnyHandlerPanicStopsEvent(t *testing.T) {
+	h := newHub(t, &hub.Options{Logger: slog.New(slog.DiscardHandler)})
+	handled := make(chan string, 1)
+	h.OnConnection(func(s *hub.Socket) {
+		s.OnAny(func(e *hub.Event) {
+			if e.Name == "forbidden" {
+				panic("refused by the catch-all")
+			}
+		})
+		s.On("forbidden", func(e *hub.Event) { handled <- e.Name })
+	})
+	_, s := connect(t, h, "/", nil)
+	require.NoError(t, s.Emit("forbidden"))
+	<-s.Disconnected()
+	assert.Equal(t, "io server disconnect", s.Reason())
+	assert.Empty(t, handled, "the event handler ran after the catch-all panicked")
+}
+
+// A dynamic namespace matcher that panics refuses the name.
+func TestDynamicMatcherPanicRefuses(t *testing.T) {
+	logs := &logRecorder{}
+	h := newHub(t, &hub.Options{Logger: slog.New(logs)})
+	h.OfFunc(func(name string, _ json.RawMessage) bool {
+		if name == "/boom" {
+			panic("matcher bug")
+		}
+		return false
+	})
+	h.OfRegexp(regexp.MustCompile(`^/ok$`))
+	ctx := testCtx(t)
+	c, err := hubtest.Dial(ctx, h, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	_, err = c.Connect(ctx, "/boom", nil)
+	var ce *namespace.ConnectError
+	require.ErrorAs(t, err, &ce)
+	assert.Equal(t, "Invalid namespace", ce.Message)
+	_, err = c.Connect(ctx, "/ok", nil)
+	require.NoError(t, err, "the connection and the other matchers still work")
+	assert.Len(t, logs.find("matcher panicked"), 1)
+}
