@@ -171,3 +171,81 @@ func TestDynamicMatcherPanicRefuses(t *testing.T) {
 	require.NoError(t, err, "the connection and the other matchers still work")
 	assert.Len(t, logs.find("matcher panicked"), 1)
 }
+
+// Every place that runs application code recovers a panic without turning
+// it into a success: the socket is disconnected (connection and event
+// handlers) and what came after the panic does not run; a panicking
+// disconnect handler does not stop the others.
+func TestHandlerPanicsFailClosed(t *testing.T) {
+	tests := []struct {
+		name    string
+		install func(h *hub.Server, ran chan<- string)
+		trigger func(t *testing.T, s *hubtest.Socket)
+		reason  string
+		ran     []string
+	}{
+		{
+			name: "connection handler",
+			install: func(h *hub.Server, ran chan<- string) {
+				h.OnConnection(func(*hub.Socket) { panic("connection bug") })
+				h.OnConnection(func(*hub.Socket) { ran <- "second connection handler" })
+			},
+			reason: "io server disconnect",
+		},
+		{
+			name: "event handler with an ack",
+			install: func(h *hub.Server, ran chan<- string) {
+				h.OnConnection(func(s *hub.Socket) {
+					s.On("pay", func(e *hub.Event) {
+						panic("handler bug before the ack")
+					})
+				})
+			},
+			trigger: func(t *testing.T, s *hubtest.Socket) {
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				go func() { <-s.Disconnected(); cancel() }()
+				_, err := s.EmitWithAck(ctx, "pay")
+				assert.Error(t, err, "no ack for an event whose handler panicked")
+			},
+			reason: "io server disconnect",
+		},
+		{
+			name: "disconnect handler",
+			install: func(h *hub.Server, ran chan<- string) {
+				h.OnConnection(func(s *hub.Socket) {
+					s.OnDisconnect(func(string) { panic("disconnect bug") })
+					s.OnDisconnect(func(reason string) { ran <- "second disconnect handler: " + reason })
+					s.On("bye", func() { s.Disconnect(false) })
+				})
+			},
+			trigger: func(t *testing.T, s *hubtest.Socket) { require.NoError(t, s.Emit("bye")) },
+			reason:  "io server disconnect",
+			ran:     []string{"second disconnect handler: server namespace disconnect"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHub(t, &hub.Options{Logger: slog.New(slog.DiscardHandler)})
+			ran := make(chan string, 10)
+			tt.install(h, ran)
+			h.Of("/barrier")
+			c, s := connect(t, h, "/", nil)
+			if tt.trigger != nil {
+				tt.trigger(t, s)
+			}
+			<-s.Disconnected()
+			assert.Equal(t, tt.reason, s.Reason())
+			// A client's packets are handled one after the other: once a
+			// later CONNECT is answered, whatever the panic interrupted has
+			// finished or will never run.
+			_, err := c.Connect(testCtx(t), "/barrier", nil)
+			require.NoError(t, err)
+			var got []string
+			for len(ran) > 0 {
+				got = append(got, <-ran)
+			}
+			assert.Equal(t, tt.ran, got)
+		})
+	}
+}
