@@ -111,6 +111,16 @@ type Options struct {
 	// connection recover their socket (id, rooms, data) and the broadcasts
 	// they missed; see namespace.Recovery. Default: off.
 	ConnectionStateRecovery *namespace.Recovery
+	// KeepEmptyChildNamespaces keeps the instances of dynamic namespaces
+	// (OfFunc, OfRegexp) when their last socket leaves. By default an empty
+	// instance is removed, as socket.io does with
+	// cleanupEmptyChildNamespaces (which is off by default there): clients
+	// choose these names, so keeping them would let any client grow the
+	// server's memory. The next client asking for a removed name gets a
+	// fresh instance, with the dynamic namespace's middlewares and handlers
+	// (and OnNewNamespace runs again). A removed instance forgets the
+	// sessions it kept for connection state recovery.
+	KeepEmptyChildNamespaces bool
 	// Logger receives diagnostics. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -124,14 +134,16 @@ type Server struct {
 	rateLimited atomic.Int64
 	clientOpts  *namespace.ClientOptions // shared by every client
 
-	mu         sync.RWMutex
-	namespaces map[string]*Namespace
-	dynamic    []dynamicNamespace
+	mu             sync.RWMutex
+	namespaces     map[string]*Namespace // static ones; dynamic instances are their parents' children
+	dynamic        []dynamicNamespace
+	onNewNamespace []func(*Namespace)
 }
 
 type dynamicNamespace struct {
 	match  func(name string, auth json.RawMessage) bool
 	parent *Namespace
+	byName bool // match looks at the name only (OfRegexp): Of may make instances
 }
 
 var _ Hub = (*Server)(nil)
@@ -197,49 +209,105 @@ func (s *Server) ServeConn(conn transport.Conn, r *http.Request) {
 func (s *Server) Engine() *engineio.Server { return s.eio }
 
 // Of returns the namespace called name ("/" is the main one; a missing
-// leading slash is added), creating it if needed.
+// leading slash is added), creating it if needed. A name served by an
+// instance of a dynamic namespace returns that instance.
 func (s *Server) Of(name string) *Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
 	s.mu.RLock()
 	ns := s.namespaces[name]
+	dyn := s.dynamic
 	s.mu.RUnlock()
 	if ns != nil {
 		return ns
 	}
+	for _, d := range dyn {
+		if child := d.parent.Child(name); child != nil {
+			return child
+		}
+	}
+	for _, d := range dyn {
+		if d.byName && s.matches(d, name, nil) {
+			return s.instance(d, name)
+		}
+	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if ns = s.namespaces[name]; ns == nil {
+	ns = s.namespaces[name]
+	created := ns == nil
+	if created {
 		ns = namespace.New(name, s.nsConfig())
 		s.namespaces[name] = ns
 	}
+	s.mu.Unlock()
+	if created {
+		s.newNamespace(ns)
+	}
 	return ns
+}
+
+// OnNewNamespace registers fn to run whenever a namespace is created: by
+// Of, or as an instance of a dynamic namespace when a client first asks
+// for its name (before that client's middlewares run, so fn may add
+// middlewares or handlers of the instance's own). socket.io's
+// io.on("new_namespace").
+func (s *Server) OnNewNamespace(fn func(ns *Namespace)) {
+	s.mu.Lock()
+	s.onNewNamespace = append(s.onNewNamespace, fn)
+	s.mu.Unlock()
+}
+
+// newNamespace runs the OnNewNamespace hooks; a hook that panics is
+// logged and the others still run.
+func (s *Server) newNamespace(ns *Namespace) {
+	s.mu.RLock()
+	hooks := s.onNewNamespace
+	s.mu.RUnlock()
+	for _, fn := range hooks {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					s.opts.Logger.Error("hub: new namespace hook panicked", "namespace", ns.Name(),
+						"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+				}
+			}()
+			fn(ns)
+		}()
+	}
 }
 
 // OfFunc returns a dynamic namespace: clients may connect to any name for
 // which match returns true; each name gets its own namespace (created on
 // first connection) sharing the returned namespace's middlewares and
 // connection handlers, and the returned namespace's broadcasts reach them
-// all.
+// all. An instance is removed when its last socket leaves, unless
+// Options.KeepEmptyChildNamespaces is set.
 func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Namespace {
-	parent := namespace.New("", s.nsConfig())
-	s.mu.Lock()
-	s.dynamic = append(s.dynamic, dynamicNamespace{match: match, parent: parent})
-	s.mu.Unlock()
-	return parent
+	return s.addDynamic(dynamicNamespace{match: match})
 }
 
-// OfRegexp is OfFunc for names matching re.
+// OfRegexp is OfFunc for names matching re. Of, given a name that matches,
+// returns (or makes) its instance, as socket.io's io.of(name) does.
 func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
-	return s.OfFunc(func(name string, _ json.RawMessage) bool { return re.MatchString(name) })
+	return s.addDynamic(dynamicNamespace{match: func(name string, _ json.RawMessage) bool { return re.MatchString(name) }, byName: true})
+}
+
+func (s *Server) addDynamic(d dynamicNamespace) *Namespace {
+	d.parent = namespace.New("", s.nsConfig())
+	s.mu.Lock()
+	s.dynamic = append(s.dynamic, d)
+	s.mu.Unlock()
+	return d.parent
 }
 
 func (s *Server) nsConfig() *namespace.Config {
-	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery}
+	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery,
+		KeepEmptyChildren: s.opts.KeepEmptyChildNamespaces}
 }
 
-// resolve finds the namespace a client asks for.
+// resolve finds the namespace a client asks for: a static one, a live
+// instance of a dynamic namespace, or a new instance of the first dynamic
+// namespace whose matcher accepts the name.
 func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
 	s.mu.RLock()
 	ns := s.namespaces[name]
@@ -249,19 +317,41 @@ func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
 		return ns
 	}
 	for _, d := range dyn {
-		if s.matches(d, name, auth) {
-			child := d.parent.NewChild(name)
-			s.mu.Lock()
-			if existing := s.namespaces[name]; existing != nil {
-				child = existing
-			} else {
-				s.namespaces[name] = child
-			}
-			s.mu.Unlock()
+		if child := d.parent.Child(name); child != nil {
 			return child
 		}
 	}
+	for _, d := range dyn {
+		if s.matches(d, name, auth) {
+			return s.instance(d, name)
+		}
+	}
 	return nil
+}
+
+// instance returns d's instance called name, making it if needed.
+func (s *Server) instance(d dynamicNamespace, name string) *Namespace {
+	child, created := d.parent.NewChild(name)
+	if created {
+		s.newNamespace(child)
+	}
+	return child
+}
+
+// all returns every namespace: the static ones, and the live instances of
+// the dynamic ones.
+func (s *Server) all() []*Namespace {
+	s.mu.RLock()
+	out := make([]*Namespace, 0, len(s.namespaces))
+	for _, ns := range s.namespaces {
+		out = append(out, ns)
+	}
+	dyn := s.dynamic
+	s.mu.RUnlock()
+	for _, d := range dyn {
+		out = append(out, d.parent.Children()...)
+	}
+	return out
 }
 
 // matches runs a dynamic namespace's matcher; one that panics does not
@@ -294,10 +384,13 @@ func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(e
 // handlers to finish or for ctx to end.
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.eio.Shutdown(ctx)
+	for _, ns := range s.all() {
+		_ = ns.Adapter().Close()
+	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	for _, ns := range s.namespaces {
-		_ = ns.Adapter().Close()
+	for _, d := range s.dynamic {
+		_ = d.parent.Adapter().Close()
 	}
 	return err
 }

@@ -33,11 +33,9 @@ var _ Metrics = (*Server)(nil)
 // Stats returns the hub's current counters and gauges.
 func (s *Server) Stats() Stats {
 	st := Stats{Stats: s.eio.Stats(), Sockets: map[string]int64{}, RateLimited: s.rateLimited.Load()}
-	s.mu.RLock()
-	for name, ns := range s.namespaces {
-		st.Sockets[name] = int64(ns.Len())
+	for _, ns := range s.all() {
+		st.Sockets[ns.Name()] = int64(ns.Len())
 	}
-	s.mu.RUnlock()
 	return st
 }
 

@@ -223,13 +223,26 @@ func (c *Client) Receive(binary bool, data []byte) error {
 
 // connect handles a CONNECT packet.
 func (c *Client) connect(name string, auth json.RawMessage) {
-	ns := c.resolve(name, auth)
-	if ns == nil {
-		p := socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: []byte(`{"message":"Invalid namespace"}`)}
-		_ = c.conn.Send(socketio.EncodeFrames(&p)...)
-		return
+	var (
+		ns     *Namespace
+		s      *Socket
+		missed []storedPacket
+		err    error
+	)
+	for {
+		ns = c.resolve(name, auth)
+		if ns == nil {
+			p := socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: []byte(`{"message":"Invalid namespace"}`)}
+			_ = c.conn.Send(socketio.EncodeFrames(&p)...)
+			return
+		}
+		s, missed, err = ns.connect(c, auth)
+		if !errors.Is(err, errGone) {
+			break
+		}
+		// An empty dynamic namespace instance was being removed: the
+		// resolver makes a fresh one.
 	}
-	s, missed, err := ns.connect(c, auth)
 	if err != nil {
 		var ce *ConnectError
 		if !errors.As(err, &ce) {

@@ -156,7 +156,7 @@ func TestServerSideEmitDynamicNamespace(t *testing.T) {
 	l := &linked{}
 	cfg := &namespace.Config{Adapter: l.factory, Logger: quietLog}
 	parent := namespace.New("", cfg)
-	child := parent.NewChild("/dyn-1")
+	child, _ := parent.NewChild("/dyn-1")
 	got := make(chan string, 1)
 	parent.OnServerSideEmit("hello", func(s string) { got <- s })
 	other := namespace.New("/dyn-1", cfg)

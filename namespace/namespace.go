@@ -32,14 +32,29 @@ type Config struct {
 	Logger *slog.Logger
 	// Recovery, when set, enables connection state recovery.
 	Recovery *Recovery
+	// KeepEmptyChildren keeps a dynamic namespace's instances (see
+	// [Namespace.NewChild]) when their last socket leaves. By default an
+	// empty instance is removed, its adapter closed, and the next client
+	// asking for that name gets a fresh one: clients choose these names, so
+	// keeping them would let any client grow the server's memory.
+	KeepEmptyChildren bool
 }
 
-// listeners are a namespace's middlewares and connection handlers, shared
-// by a dynamic namespace's children.
+// listeners are a namespace's middlewares and connection handlers. A
+// dynamic namespace's instances run their parent's, then their own.
 type listeners struct {
 	mu           sync.RWMutex
 	middlewares  []Middleware
 	onConnection []func(*Socket)
+}
+
+// snapshot returns the middlewares and connection handlers; the slices
+// are never modified in place (registration appends to full slices only
+// under mu, and readers never append).
+func (l *listeners) snapshot() ([]Middleware, []func(*Socket)) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return slices.Clip(l.middlewares), slices.Clip(l.onConnection)
 }
 
 // Namespace is a Socket.IO namespace: a channel multiplexed on client
@@ -59,6 +74,8 @@ type Namespace struct {
 	sockets  map[string]*Socket
 	children map[string]*Namespace // a dynamic namespace's instances
 	parent   *Namespace
+	pending  int           // connections running the middlewares, not yet in sockets
+	gone     chan struct{} // an instance being removed: closed once it is
 }
 
 // New returns a namespace. Applications get namespaces from the hub
@@ -82,24 +99,65 @@ func New(name string, cfg *Config) *Namespace {
 	return n
 }
 
-// NewChild returns a namespace called name that shares n's middlewares and
-// connection handlers, and is reached by n's broadcasts: how a dynamic
-// namespace (hub.OfFunc) makes its instances. It returns the existing child
-// of that name if there is one.
-func (n *Namespace) NewChild(name string) *Namespace {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if c := n.children[name]; c != nil {
-		return c
+// NewChild returns a namespace called name that runs n's middlewares and
+// connection handlers (then its own), and is reached by n's broadcasts: how
+// a dynamic namespace (hub.OfFunc) makes its instances. It returns the
+// existing child of that name if there is one, and reports whether it
+// created it.
+//
+// Unless [Config.KeepEmptyChildren] is set, a child is removed when its
+// last socket leaves (socket.io's cleanupEmptyChildNamespaces): its adapter
+// is closed, and NewChild makes a fresh one for the next client.
+func (n *Namespace) NewChild(name string) (child *Namespace, created bool) {
+	for {
+		if c, gone := n.child(name); c != nil {
+			return c, false
+		} else if gone != nil {
+			<-gone // an instance of that name is being removed: wait, then make a fresh one
+			continue
+		}
+		n.mu.Lock()
+		if n.children[name] != nil {
+			n.mu.Unlock()
+			continue // made meanwhile
+		}
+		c := New(name, &n.cfg)
+		c.parent = n
+		if n.children == nil {
+			n.children = make(map[string]*Namespace)
+		}
+		n.children[name] = c
+		n.mu.Unlock()
+		return c, true
 	}
-	c := New(name, &n.cfg)
-	c.listeners = n.listeners
-	c.parent = n
-	if n.children == nil {
-		n.children = make(map[string]*Namespace)
+}
+
+// Child returns the live child called name, or nil.
+func (n *Namespace) Child(name string) *Namespace {
+	for {
+		c, gone := n.child(name)
+		if gone == nil {
+			return c
+		}
+		<-gone
 	}
-	n.children[name] = c
-	return c
+}
+
+// child returns the child called name if it is live; if it is being
+// removed, it returns nil and a channel closed once it is.
+func (n *Namespace) child(name string) (*Namespace, <-chan struct{}) {
+	n.mu.RLock()
+	c := n.children[name]
+	n.mu.RUnlock()
+	if c == nil {
+		return nil, nil
+	}
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	if c.gone != nil {
+		return nil, c.gone
+	}
+	return c, nil
 }
 
 // Children returns the instances of a dynamic namespace.
@@ -239,6 +297,9 @@ func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport
 // pass, registers it. The client then sends the CONNECT answer and calls
 // welcome.
 func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedPacket, error) {
+	if !n.enter() {
+		return nil, nil, errGone
+	}
 	s := newSocket(n, c, auth)
 	var missed []storedPacket
 	var restored *session
@@ -257,18 +318,20 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 		}
 	}
 	if restored == nil || !n.recovery.cfg.SkipMiddlewares {
-		n.listeners.mu.RLock()
-		mws := n.listeners.middlewares
-		n.listeners.mu.RUnlock()
+		mws, _ := n.toRun()
 		for _, mw := range mws {
 			if err := n.runMiddleware(s, mw); err != nil {
 				s.closeRefused()
+				n.mu.Lock()
+				n.pending--
+				n.leftLocked() // unlocks
 				return nil, nil, err
 			}
 		}
 	}
 	s.connected.Store(true)
 	n.mu.Lock()
+	n.pending--
 	n.sockets[s.id] = s
 	n.mu.Unlock()
 	n.adapter.AddAll(s.id, s.id)
@@ -295,12 +358,72 @@ func (n *Namespace) runMiddleware(s *Socket, mw Middleware) (err error) {
 	return mw(s)
 }
 
+// errGone: the namespace is a dynamic namespace's instance being removed;
+// the client asks its parent for a fresh one.
+var errGone = errors.New("namespace: removed")
+
+// enter counts a connection about to run the middlewares, so that the
+// namespace is not removed meanwhile; false if it is being removed.
+func (n *Namespace) enter() bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.gone != nil {
+		return false
+	}
+	n.pending++
+	return true
+}
+
+// leftLocked is called with n.mu held after a socket left or was refused;
+// it unlocks n.mu and, if n is an instance of a dynamic namespace that is
+// now empty, removes it.
+func (n *Namespace) leftLocked() {
+	if n.parent == nil || n.cfg.KeepEmptyChildren || len(n.sockets) > 0 || n.pending > 0 || n.gone != nil {
+		n.mu.Unlock()
+		return
+	}
+	gone := make(chan struct{})
+	n.gone = gone
+	n.mu.Unlock()
+	if err := n.adapter.Close(); err != nil {
+		n.logger.Warn("namespace: closing the adapter of an empty namespace", "namespace", n.name, "err", err)
+	}
+	p := n.parent
+	p.mu.Lock()
+	if p.children[n.name] == n {
+		delete(p.children, n.name)
+	}
+	p.mu.Unlock()
+	close(gone)
+}
+
+// toRun returns the middlewares and connection handlers to run: a dynamic
+// namespace's instance runs its parent's, then its own.
+func (n *Namespace) toRun() ([]Middleware, []func(*Socket)) {
+	mws, handlers := n.listeners.snapshot()
+	if n.parent == nil {
+		return mws, handlers
+	}
+	pmws, phandlers := n.parent.listeners.snapshot()
+	return concat(pmws, mws), concat(phandlers, handlers)
+}
+
+// concat returns a followed by b, reusing either when the other is empty;
+// a must be clipped (appending to it copies).
+func concat[T any](a, b []T) []T {
+	if len(b) == 0 {
+		return a
+	}
+	if len(a) == 0 {
+		return b
+	}
+	return append(a, b...)
+}
+
 // welcome runs the connection handlers for a socket whose client has been
 // told it is connected.
 func (n *Namespace) welcome(s *Socket) {
-	n.listeners.mu.RLock()
-	handlers := n.listeners.onConnection
-	n.listeners.mu.RUnlock()
+	_, handlers := n.toRun()
 	for _, fn := range handlers {
 		if !s.Connected() {
 			return
@@ -315,7 +438,7 @@ func (n *Namespace) remove(s *Socket) {
 	if n.sockets[s.id] == s {
 		delete(n.sockets, s.id)
 	}
-	n.mu.Unlock()
+	n.leftLocked()
 }
 
 var socketsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
