@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -505,6 +507,38 @@ func TestNamespacesAndDynamicNamespaces(t *testing.T) {
 	expectOnly(t, dyn1, "news", `"dyn"`)
 	expectOnly(t, dyn0, "news", `"dyn"`)
 	expectOnly(t, root1, "news", `"root"`)
+}
+
+// An instance of a dynamic namespace left by its last socket is removed
+// (its adapter unsubscribes); a new instance of the same name on the same
+// node subscribes again and gets the other nodes' broadcasts.
+func TestDynamicInstanceReclaimedAcrossNodes(t *testing.T) {
+	srv := startRedis(t)
+	h0, h1 := newNode(t, srv, nil), newNode(t, srv, nil)
+	var dyn1 *hub.Namespace
+	for i, h := range []*hub.Server{h0, h1} {
+		d := h.OfRegexp(regexp.MustCompile(`^/game-\d+$`))
+		if i == 1 {
+			dyn1 = d
+		}
+	}
+	h1.Of("/settle")
+	ctx := testCtx(t)
+	c1, err := hubtest.Dial(ctx, h1, nil)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c1.Close() })
+	for round := range 3 {
+		s, err := c1.Connect(ctx, "/game-1", nil)
+		require.NoError(t, err)
+		require.NoError(t, h1.Of("/game-1").Adapter().(*redis.Adapter).Ready(ctx))
+		require.NoError(t, h0.Of("/game-1").Emit("news", round))
+		expectOnly(t, s, "news", strconv.Itoa(round))
+		require.NoError(t, s.Disconnect())
+		settle, err := c1.Connect(ctx, "/settle", nil) // handled after the DISCONNECT
+		require.NoError(t, err)
+		require.NoError(t, settle.Disconnect())
+		require.Empty(t, dyn1.Children(), "round %d: the empty instance is removed", round)
+	}
 }
 
 func TestAdapterClose(t *testing.T) {
