@@ -149,12 +149,13 @@ func (m *Memory) selectIDs(dst []string, opts Options) []string {
 		}
 	}
 	for _, r := range opts.Rooms {
-		if members, ok := m.rooms[r]; ok {
-			for id := range members {
-				add(id)
-			}
-		} else if _, ok := m.sids[r]; ok {
-			add(r) // the socket's own room
+		for id := range m.rooms[r] {
+			add(id)
+		}
+		// The socket named r is in it too: its own room, which others may
+		// join as well (never itself: its own id is not stored).
+		if _, ok := m.sids[r]; ok {
+			add(r)
 		}
 	}
 	return dst

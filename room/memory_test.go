@@ -92,6 +92,34 @@ func TestBroadcastSelection(t *testing.T) {
 	}
 }
 
+// TestOwnRoomJoinedByOthers: a room named like a socket's id holds that
+// socket and whoever joined it (socket.io keeps one set for both).
+func TestOwnRoomJoinedByOthers(t *testing.T) {
+	tests := []struct {
+		name string
+		opts room.Options
+		want []string
+	}{
+		{"the room", room.Options{Rooms: []string{"b"}}, []string{"a", "b"}},
+		{"the room and another", room.Options{Rooms: []string{"b", "r2"}}, []string{"a", "b", "c"}},
+		{"the room except r2", room.Options{Rooms: []string{"b"}, Except: []string{"r2"}}, []string{"a"}},
+		{"everyone except the room", room.Options{Except: []string{"b"}}, []string{"c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns, ad := setup()
+			ad.AddAll("a", "b")
+			require.NoError(t, ad.Broadcast(context.Background(), &room.Packet{}, tt.opts))
+			assert.Equal(t, tt.want, ns.take())
+			got := ad.Sockets(tt.opts.Rooms...)
+			slices.Sort(got)
+			if len(tt.opts.Except) == 0 {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}
+
 func TestMembership(t *testing.T) {
 	_, ad := setup()
 	assert.Equal(t, []string{"b", "r1", "r2"}, ad.Rooms("b"))
