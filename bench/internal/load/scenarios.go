@@ -54,9 +54,9 @@ type Config struct {
 	HoldMax      int
 	HoldRate     float64
 	HoldDuration time.Duration
-	// Room churn: one connection joins ChurnRooms rooms, then leaves them,
-	// with ChurnWindow join (or leave) events sent per write and up to two
-	// windows awaiting their acks.
+	// Room churn: one connection joins ChurnRooms rooms, then leaves them
+	// (newest first), with ChurnWindow join (or leave) events sent per
+	// write and up to two windows awaiting their acks.
 	ChurnRooms  int
 	ChurnWindow int
 	// DialConcurrency bounds connection attempts in flight.
@@ -949,8 +949,9 @@ func (r *runner) hold(ctx context.Context) error {
 }
 
 // churn makes one new connection join ChurnRooms rooms, then leave them
-// in the same order, each half of each timed on its own: the cost of a
-// join or leave must not grow with the rooms the socket is in.
+// newest first (where a search from the oldest is longest), each half of
+// each timed on its own: the cost of a join or leave must not grow with
+// the rooms the socket is in.
 func (r *runner) churn(ctx context.Context) error {
 	const sc = ScChurn
 	n, w := r.cfg.ChurnRooms, r.cfg.ChurnWindow
@@ -968,7 +969,8 @@ func (r *runner) churn(ctx context.Context) error {
 		return out
 	}
 	joins, leaves := events("join"), events("leave")
-	r.logf("room churn: one connection joins %d rooms, then leaves them (%d events per write, 2 writes awaiting acks)", n, w)
+	slices.Reverse(leaves)
+	r.logf("room churn: one connection joins %d rooms, then leaves them newest first (%d events per write, 2 writes awaiting acks)", n, w)
 	r.res.add(sc, MRooms, "count", float64(n), false)
 	r.begin(sc)
 	defer r.end(sc)
