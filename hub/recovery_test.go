@@ -40,6 +40,9 @@ func TestConnectionStateRecovery(t *testing.T) {
 	require.NoError(t, h.To("news").Emit("item", 2))
 	require.NoError(t, h.To("elsewhere").Emit("item", 99))
 	require.NoError(t, h.Emit("item", 3))
+	require.NoError(t, h.Of("/").Except("news").Emit("item", 98))
+	require.NoError(t, h.To("news").Except(s1.ID()).Emit("item", 97))
+	require.NoError(t, h.To("elsewhere", s1.ID()).Emit("item", 4)) // its own id room
 
 	conn2, err := hubtest.Dial(ctx, h, nil)
 	require.NoError(t, err)
@@ -52,7 +55,7 @@ func TestConnectionStateRecovery(t *testing.T) {
 	assert.True(t, srv.Recovered())
 	assert.Contains(t, srv.Rooms(), "news")
 	assert.Equal(t, "alice", srv.Data())
-	for _, want := range []string{"2", "3"} {
+	for _, want := range []string{"2", "3", "4"} {
 		ev, err := s2.Next(ctx)
 		require.NoError(t, err)
 		require.Equal(t, "item", ev.Name)

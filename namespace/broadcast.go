@@ -153,22 +153,23 @@ func (b Broadcast) EmitWithAck(ctx context.Context, event string, args ...any) (
 // Sockets returns the selected sockets on this node.
 func (b Broadcast) Sockets() []*Socket {
 	var out []*Socket
-	opts := b.options()
 	for _, ns := range b.namespaces() {
-		out = append(out, ns.lookup(ns.adapter.Sockets(opts.Rooms...))...)
-	}
-	if len(b.except) == 0 {
-		return out
-	}
-	return slices.DeleteFunc(out, func(s *Socket) bool {
-		rooms := s.Rooms()
-		for _, e := range b.except {
-			if slices.Contains(rooms, e) {
-				return true
+		ids := ns.adapter.Sockets(b.rooms...)
+		if len(b.except) > 0 && len(ids) > 0 {
+			// The sockets in the except rooms, listed once: not each
+			// selected socket's rooms, which may be many.
+			excluded := make(map[string]struct{})
+			for _, id := range ns.adapter.Sockets(b.except...) {
+				excluded[id] = struct{}{}
 			}
+			ids = slices.DeleteFunc(ids, func(id string) bool {
+				_, ok := excluded[id]
+				return ok
+			})
 		}
-		return false
-	})
+		out = append(out, ns.lookup(ids)...)
+	}
+	return out
 }
 
 // RemoteSocket is a socket described by FetchSockets, on this node or

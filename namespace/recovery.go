@@ -152,9 +152,21 @@ func (r *recoveryStore) restore(pid, offset string) (*session, []storedPacket) {
 		return nil, nil
 	}
 	delete(r.sessions, pid)
+	// The session's rooms as a set: checking each missed broadcast's
+	// rooms against a list would cost its length every time, under the
+	// lock that every broadcast takes.
+	joined := make(map[string]struct{}, 1+len(s.rooms))
+	joined[s.sid] = struct{}{}
+	for _, name := range s.rooms {
+		joined[name] = struct{}{}
+	}
+	in := func(name string) bool {
+		_, ok := joined[name]
+		return ok
+	}
 	var missed []storedPacket
 	for _, p := range r.packets[index+1:] {
-		if reaches(p.opts, s.sid, s.rooms) {
+		if reaches(p.opts, in) {
 			missed = append(missed, p)
 		}
 	}
@@ -162,9 +174,8 @@ func (r *recoveryStore) restore(pid, offset string) (*session, []storedPacket) {
 }
 
 // reaches reports whether a broadcast with opts would have reached a socket
-// with this id and rooms.
-func reaches(opts room.Options, id string, rooms []string) bool {
-	in := func(r string) bool { return r == id || slices.Contains(rooms, r) }
+// in the rooms in reports true for (its own id room among them).
+func reaches(opts room.Options, in func(name string) bool) bool {
 	if len(opts.Rooms) > 0 && !slices.ContainsFunc(opts.Rooms, in) {
 		return false
 	}

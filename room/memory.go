@@ -8,36 +8,88 @@ import (
 
 // Memory is the in-process [Adapter]: membership in maps, broadcasts
 // delivered straight to the local namespace. Create it with [NewMemory].
+//
+// Joining and leaving a room cost the same whatever the number of rooms
+// the socket is in (a client can make a server join as many rooms as its
+// handlers allow): a socket's rooms are a slice, scanned while it holds a
+// few, indexed by a map past that.
 type Memory struct {
 	ns Local
 
 	mu    sync.RWMutex
 	rooms map[string]map[string]struct{} // room -> member ids (own-id rooms not stored)
-	sids  map[string][]string            // socket id -> joined rooms (without its own id)
+	// sids holds each socket's rooms (without its own id) in join order.
+	// A slice of at most smallRooms entries is exactly those rooms; a
+	// longer one has an index in index, and holds stale entries too.
+	sids map[string][]string
+	// index maps, for a socket with more than smallRooms entries in
+	// sids, each of its rooms to its entry. An entry is live when the
+	// index points back at it: leaving deletes from the index only, and
+	// the slice is compacted once it holds as many stale entries as live
+	// ones.
+	index map[string]map[string]int
 	done  bool
 }
+
+// smallRooms is how many rooms a socket's slice holds before it is
+// indexed: scanning that many is about as fast as a map lookup, and
+// costs no memory for the many sockets in few rooms.
+const smallRooms = 16
 
 // NewMemory returns an in-memory adapter serving ns. Its signature fits the
 // hub's adapter factory option.
 func NewMemory(ns Local) Adapter { return newMemory(ns) }
 
 func newMemory(ns Local) *Memory {
-	return &Memory{ns: ns, rooms: make(map[string]map[string]struct{}), sids: make(map[string][]string)}
+	return &Memory{
+		ns:    ns,
+		rooms: make(map[string]map[string]struct{}),
+		sids:  make(map[string][]string),
+		index: make(map[string]map[string]int),
+	}
+}
+
+// joinedLocked returns socket id's rooms slice and, when it is indexed,
+// its index.
+func (m *Memory) joinedLocked(id string) (list []string, index map[string]int, known bool) {
+	list, known = m.sids[id]
+	if len(list) > smallRooms {
+		index = m.index[id]
+	}
+	return list, index, known
+}
+
+// live reports whether entry i of an indexed rooms slice is a room the
+// socket is in (and not one it left, or a duplicate of a rejoined one).
+func live(list []string, index map[string]int, i int) bool {
+	j, ok := index[list[i]]
+	return ok && j == i
 }
 
 // AddAll implements [Adapter].
 func (m *Memory) AddAll(id string, rooms ...string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	joined, known := m.sids[id]
-	if !known {
-		joined = nil
-	}
+	list, index, _ := m.joinedLocked(id)
 	for _, r := range rooms {
-		if r == id || slices.Contains(joined, r) {
+		if r == id {
 			continue
 		}
-		joined = append(joined, r)
+		if index != nil {
+			if _, in := index[r]; in {
+				continue
+			}
+		} else if slices.Contains(list, r) {
+			continue
+		}
+		list = append(list, r)
+		switch {
+		case index != nil:
+			index[r] = len(list) - 1
+		case len(list) > smallRooms:
+			index = indexOf(list)
+			m.index[id] = index
+		}
 		members := m.rooms[r]
 		if members == nil {
 			members = make(map[string]struct{}, 1)
@@ -45,21 +97,69 @@ func (m *Memory) AddAll(id string, rooms ...string) {
 		}
 		members[id] = struct{}{}
 	}
-	m.sids[id] = joined
+	m.sids[id] = list
 }
 
 // Del implements [Adapter].
 func (m *Memory) Del(id, room string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	joined, ok := m.sids[id]
-	if !ok || room == id {
+	list, index, known := m.joinedLocked(id)
+	if !known || room == id {
 		return
 	}
-	if i := slices.Index(joined, room); i >= 0 {
-		m.sids[id] = slices.Delete(joined, i, i+1)
-		m.leaveLocked(id, room)
+	if index == nil {
+		i := slices.Index(list, room)
+		if i < 0 {
+			return
+		}
+		m.sids[id] = slices.Delete(list, i, i+1)
+	} else {
+		if _, in := index[room]; !in {
+			return
+		}
+		delete(index, room)
+		if stale := len(list) - len(index); stale >= len(index) {
+			m.compactLocked(id, list, index)
+		}
 	}
+	m.leaveLocked(id, room)
+}
+
+// compactLocked drops the stale entries of socket id's indexed rooms
+// slice, in place. It runs once they are as many as the live ones, so its
+// cost is at most twice the leaves since the slice was last compacted.
+// With few rooms left the socket goes back to a plain slice; a slice (and
+// its index: a map does not shrink) much larger than what is left is
+// allocated again.
+func (m *Memory) compactLocked(id string, list []string, index map[string]int) {
+	out := list[:0]
+	for i, r := range list {
+		if live(list, index, i) {
+			index[r] = len(out)
+			out = append(out, r)
+		}
+	}
+	clear(list[len(out):])
+	switch {
+	case len(out) <= smallRooms:
+		delete(m.index, id)
+		out = append([]string(nil), out...)
+	case 8*len(out) < cap(out):
+		out = append([]string(nil), out...)
+		m.index[id] = indexOf(out)
+	}
+	m.sids[id] = out
+}
+
+// indexOf maps each room of a rooms slice without stale entries to its
+// position.
+func indexOf(list []string) map[string]int {
+	index := make(map[string]int, len(list))
+	for i, r := range list {
+		index[r] = i
+	}
+	return index
 }
 
 func (m *Memory) leaveLocked(id, room string) {
@@ -74,22 +174,46 @@ func (m *Memory) leaveLocked(id, room string) {
 func (m *Memory) DelAll(id string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, r := range m.sids[id] {
-		m.leaveLocked(id, r)
+	list, index, _ := m.joinedLocked(id)
+	for i, r := range list {
+		if index == nil || live(list, index, i) {
+			m.leaveLocked(id, r)
+		}
 	}
 	delete(m.sids, id)
+	delete(m.index, id)
 }
 
 // Rooms implements [Adapter].
 func (m *Memory) Rooms(id string) []string {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
-	joined, ok := m.sids[id]
-	if !ok {
+	list, index, known := m.joinedLocked(id)
+	if !known {
 		return nil
 	}
-	out := make([]string, 0, 1+len(joined))
-	return append(append(out, id), joined...)
+	if index == nil {
+		out := make([]string, 0, 1+len(list))
+		return append(append(out, id), list...)
+	}
+	out := make([]string, 1, 1+len(index))
+	out[0] = id
+	for i, r := range list {
+		if live(list, index, i) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// HasSocket reports whether socket id is a local socket of the namespace
+// (added by [Memory.AddAll], not yet removed by [Memory.DelAll]), without
+// listing its rooms.
+func (m *Memory) HasSocket(id string) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	_, ok := m.sids[id]
+	return ok
 }
 
 // HasMembers reports whether a local socket is in room (a socket is in the
@@ -149,12 +273,13 @@ func (m *Memory) selectIDs(dst []string, opts Options) []string {
 		}
 	}
 	for _, r := range opts.Rooms {
-		if members, ok := m.rooms[r]; ok {
-			for id := range members {
-				add(id)
-			}
-		} else if _, ok := m.sids[r]; ok {
-			add(r) // the socket's own room
+		for id := range m.rooms[r] {
+			add(id)
+		}
+		// The socket named r is in it too: its own room, which others may
+		// join as well (never itself: its own id is not stored).
+		if _, ok := m.sids[r]; ok {
+			add(r)
 		}
 	}
 	return dst

@@ -2,7 +2,9 @@ package room_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -92,6 +94,34 @@ func TestBroadcastSelection(t *testing.T) {
 	}
 }
 
+// TestOwnRoomJoinedByOthers: a room named like a socket's id holds that
+// socket and whoever joined it (socket.io keeps one set for both).
+func TestOwnRoomJoinedByOthers(t *testing.T) {
+	tests := []struct {
+		name string
+		opts room.Options
+		want []string
+	}{
+		{"the room", room.Options{Rooms: []string{"b"}}, []string{"a", "b"}},
+		{"the room and another", room.Options{Rooms: []string{"b", "r2"}}, []string{"a", "b", "c"}},
+		{"the room except r2", room.Options{Rooms: []string{"b"}, Except: []string{"r2"}}, []string{"a"}},
+		{"everyone except the room", room.Options{Except: []string{"b"}}, []string{"c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ns, ad := setup()
+			ad.AddAll("a", "b")
+			require.NoError(t, ad.Broadcast(context.Background(), &room.Packet{}, tt.opts))
+			assert.Equal(t, tt.want, ns.take())
+			got := ad.Sockets(tt.opts.Rooms...)
+			slices.Sort(got)
+			if len(tt.opts.Except) == 0 {
+				assert.Equal(t, tt.want, got)
+			}
+		})
+	}
+}
+
 func TestMembership(t *testing.T) {
 	_, ad := setup()
 	assert.Equal(t, []string{"b", "r1", "r2"}, ad.Rooms("b"))
@@ -174,3 +204,79 @@ func (n *countingNS) Deliver(_ *room.Packet, ids []string, _ room.Options, _ fun
 }
 func (n *countingNS) Disconnect([]string, bool)               {}
 func (n *countingNS) Describe(ids []string) []room.SocketInfo { return nil }
+
+// roomNames returns n distinct room names starting with prefix.
+func roomNames(prefix string, n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = prefix + strconv.Itoa(i)
+	}
+	return out
+}
+
+// BenchmarkJoinLeave measures one socket joining and leaving rooms while
+// it is in many (rooms=N): the cost per operation must not grow with N.
+// pair joins a fresh room and leaves it (the socket stays in exactly N
+// rooms); join and leave time one operation each, the socket going from N
+// to N+batch rooms and back with the timer stopped for the other
+// direction. members=N is a socket joining and leaving a room of N
+// members.
+func BenchmarkJoinLeave(b *testing.B) {
+	const batch = 256
+	for _, n := range []int{1, 10, 100, 1000, 10_000, 100_000} {
+		setup := func(b *testing.B) (room.Adapter, []string) {
+			ad := room.NewMemory(&countingNS{})
+			ad.AddAll("s", "s")
+			ad.AddAll("s", roomNames("in", n)...)
+			b.ReportAllocs()
+			b.ResetTimer()
+			return ad, roomNames("new", batch)
+		}
+		b.Run(fmt.Sprintf("rooms=%d/pair", n), func(b *testing.B) {
+			ad, fresh := setup(b)
+			for i := 0; b.Loop(); i++ {
+				r := fresh[i%batch]
+				ad.AddAll("s", r)
+				ad.Del("s", r)
+			}
+		})
+		b.Run(fmt.Sprintf("rooms=%d/join", n), func(b *testing.B) {
+			ad, fresh := setup(b)
+			for i := 0; b.Loop(); i++ {
+				if i%batch == 0 && i > 0 {
+					b.StopTimer()
+					for _, r := range fresh {
+						ad.Del("s", r)
+					}
+					b.StartTimer()
+				}
+				ad.AddAll("s", fresh[i%batch])
+			}
+		})
+		b.Run(fmt.Sprintf("rooms=%d/leave", n), func(b *testing.B) {
+			ad, fresh := setup(b)
+			for i := 0; b.Loop(); i++ {
+				if i%batch == 0 {
+					b.StopTimer()
+					ad.AddAll("s", fresh...)
+					b.StartTimer()
+				}
+				ad.Del("s", fresh[i%batch])
+			}
+		})
+	}
+	for _, n := range []int{1, 100_000} {
+		b.Run(fmt.Sprintf("members=%d/pair", n), func(b *testing.B) {
+			ad := room.NewMemory(&countingNS{})
+			for _, id := range roomNames("m", n) {
+				ad.AddAll(id, id, "big")
+			}
+			ad.AddAll("s", "s")
+			b.ReportAllocs()
+			for b.Loop() {
+				ad.AddAll("s", "big")
+				ad.Del("s", "big")
+			}
+		})
+	}
+}

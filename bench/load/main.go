@@ -19,7 +19,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -32,7 +31,7 @@ func main() {
 	name := flag.String("name", "server", "label of the results")
 	quick := flag.Bool("quick", false, "short run")
 	hold := flag.Int("hold", 0, "hold scenario: at most this many idle connections (0: as many as the file limits allow; -1: skip)")
-	skip := flag.String("skip", "", "comma-separated scenarios to skip: fanout, paced, echo, hold")
+	skip := flag.String("skip", "", "comma-separated scenarios to skip: "+load.SkipNames)
 	jsonOut := flag.String("json", "", "also write the results as JSON to this file")
 	connectN := flag.Int("connect-n", 0, "connections of the connect scenario (0: 5000)")
 	connectRate := flag.Float64("connect-rate", 0, "connections per second in the connect scenario (0: 500, 1000 with -quick)")
@@ -60,7 +59,9 @@ func main() {
 	if *echoClients > 0 {
 		cfg.EchoClients = *echoClients
 	}
-	cfg.Skip = parseSkip(*skip)
+	if cfg.Skip, err = load.ParseSkip(*skip); err != nil {
+		log.Fatal(err)
+	}
 	switch {
 	case *hold > 0:
 		cfg.HoldMax = *hold
@@ -85,26 +86,6 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-func parseSkip(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		switch strings.TrimSpace(f) {
-		case "":
-		case "fanout":
-			out = append(out, load.ScFanout)
-		case "paced":
-			out = append(out, load.ScPaced, load.ScPacedFew)
-		case "echo":
-			out = append(out, load.ScEcho)
-		case "hold":
-			out = append(out, load.ScHold)
-		default:
-			log.Fatalf("load: unknown scenario %q", f)
-		}
-	}
-	return out
 }
 
 func checkLoopback(addr string) error {

@@ -43,6 +43,10 @@ io.on("connection", (socket) => {
     socket.join(room);
     if (typeof ack === "function") ack("ok");
   });
+  socket.on("leave", (room, ack) => {
+    socket.leave(room);
+    if (typeof ack === "function") ack("ok");
+  });
   socket.on("bcast", (room, payload) => {
     io.to(room).emit("msg", payload);
   });

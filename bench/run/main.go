@@ -7,6 +7,7 @@
 //
 //	go run ./bench/run            # full run (~5 minutes on 2 cores)
 //	go run ./bench/run -quick     # ~1.5 minutes
+//	go run ./bench/run -quick -skip fanout,paced,echo,hold   # connect and room churn only
 //	go run ./bench/run -profile /tmp/prof   # also CPU/heap/alloc profiles of the Go server
 //
 // Everything runs on 127.0.0.1. Server CPU time and RSS come from
@@ -40,6 +41,7 @@ func main() {
 	quick := flag.Bool("quick", false, "short run (~1.5 minutes)")
 	servers := flag.String("servers", "go,node", "servers to run, in order (go, node)")
 	hold := flag.Int("hold", 0, "hold scenario: at most this many idle connections (0: as many as the file limits allow; -1: skip)")
+	skip := flag.String("skip", "", "comma-separated scenarios to skip: "+load.SkipNames+" (connect always runs)")
 	profile := flag.String("profile", "", "write CPU, heap and allocation profiles of the Go server for each scenario to this directory (profiling costs CPU: use a separate run for the figures)")
 	jsonOut := flag.String("json", "", "also write all results as JSON to this file")
 	out := flag.String("o", "", "also write the report (Markdown) to this file")
@@ -70,6 +72,9 @@ func main() {
 	}
 	if *verbose {
 		cfg.Log = os.Stderr
+	}
+	if cfg.Skip, err = load.ParseSkip(*skip); err != nil {
+		log.Fatal(err)
 	}
 	if *hold < 0 {
 		cfg.Skip = append(cfg.Skip, load.ScHold)

@@ -547,7 +547,7 @@ func (a *Adapter) onRequest(payload string) {
 			return
 		}
 		var r roomList
-		if req.SID == "" || a.local.Rooms(req.SID) == nil || r.UnmarshalJSON(inArray(req.Room)) != nil || len(r) != 1 {
+		if req.SID == "" || !a.local.HasSocket(req.SID) || r.UnmarshalJSON(inArray(req.Room)) != nil || len(r) != 1 {
 			return
 		}
 		if req.Type == reqRemoteJoin {
@@ -564,7 +564,7 @@ func (a *Adapter) onRequest(payload string) {
 			a.node.do(func() { _ = a.local.DisconnectSockets(ctx, opts, req.Close) })
 			return
 		}
-		if req.SID == "" || a.local.Rooms(req.SID) == nil {
+		if req.SID == "" || !a.local.HasSocket(req.SID) {
 			return
 		}
 		a.node.do(func() { a.ns.Disconnect([]string{req.SID}, req.Close) })

@@ -5,6 +5,7 @@
 // Events on the main namespace (the same as bench/node/server.js):
 //
 //	join(room[, ack])    joins room, acks "ok"
+//	leave(room[, ack])   leaves room, acks "ok"
 //	bcast(room, payload) to(room).emit("msg", payload)
 //	echo(payload, ack)   ack(payload)
 //	stats(arg, ack)      arg "gc": GC and return memory to the OS first;
@@ -46,36 +47,47 @@ func New(opts *hub.Options) *hub.Server {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	h := hub.New(&o)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("join", func(e *hub.Event) {
+	// The handlers are made once for all sockets (they find theirs in the
+	// event), so that a connection holds no closures of its own.
+	inRoom := func(op func(s *hub.Socket, room string)) func(*hub.Event) {
+		return func(e *hub.Event) {
 			var room string
 			if err := e.Args.Decode(0, &room); err != nil {
 				return
 			}
-			s.Join(room)
+			op(e.Socket, room)
 			if e.Ack != nil {
 				_ = e.Ack("ok")
 			}
-		})
-		s.On("bcast", func(e *hub.Event) {
-			var room string
-			if err := e.Args.Decode(0, &room); err != nil {
-				return
-			}
-			_ = h.To(room).Emit("msg", e.Args.Values()[1:]...)
-		})
-		s.On("echo", func(e *hub.Event) {
-			if e.Ack != nil {
-				_ = e.Ack(e.Args.Values()...)
-			}
-		})
-		s.On("stats", func(e *hub.Event) {
-			var arg string
-			_ = e.Args.Decode(0, &arg)
-			if e.Ack != nil {
-				_ = e.Ack(Collect(h, arg == "gc"))
-			}
-		})
+		}
+	}
+	join := inRoom(func(s *hub.Socket, room string) { s.Join(room) })
+	leave := inRoom((*hub.Socket).Leave)
+	bcast := func(e *hub.Event) {
+		var room string
+		if err := e.Args.Decode(0, &room); err != nil {
+			return
+		}
+		_ = h.To(room).Emit("msg", e.Args.Values()[1:]...)
+	}
+	echo := func(e *hub.Event) {
+		if e.Ack != nil {
+			_ = e.Ack(e.Args.Values()...)
+		}
+	}
+	stats := func(e *hub.Event) {
+		var arg string
+		_ = e.Args.Decode(0, &arg)
+		if e.Ack != nil {
+			_ = e.Ack(Collect(h, arg == "gc"))
+		}
+	}
+	h.OnConnection(func(s *hub.Socket) {
+		s.On("join", join)
+		s.On("leave", leave)
+		s.On("bcast", bcast)
+		s.On("echo", echo)
+		s.On("stats", stats)
 	})
 	return h
 }

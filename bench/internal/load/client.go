@@ -307,29 +307,78 @@ func (c *Client) Emit(args []byte) error {
 // during the call), or nil if the connection ended first. fn runs on the
 // reading side, like Hooks, and must not block.
 func (c *Client) EmitAck(args []byte, fn func(reply []byte)) error {
-	c.amu.Lock()
-	if c.ended {
-		c.amu.Unlock()
-		return ErrClosed
+	id, err := c.addAcks(1, fn)
+	if err != nil {
+		return err
 	}
-	if c.acks == nil {
-		c.acks = make(map[uint64]func([]byte))
-	}
-	id := c.ackID
-	c.ackID++
-	c.acks[id] = fn
-	c.amu.Unlock()
 	buf := make([]byte, 0, 24+len(args))
 	buf = append(buf, "42"...)
 	buf = strconv.AppendUint(buf, id, 10)
 	buf = append(buf, args...)
 	if err := c.send(buf); err != nil {
-		c.amu.Lock()
-		delete(c.acks, id)
-		c.amu.Unlock()
+		c.dropAcks(id, 1)
 		return err
 	}
 	return nil
+}
+
+// EmitAcks is EmitAck for several events sent with one write, pipelined:
+// fn is called for each reply, in any order.
+func (c *Client) EmitAcks(args [][]byte, fn func(reply []byte)) error {
+	first, err := c.addAcks(len(args), fn)
+	if err != nil {
+		return err
+	}
+	size := 0
+	for _, a := range args {
+		size += 24 + len(a)
+	}
+	buf := make([]byte, 0, size)
+	ends := make([]int, len(args))
+	for i, a := range args {
+		buf = append(buf, "42"...)
+		buf = strconv.AppendUint(buf, first+uint64(i), 10)
+		buf = append(buf, a...)
+		ends[i] = len(buf)
+	}
+	frames := make([][]byte, len(args))
+	start := 0
+	for i, end := range ends {
+		frames[i] = buf[start:end:end]
+		start = end
+	}
+	if err := c.SendBatch(frames); err != nil {
+		c.dropAcks(first, len(args))
+		return err
+	}
+	return nil
+}
+
+// addAcks registers fn for n acks and returns the first of their ids.
+func (c *Client) addAcks(n int, fn func(reply []byte)) (uint64, error) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	if c.ended {
+		return 0, ErrClosed
+	}
+	if c.acks == nil {
+		c.acks = make(map[uint64]func([]byte))
+	}
+	first := c.ackID
+	for range n {
+		c.acks[c.ackID] = fn
+		c.ackID++
+	}
+	return first, nil
+}
+
+// dropAcks forgets the n acks from id first, whose events were not sent.
+func (c *Client) dropAcks(first uint64, n int) {
+	c.amu.Lock()
+	defer c.amu.Unlock()
+	for id := range uint64(n) {
+		delete(c.acks, first+id)
+	}
 }
 
 // Call sends an event with an ack and waits for the reply (a copy).

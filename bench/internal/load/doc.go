@@ -7,7 +7,7 @@
 // /proc.
 //
 // Call [Run] with a [Target] (address and pid of a server speaking the
-// bench protocol: join, bcast, echo, stats) and a [Config] ([Full] or
+// bench protocol: join, leave, bcast, echo, stats) and a [Config] ([Full] or
 // [Quick]); it returns [Results]. [Dial] opens a single [Client].
 //
 // Every loop is bounded in count and time, and clients only ever connect

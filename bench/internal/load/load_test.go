@@ -2,6 +2,7 @@ package load_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"os"
 	"runtime"
@@ -63,6 +64,7 @@ func TestRunSmall(t *testing.T) {
 		PacedRate: 2000, PacedDuration: 100 * time.Millisecond,
 		EchoClients: 5, EchoDuration: 200 * time.Millisecond,
 		HoldMax: 30, HoldRate: 5000, HoldDuration: 300 * time.Millisecond,
+		ChurnRooms: 1001, ChurnWindow: 64,
 		DialConcurrency: 8,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -95,6 +97,52 @@ func TestRunSmall(t *testing.T) {
 	assert.Positive(t, get(load.ScHold, load.MServerRSS))
 	assert.Positive(t, get(load.ScHold, load.MConnectRate))
 	assert.GreaterOrEqual(t, get(load.ScHold, load.MCPUPerConnect), 0.0)
+	assert.Equal(t, 1001.0, get(load.ScChurn, load.MRooms))
+	for _, m := range []string{load.MJoinRate1, load.MJoinRate2, load.MLeaveRate1, load.MLeaveRate2} {
+		assert.Positive(t, get(load.ScChurn, m), m)
+	}
+	assert.GreaterOrEqual(t, get(load.ScChurn, load.MCPUPerJoin), 0.0)
+	assert.GreaterOrEqual(t, get(load.ScChurn, load.MCPUPerLeave), 0.0)
+}
+
+// TestJoinLeavePipelined: acked join and leave events sent many per write
+// are all answered, and the bench server joins and leaves the rooms.
+func TestJoinLeavePipelined(t *testing.T) {
+	addr, h := hubServer(t, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, _, err := load.Dial(ctx, addr, nil)
+	require.NoError(t, err)
+	defer c.Close()
+	send := func(event string, n int) {
+		t.Helper()
+		evs := make([][]byte, n)
+		for i := range evs {
+			evs[i] = fmt.Appendf(nil, `[%q,"r%d"]`, event, i)
+		}
+		replies := make(chan string, n)
+		require.NoError(t, c.EmitAcks(evs, func(reply []byte) { replies <- string(reply) }))
+		for range n {
+			select {
+			case r := <-replies:
+				require.Equal(t, `["ok"]`, r)
+			case <-ctx.Done():
+				t.Fatalf("%s: acks missing", event)
+			}
+		}
+	}
+	send("join", 300)
+	assert.Len(t, h.Of("/").Adapter().RoomNames(), 300)
+	send("leave", 300)
+	assert.Empty(t, h.Of("/").Adapter().RoomNames())
+}
+
+func TestParseSkip(t *testing.T) {
+	got, err := load.ParseSkip(" paced,churn ,")
+	require.NoError(t, err)
+	assert.Equal(t, []string{load.ScPaced, load.ScPacedFew, load.ScChurn}, got)
+	_, err = load.ParseSkip("fanout,nope")
+	assert.ErrorContains(t, err, `"nope"`)
 }
 
 func TestStatsAndEvents(t *testing.T) {

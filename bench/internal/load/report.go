@@ -40,6 +40,12 @@ func atLeast(limit float64, text string) target {
 	return target{text: text, met: func(g, _ float64, _ bool) (bool, bool) { return g >= limit, true }}
 }
 
+// timesNode: the Go figure is at least k times Node's, in the same run
+// (unknown without Node's).
+func timesNode(k float64, text string) target {
+	return target{text: text, met: func(g, n float64, ok bool) (bool, bool) { return g >= k*n, ok }}
+}
+
 // Targets of the issue, by scenario and metric name.
 var targets = map[[2]string]target{
 	{ScConnect, MRSSPerConn}:    atMost(4096, "≤ 4 KiB"),
@@ -47,13 +53,15 @@ var targets = map[[2]string]target{
 	{ScConnect, MCPUPerConnect}: atMost(250, "≤ 250 µs"),
 	{ScHold, MCPUPerConnect}:    atMost(250, "≤ 250 µs"),
 	{ScFanout, MCPUPerDeliv}:    atMost(1, "≤ 1 µs"),
-	{ScFanout, MDeliveredRate}: {text: "≥ 5× Node", met: func(g, n float64, ok bool) (bool, bool) {
-		return g >= 5*n, ok
-	}},
-	{ScPaced, MLatP99}:    atMost(10, "≤ 10 ms"),
-	{ScPacedFew, MLatP99}: atMost(10, "≤ 10 ms"),
-	{ScEcho, MCPUPerRT}:   atMost(15, "≤ 15 µs"),
-	{ScHold, MHeld}:       atLeast(19000, "≥ 19,000"),
+	{ScFanout, MDeliveredRate}:  timesNode(5, "≥ 5× Node"),
+	{ScPaced, MLatP99}:          atMost(10, "≤ 10 ms"),
+	{ScPacedFew, MLatP99}:       atMost(10, "≤ 10 ms"),
+	{ScEcho, MCPUPerRT}:         atMost(15, "≤ 15 µs"),
+	{ScHold, MHeld}:             atLeast(19000, "≥ 19,000"),
+	{ScChurn, MJoinRate1}:       timesNode(1, "≥ Node"),
+	{ScChurn, MJoinRate2}:       timesNode(1, "≥ Node"),
+	{ScChurn, MLeaveRate1}:      timesNode(1, "≥ Node"),
+	{ScChurn, MLeaveRate2}:      timesNode(1, "≥ Node"),
 }
 
 // Table renders results side by side as a Markdown table: the first
@@ -159,7 +167,7 @@ func formatRange(m Metric) string {
 func format(m Metric) string {
 	v := m.Value
 	switch m.Unit {
-	case "count", "B", "msg/s", "rt/s", "conn/s":
+	case "count", "B", "msg/s", "rt/s", "conn/s", "op/s":
 		return thousands(int64(math.Round(v)))
 	case "µs", "ms", "ms/s":
 		switch {

@@ -54,11 +54,17 @@ type Config struct {
 	HoldMax      int
 	HoldRate     float64
 	HoldDuration time.Duration
+	// Room churn: one connection joins ChurnRooms rooms, then leaves them
+	// (newest first), with ChurnWindow join (or leave) events sent per
+	// write and up to two windows awaiting their acks.
+	ChurnRooms  int
+	ChurnWindow int
 	// DialConcurrency bounds connection attempts in flight.
 	DialConcurrency int
 	// PayloadSize is the size of the filler string in each message.
 	PayloadSize int
-	// Skip names scenarios not to run (ScFanout, ScPaced, ScEcho, ScHold);
+	// Skip names scenarios not to run (ScFanout, ScPaced, ScPacedFew,
+	// ScEcho, ScHold, ScChurn);
 	// connect always runs, the others use its connections.
 	Skip []string
 	// Log receives progress lines (nil: discarded).
@@ -73,6 +79,7 @@ func Full() Config {
 		PacedRate: 20000, PacedDuration: 10 * time.Second,
 		EchoClients: 50, EchoDuration: 10 * time.Second,
 		HoldMax: 0, HoldRate: 2000, HoldDuration: 30 * time.Second,
+		ChurnRooms: 60000, ChurnWindow: 256,
 		DialConcurrency: 64,
 		PayloadSize:     64,
 	}
@@ -133,6 +140,7 @@ const (
 	ScPacedFew = "paced fanout, 100 receivers"
 	ScEcho     = "echo+ack"
 	ScHold     = "hold"
+	ScChurn    = "room churn"
 
 	MConnected     = "connections"
 	MConnectP50    = "connect latency p50"
@@ -158,11 +166,18 @@ const (
 	MProjected1M   = "projected server RSS for 1,000,000 connections"
 	MIdleCPU       = "server CPU while holding (per second)"
 	MServerRSS     = "server RSS (after GC)"
+	MRooms         = "rooms joined, then left"
+	MJoinRate1     = "joins/s, first half"
+	MJoinRate2     = "joins/s, second half"
+	MLeaveRate1    = "leaves/s, first half"
+	MLeaveRate2    = "leaves/s, second half"
+	MCPUPerJoin    = "server CPU per join"
+	MCPUPerLeave   = "server CPU per leave"
 )
 
 // Run runs every scenario against t in order: connect, fanout, paced
-// fanout, echo with ack, hold. A failing scenario is noted and the next
-// ones still run when they can.
+// fanout, echo with ack, hold, room churn. A failing scenario is noted and
+// the next ones still run when they can.
 func Run(ctx context.Context, t Target, cfg Config) (*Results, error) {
 	cfg = cfg.withDefaults()
 	r := &runner{t: t, cfg: cfg, res: &Results{Target: t.Name}}
@@ -207,6 +222,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.HoldDuration <= 0 {
 		c.HoldDuration = d.HoldDuration
+	}
+	if c.ChurnRooms <= 0 {
+		c.ChurnRooms = d.ChurnRooms
+	}
+	if c.ChurnWindow <= 0 {
+		c.ChurnWindow = d.ChurnWindow
 	}
 	if c.DialConcurrency <= 0 {
 		c.DialConcurrency = d.DialConcurrency
@@ -399,10 +420,43 @@ func (r *runner) run(ctx context.Context) error {
 			r.note("hold: %v", err)
 		}
 	}
+	if !r.skip(ScChurn) && ctx.Err() == nil {
+		if err := r.churn(ctx); err != nil {
+			r.note("room churn: %v", err)
+		}
+		r.waitClients(ctx, 1, 60*time.Second)
+	}
 	return ctx.Err()
 }
 
 func (r *runner) skip(sc string) bool { return slices.Contains(r.cfg.Skip, sc) }
+
+// SkipNames are the short names [ParseSkip] knows.
+const SkipNames = "fanout, paced, echo, hold, churn"
+
+// ParseSkip turns a comma-separated list of short scenario names (see
+// [SkipNames]) into [Config.Skip].
+func ParseSkip(s string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		switch strings.TrimSpace(f) {
+		case "":
+		case "fanout":
+			out = append(out, ScFanout)
+		case "paced":
+			out = append(out, ScPaced, ScPacedFew)
+		case "echo":
+			out = append(out, ScEcho)
+		case "hold":
+			out = append(out, ScHold)
+		case "churn":
+			out = append(out, ScChurn)
+		default:
+			return nil, fmt.Errorf("load: unknown scenario %q (known: %s)", f, SkipNames)
+		}
+	}
+	return out, nil
+}
 
 func closeAll(cs []*Client) {
 	var wg sync.WaitGroup
@@ -891,6 +945,101 @@ func (r *runner) hold(ctx context.Context) error {
 	closeAll(dr.clients)
 	dr.clients = nil
 	r.waitClients(ctx, 1, 120*time.Second)
+	return nil
+}
+
+// churn makes one new connection join ChurnRooms rooms, then leave them
+// newest first (where a search from the oldest is longest), each half of
+// each timed on its own: the cost of a join or leave must not grow with
+// the rooms the socket is in.
+func (r *runner) churn(ctx context.Context) error {
+	const sc = ScChurn
+	n, w := r.cfg.ChurnRooms, r.cfg.ChurnWindow
+	c, _, err := Dial(ctx, r.t.Addr, &DialOptions{Hooks: &Hooks{}})
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	// The events are made before the clock starts.
+	events := func(name string) [][]byte {
+		out := make([][]byte, n)
+		for i := range out {
+			out[i] = fmt.Appendf(nil, `[%q,"room-%d"]`, name, i)
+		}
+		return out
+	}
+	joins, leaves := events("join"), events("leave")
+	slices.Reverse(leaves)
+	r.logf("room churn: one connection joins %d rooms, then leaves them newest first (%d events per write, 2 writes awaiting acks)", n, w)
+	r.res.add(sc, MRooms, "count", float64(n), false)
+	r.begin(sc)
+	defer r.end(sc)
+	for _, phase := range []struct {
+		evs          [][]byte
+		rate1, rate2 string
+		cpu          string
+	}{
+		{joins, MJoinRate1, MJoinRate2, MCPUPerJoin},
+		{leaves, MLeaveRate1, MLeaveRate2, MCPUPerLeave},
+	} {
+		var cpu time.Duration
+		bounds := [3]int{0, n / 2, n}
+		for half, name := range []string{phase.rate1, phase.rate2} {
+			evs := phase.evs[bounds[half]:bounds[half+1]]
+			cpu0 := r.cpu()
+			t0 := time.Now()
+			if err := pipeline(ctx, c, evs, w); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			elapsed := time.Since(t0)
+			cpu += r.cpu() - cpu0
+			r.res.add(sc, name, "op/s", float64(len(evs))/elapsed.Seconds(), false)
+			r.logf("room churn: %s: %d in %v (%.0f/s)", name, len(evs), elapsed.Round(time.Millisecond), float64(len(evs))/elapsed.Seconds())
+		}
+		if r.t.PID != 0 {
+			r.res.add(sc, phase.cpu, "µs", us(int64(cpu))/float64(n), true)
+		}
+	}
+	return nil
+}
+
+// pipeline sends evs through c, asking for acks, window events per write
+// with up to two writes awaiting their acks, and returns once every event
+// is acked.
+func pipeline(ctx context.Context, c *Client, evs [][]byte, window int) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	acks := make(chan bool, len(evs))
+	fn := func(reply []byte) { acks <- reply != nil }
+	sent := 0
+	send := func() error {
+		k := min(window, len(evs)-sent)
+		err := c.EmitAcks(evs[sent:sent+k], fn)
+		sent += k
+		return err
+	}
+	for range 2 {
+		if sent < len(evs) {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
+	for got := 1; got <= len(evs); got++ {
+		select {
+		case ok := <-acks:
+			if !ok {
+				return ErrClosed
+			}
+		case <-ctx.Done():
+			return fmt.Errorf("load: %d of %d acks: %w", got-1, len(evs), ctx.Err())
+		}
+		if got%window == 0 && sent < len(evs) {
+			if err := send(); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 
