@@ -107,6 +107,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*ClientConn, erro
 	c.rd = frameReader{
 		src:        src,
 		maxPayload: transport.Params{MaxPayload: o.MaxPayload}.WithDefaults().MaxPayload,
+		maxFrags:   DefaultMaxFragments,
 		deflate:    c.deflate,
 	}
 	return c, nil

@@ -30,6 +30,7 @@ const (
 type frameReader struct {
 	src        io.Reader
 	maxPayload int64
+	maxFrags   int  // most frames per data message; 0: no bound
 	masked     bool // frames must be masked (the server reads client frames)
 	deflate    bool // permessage-deflate negotiated: RSV1 marks compressed messages
 
@@ -39,6 +40,7 @@ type frameReader struct {
 	op         ws.OpCode // 0 between messages
 	compressed bool
 	msg        []byte
+	frags      int // frames of the message read so far
 }
 
 // next reads the next complete data message or control frame. For a data
@@ -111,6 +113,11 @@ func (r *frameReader) next() (ws.OpCode, []byte, error) {
 			}
 			r.op, r.compressed = op, rsv != 0
 		}
+		if r.maxFrags > 0 && r.frags >= r.maxFrags {
+			r.resetMessage()
+			return 0, nil, tooManyFragmentsErr(r.maxFrags)
+		}
+		r.frags++
 		limit := r.maxPayload
 		if r.compressed {
 			limit = compressedLimit(limit)
@@ -204,7 +211,7 @@ func (r *frameReader) readShort(maskLen int, n int64) ([]byte, error) {
 }
 
 func (r *frameReader) resetMessage() {
-	r.op, r.compressed, r.msg = 0, false, nil
+	r.op, r.compressed, r.msg, r.frags = 0, false, nil, 0
 }
 
 // compressedLimit is how many compressed bytes may carry a message of at
