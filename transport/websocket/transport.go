@@ -74,13 +74,12 @@ type Options struct {
 	// count). However small, each frame costs the server some work: without
 	// a bound, a legal message sent as a million one-byte frames would cost
 	// far more than the same message sent whole. A client that sends more is
-	// disconnected with status 1009 as soon as the first bytes of the frame
+	// disconnected with status 1008 as soon as the first bytes of the frame
 	// past the bound arrive, and the handler gets an error wrapping
 	// ErrTooManyFragments and transport.ErrTooLarge. The message's size is
 	// bounded by transport.Params.MaxPayload as well. Zero means
-	// DefaultMaxFragments (16,384, the count past which socket.io 4.8's
-	// server was measured to refuse a message); a negative value means no
-	// bound.
+	// DefaultMaxFragments (16,384, the default of Node's ws under socket.io
+	// 4.8, which also closes with 1008); a negative value means no bound.
 	MaxFragments int
 	// NoPoller makes every connection read with a goroutine of its own.
 	// By default, on Linux, plain TCP connections are read through a shared
