@@ -43,9 +43,8 @@ func main() {
 	pace := flag.Duration("pace", 0, "pause between writes (so that the server reads each one apart)")
 	runs := flag.Int("runs", 5, "messages, one connection each, one after the other")
 	flag.Parse()
-	host, _, err := net.SplitHostPort(*addr)
-	if err != nil || !net.ParseIP(host).IsLoopback() {
-		log.Fatalf("fragments: -addr %q: not a loopback address", *addr)
+	if err := load.CheckLoopback(*addr); err != nil {
+		log.Fatalf("fragments: %v", err)
 	}
 	if *pid <= 0 || *runs <= 0 || *size < 4 || *frag < 0 || *write <= 0 {
 		log.Fatal("fragments: -pid, -runs, -size (>= 4), -frag (>= 0) and -write (> 0) are required")
