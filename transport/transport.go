@@ -154,7 +154,8 @@ var (
 	// ErrQueueFull means the peer does not read fast enough: the bounded
 	// outgoing queue overflowed and the connection was closed.
 	ErrQueueFull = errors.New("transport: send queue full")
-	// ErrTooLarge means the peer sent more than Params.MaxPayload.
+	// ErrTooLarge means the peer sent more than Params.MaxPayload, or a
+	// message in more parts than the transport accepts.
 	ErrTooLarge = errors.New("transport: payload too large")
 	// ErrBadRequest means the peer's request or data could not be decoded.
 	ErrBadRequest = errors.New("transport: bad request")

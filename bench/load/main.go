@@ -16,7 +16,6 @@ import (
 	"flag"
 	"fmt"
 	"log"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -38,7 +37,7 @@ func main() {
 	echoClients := flag.Int("echo-clients", 0, "clients of the echo scenario (0: 50)")
 	flag.Parse()
 
-	if err := checkLoopback(*addr); err != nil {
+	if err := load.CheckLoopback(*addr); err != nil {
 		log.Fatal(err)
 	}
 	limit, err := load.RaiseFileLimit()
@@ -86,19 +85,4 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-}
-
-func checkLoopback(addr string) error {
-	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return fmt.Errorf("load: -addr: %w", err)
-	}
-	if host == "localhost" {
-		return nil
-	}
-	ip := net.ParseIP(host)
-	if ip == nil || !ip.IsLoopback() {
-		return fmt.Errorf("load: -addr %s: only loopback addresses are allowed", addr)
-	}
-	return nil
 }

@@ -9,6 +9,9 @@
 // accepts connections, and stops on SIGINT/SIGTERM or when stdin closes
 // with -stdin.
 //
+// -ws-max-fragments and -ws-no-poller set the WebSocket transport's
+// options of those names (bench/fragments uses them).
+//
 // With -pprof, the profiling address serves net/http/pprof under
 // /debug/pprof/, and /bench/cpu/start and /bench/cpu/stop to bracket a
 // scenario: stop answers with the CPU profile taken since start.
@@ -33,15 +36,28 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/bench/internal/benchserver"
+	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/polling"
+	"github.com/go-realtime/realtime/transport/websocket"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "listen address (port 0 picks one)")
 	pprofAddr := flag.String("pprof", "", "serve net/http/pprof and CPU profile brackets on this address (off when empty)")
 	stdin := flag.Bool("stdin", false, "exit when stdin reaches EOF (for a parent process)")
+	maxFragments := flag.Int("ws-max-fragments", 0, "websocket.Options.MaxFragments (0: the default, negative: no bound)")
+	noPoller := flag.Bool("ws-no-poller", false, "websocket.Options.NoPoller: a reading goroutine per connection")
 	flag.Parse()
 
-	h := benchserver.New(nil)
+	var opts *hub.Options
+	if *maxFragments != 0 || *noPoller {
+		opts = &hub.Options{Transports: []transport.Transport{
+			polling.New(nil),
+			websocket.New(&websocket.Options{MaxFragments: *maxFragments, NoPoller: *noPoller}),
+		}}
+	}
+	h := benchserver.New(opts)
 	// No TCP keep-alive probes (as Node's http server): Engine.IO's own
 	// heartbeat finds dead peers, and each accepted connection saves the
 	// system calls that configure them.

@@ -107,6 +107,7 @@ func Dial(ctx context.Context, url string, opts *DialOptions) (*ClientConn, erro
 	c.rd = frameReader{
 		src:        src,
 		maxPayload: transport.Params{MaxPayload: o.MaxPayload}.WithDefaults().MaxPayload,
+		maxFrags:   DefaultMaxFragments,
 		deflate:    c.deflate,
 	}
 	return c, nil
@@ -216,12 +217,22 @@ func (c *ClientConn) sendClose(code int, reason string) error {
 }
 
 func (c *ClientConn) write(op ws.OpCode, p []byte) error {
-	c.wmu.Lock()
+	if err := c.lockOpen(); err != nil {
+		return err
+	}
 	defer c.wmu.Unlock()
+	return c.writeLocked(op, p)
+}
+
+// lockOpen takes the write lock, unless a close frame was sent: then it
+// returns an error wrapping transport.ErrClosed, without the lock.
+func (c *ClientConn) lockOpen() error {
+	c.wmu.Lock()
 	if c.closeSent {
+		c.wmu.Unlock()
 		return fmt.Errorf("websocket: write: %w", transport.ErrClosed)
 	}
-	return c.writeLocked(op, p)
+	return nil
 }
 
 // writeLocked writes one masked frame (a copy of p, masked).
@@ -231,13 +242,7 @@ func (c *ClientConn) writeLocked(op ws.OpCode, p []byte) error {
 		c.zbuf = deflateAppend(c.zbuf[:0], p, 1)
 		p, rsv = c.zbuf, rsv1
 	}
-	b := appendClientHeader(c.wbuf[:0], true, rsv, op, len(p))
-	var mask [4]byte
-	binary.LittleEndian.PutUint32(mask[:], rand.Uint32())
-	b = append(b, mask[:]...)
-	s := len(b)
-	b = append(b, p...)
-	ws.Cipher(b[s:], mask, 0)
+	b := appendClientFrame(c.wbuf[:0], true, rsv, op, p)
 	_, err := c.nc.Write(b)
 	if cap(b) <= maxPooledScratch {
 		c.wbuf = b[:0]
@@ -248,6 +253,54 @@ func (c *ClientConn) writeLocked(op ws.OpCode, p []byte) error {
 		c.zbuf = nil
 	}
 	return err
+}
+
+// WriteRaw writes b as it is: frames the caller encoded (see
+// AppendFragmented), for tests of how servers take unusual input. Once a
+// close frame was sent (ReadFrame answering the server's), it writes
+// nothing and the error wraps transport.ErrClosed.
+func (c *ClientConn) WriteRaw(b []byte) error {
+	if err := c.lockOpen(); err != nil {
+		return err
+	}
+	defer c.wmu.Unlock()
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// AppendFragmented appends to dst the frames of f as a client sends them
+// (masked, not compressed), split into frames of at most size bytes (an
+// empty f is one empty frame; size <= 0 means one frame), for
+// ClientConn.WriteRaw.
+func AppendFragmented(dst []byte, f transport.Frame, size int) []byte {
+	if size <= 0 {
+		size = max(1, len(f.Data))
+	}
+	op := ws.OpText
+	if f.Binary {
+		op = ws.OpBinary
+	}
+	for i := 0; ; i += size {
+		last := i+size >= len(f.Data)
+		dst = appendClientFrame(dst, last, 0, op, f.Data[i:min(i+size, len(f.Data))])
+		if last {
+			return dst
+		}
+		op = ws.OpContinuation
+	}
+}
+
+// appendClientFrame appends a masked frame holding p (masked with a random
+// key).
+func appendClientFrame(dst []byte, fin bool, rsv byte, op ws.OpCode, p []byte) []byte {
+	b := appendClientHeader(dst, fin, rsv, op, len(p))
+	var mask [4]byte
+	binary.LittleEndian.PutUint32(mask[:], rand.Uint32())
+	b = append(b, mask[:]...)
+	s := len(b)
+	b = append(b, p...)
+	ws.Cipher(b[s:], mask, 0)
+	return b
 }
 
 // appendClientHeader appends a frame header with the mask bit set; the

@@ -92,6 +92,7 @@ func newConn(t *Transport, nc net.Conn, src io.Reader, p transport.Params, defla
 		rd: frameReader{
 			src:        src,
 			maxPayload: p.MaxPayload,
+			maxFrags:   t.maxFragments,
 			masked:     true,
 			deflate:    deflate,
 		},

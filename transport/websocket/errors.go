@@ -12,6 +12,13 @@ import (
 // [Options.CheckOrigin] refused the request's Origin.
 var ErrOriginNotAllowed = errors.New("websocket: origin not allowed")
 
+// ErrTooManyFragments is wrapped by the error a connection ends with when
+// the client split a message into more frames than [Options.MaxFragments]
+// allows. The error also wraps transport.ErrTooLarge, and the connection is
+// closed with status 1008 (policy violation, as Node's ws does) as soon as
+// the frame past the bound arrives.
+var ErrTooManyFragments = errors.New("websocket: message split into too many fragments")
+
 // Close status codes used by this package (RFC 6455 section 7.4.1).
 const (
 	StatusNormalClosure   = 1000
@@ -80,5 +87,16 @@ func tooLargeErr(limit int64, inSync bool) error {
 		code:   StatusMessageTooBig,
 		err:    fmt.Errorf("websocket: message larger than %d bytes: %w", limit, transport.ErrTooLarge),
 		inSync: inSync,
+	}
+}
+
+// tooManyFragmentsErr reports a message of more than limit frames: close
+// 1008, error wrapping ErrTooManyFragments and transport.ErrTooLarge. It is
+// detected on a frame's first header bytes, out of sync with the stream.
+func tooManyFragmentsErr(limit int) error {
+	return &protocolError{
+		code:   StatusPolicyViolation,
+		err:    fmt.Errorf("%w (more than %d): %w", ErrTooManyFragments, limit, transport.ErrTooLarge),
+		inSync: false,
 	}
 }

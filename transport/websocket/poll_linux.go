@@ -29,6 +29,7 @@ type pollState struct {
 	h        atomic.Pointer[netpoll.Handle] // nil until registered
 	in       *[]byte                        // bytes read but not processed yet (pooled); nil while idle
 	off      int                            // processed prefix of *in
+	scan     unitScan                       // how far the unit at off was walked
 	unit     bytes.Reader                   // what rd.src reads while polled
 	finished bool                           // finish has run: nothing more to read
 }
@@ -163,7 +164,7 @@ func (c *Conn) processUnits(ps *pollState) bool {
 	defer c.dispatching.Store(false)
 	for {
 		pending := (*ps.in)[ps.off:]
-		end := unitLen(pending, c.rd.maxPayload)
+		end := ps.scan.unitLen(pending, &c.rd)
 		if end == 0 {
 			break
 		}
@@ -257,21 +258,40 @@ func (ps *pollState) release() {
 	ps.in, ps.off = nil, 0
 }
 
+// unitScan walks the frames of the unit (see unitLen) that the bytes
+// pending in a pollState begin with. It keeps how far it got, so that a unit
+// arriving over many reads is walked once, not once per read: a message
+// split into many small frames costs time linear in its length.
+type unitScan struct {
+	pos   int   // whole frames of the unit walked so far, in bytes
+	total int64 // payload bytes of the message's frames walked or read
+	frags int   // data frames of the message walked or read
+}
+
 // unitLen returns the length of the first unit of b that the frame reader
-// consumes in one call — a control frame, or the frames of a data message
+// rd consumes in one call — a control frame, or the frames of a data message
 // up to the final one (stopping early at an interleaved control frame) —
-// or 0 when b does not hold all of it yet. Frames the reader will refuse
-// (over the size limit) end the unit at their header, so the reader sees
-// them at once.
-func unitLen(b []byte, maxPayload int64) int {
-	pos := 0
-	var total int64
-	limit := compressedLimit(maxPayload)
+// or 0 when b does not hold all of it yet; b must begin with the unit the
+// previous calls walked. Frames the reader will refuse (over the size limit,
+// or past the fragment bound) end the unit at their header, so the reader
+// sees them at once.
+func (s *unitScan) unitLen(b []byte, rd *frameReader) int {
+	if s.pos == 0 {
+		// A new unit: it may continue a message whose first frames came
+		// in an earlier unit.
+		s.total, s.frags = int64(len(rd.msg)), rd.frags
+	}
+	limit := compressedLimit(rd.maxPayload)
 	for {
+		pos := s.pos
 		if len(b)-pos < 2 {
 			return 0
 		}
 		b0, b1 := b[pos], b[pos+1]
+		control := ws.OpCode(b0 & 0xf).IsControl()
+		if !control && rd.maxFrags > 0 && s.frags >= rd.maxFrags {
+			return s.end(pos + 2) // refused by the reader on these 2 bytes
+		}
 		hdr := 2
 		if b1&0x80 != 0 {
 			hdr += 4
@@ -289,28 +309,34 @@ func unitLen(b []byte, maxPayload int64) int {
 			if len(b)-pos < 10 {
 				return 0
 			}
-			u := binary.BigEndian.Uint64(b[pos+2:])
-			if u > 1<<62 {
-				return pos + hdr // refused by the reader
-			}
-			n = int64(u)
+			// Past 2^62 the reader refuses the frame; refused below.
+			n = int64(min(binary.BigEndian.Uint64(b[pos+2:]), 1<<62+1))
 		}
 		if len(b)-pos < hdr {
 			return 0
 		}
-		op := ws.OpCode(b0 & 0xf)
-		if total+n > limit {
-			return pos + hdr // refused by the reader before its payload
+		switch {
+		case n > 1<<62,
+			control && n > maxControlPayload,
+			!control && s.total+n > limit:
+			return s.end(pos + hdr) // refused by the reader before its payload
 		}
 		if int64(len(b)-pos-hdr) < n {
 			return 0
 		}
-		pos += hdr + int(n)
-		if op.IsControl() || b0&0x80 != 0 {
-			return pos
+		s.pos = pos + hdr + int(n)
+		if control || b0&0x80 != 0 {
+			return s.end(s.pos)
 		}
-		total += n
+		s.total += n
+		s.frags++
 	}
+}
+
+// end ends the unit at n bytes and returns n.
+func (s *unitScan) end(n int) int {
+	*s = unitScan{}
+	return n
 }
 
 // rawOp is the state of a read done through syscall.RawConn, whose

@@ -30,6 +30,7 @@ const (
 type frameReader struct {
 	src        io.Reader
 	maxPayload int64
+	maxFrags   int  // most frames per data message; 0: no bound
 	masked     bool // frames must be masked (the server reads client frames)
 	deflate    bool // permessage-deflate negotiated: RSV1 marks compressed messages
 
@@ -39,6 +40,7 @@ type frameReader struct {
 	op         ws.OpCode // 0 between messages
 	compressed bool
 	msg        []byte
+	frags      int // frames of the message read so far
 }
 
 // next reads the next complete data message or control frame. For a data
@@ -111,23 +113,34 @@ func (r *frameReader) next() (ws.OpCode, []byte, error) {
 			}
 			r.op, r.compressed = op, rsv != 0
 		}
+		if r.maxFrags > 0 && r.frags >= r.maxFrags {
+			r.resetMessage()
+			return 0, nil, tooManyFragmentsErr(r.maxFrags)
+		}
+		r.frags++
 		limit := r.maxPayload
 		if r.compressed {
 			limit = compressedLimit(limit)
 		}
 
-		if len7 < 126 && len(r.msg) == 0 {
-			// A short first frame: mask and payload in one read.
-			if len7 > limit {
+		if len7 < 126 {
+			// A short frame: mask and payload in one read (2 reads a
+			// frame, header included, whether it is a whole message or
+			// a fragment of one).
+			if len7 > limit-int64(len(r.msg)) {
 				r.resetMessage()
 				return 0, nil, tooLargeErr(r.maxPayload, false)
 			}
-			p, err := r.readShort(maskLen, len7)
+			var err error
+			if len(r.msg) == 0 {
+				r.msg, err = r.readShort(maskLen, len7)
+			} else {
+				r.msg, err = r.appendShort(r.msg, maskLen, int(len7))
+			}
 			if err != nil {
 				r.resetMessage()
 				return 0, nil, err
 			}
-			r.msg = p
 		} else {
 			// Extended length and mask, then the payload appended to the
 			// message.
@@ -203,8 +216,26 @@ func (r *frameReader) readShort(maskLen int, n int64) ([]byte, error) {
 	return p, nil
 }
 
+// appendShort reads the mask key (maskLen bytes) and a payload of n < 126
+// bytes with a single read call, as readShort does, and appends the
+// unmasked payload to msg.
+func (r *frameReader) appendShort(msg []byte, maskLen, n int) ([]byte, error) {
+	start := len(msg)
+	buf := slices.Grow(msg, maskLen+n)[:start+maskLen+n]
+	if _, err := io.ReadFull(r.src, buf[start:]); err != nil {
+		return msg, eofIsUnexpected(err, true)
+	}
+	if maskLen == 0 {
+		return buf, nil
+	}
+	mask := [4]byte(buf[start:])
+	buf = buf[:start+copy(buf[start:], buf[start+maskLen:])]
+	ws.Cipher(buf[start:], mask, 0)
+	return buf, nil
+}
+
 func (r *frameReader) resetMessage() {
-	r.op, r.compressed, r.msg = 0, false, nil
+	r.op, r.compressed, r.msg, r.frags = 0, false, nil, 0
 }
 
 // compressedLimit is how many compressed bytes may carry a message of at

@@ -25,6 +25,7 @@ const (
 	DefaultWriteTimeout         = 10 * time.Second
 	DefaultHandshakeTimeout     = 10 * time.Second
 	DefaultCloseTimeout         = 2 * time.Second
+	DefaultMaxFragments         = 16_384
 )
 
 // Options configure a Transport. A nil *Options, like every zero field,
@@ -68,6 +69,18 @@ type Options struct {
 	// reading can hold in the kernel before its queue overflows. Default:
 	// the system's (autotuned, up to several MiB).
 	SendBuffer int
+	// MaxFragments bounds the frames one message from a client may be split
+	// into (RFC 6455 section 5.4; control frames between them do not
+	// count). However small, each frame costs the server some work: without
+	// a bound, a legal message sent as a million one-byte frames would cost
+	// far more than the same message sent whole. A client that sends more is
+	// disconnected with status 1008 as soon as the first bytes of the frame
+	// past the bound arrive, and the handler gets an error wrapping
+	// ErrTooManyFragments and transport.ErrTooLarge. The message's size is
+	// bounded by transport.Params.MaxPayload as well. Zero means
+	// DefaultMaxFragments (16,384, the default of Node's ws under socket.io
+	// 4.8, which also closes with 1008); a negative value means no bound.
+	MaxFragments int
 	// NoPoller makes every connection read with a goroutine of its own.
 	// By default, on Linux, plain TCP connections are read through a shared
 	// epoll poller instead, so an idle connection holds no goroutine and no
@@ -87,6 +100,7 @@ type Transport struct {
 	log              *slog.Logger
 	noPoll           bool
 	sendBuffer       int
+	maxFragments     int // 0: no bound
 }
 
 var _ transport.Transport = (*Transport)(nil)
@@ -108,6 +122,7 @@ func New(opts *Options) *Transport {
 		log:              o.Logger,
 		noPoll:           o.NoPoller,
 		sendBuffer:       o.SendBuffer,
+		maxFragments:     o.MaxFragments,
 	}
 	switch {
 	case t.threshold == 0:
@@ -126,6 +141,12 @@ func New(opts *Options) *Transport {
 	}
 	if t.closeTimeout == 0 {
 		t.closeTimeout = DefaultCloseTimeout
+	}
+	switch {
+	case t.maxFragments == 0:
+		t.maxFragments = DefaultMaxFragments
+	case t.maxFragments < 0:
+		t.maxFragments = 0
 	}
 	if t.log == nil {
 		t.log = slog.Default()

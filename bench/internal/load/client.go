@@ -464,3 +464,20 @@ func appendFrame(dst []byte, op byte, p []byte) []byte {
 	}
 	return dst
 }
+
+// CheckLoopback returns an error unless addr (host:port) is a loopback
+// address: the bench commands only ever connect to this machine.
+func CheckLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("load: -addr: %w", err)
+	}
+	if host == "localhost" {
+		return nil
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("load: -addr %s: only loopback addresses are allowed", addr)
+	}
+	return nil
+}
