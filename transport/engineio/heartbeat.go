@@ -19,8 +19,15 @@ import (
 //
 // One runtime timer, armed only while a list is non-empty, wakes the
 // scheduler for the earliest head; a wake-up handles every entry due. Pings
-// go out up to slack early and timeouts fire up to slack late, so sessions
-// that connected close together share wake-ups.
+// go out up to slack early, so sessions that connected close together share
+// wake-ups. A timeout is never late: its deadline counts from when the ping
+// was due, not from when it went out, and the timer is armed for it exactly,
+// so a session that owes a pong is closed PingInterval+PingTimeout after its
+// last pong (or its open), as the reference server's clients expect. The
+// timer itself may run late on a loaded machine; so that this cannot be
+// seen, a session that is past its deadline is also closed when the client
+// or the application next reaches it (see [Session.timedOut]): a pong, a
+// request or a Server.Session lookup after the deadline finds it gone.
 
 // Which list a session is on.
 const (
@@ -114,6 +121,7 @@ func (h *heartbeats) pong(s *Session) {
 	h.mu.Lock()
 	if s.hbList == hbPinged {
 		h.pinged.unlink(s)
+		s.pongDue.Store(0)
 		h.waitLocked(s)
 	}
 	h.mu.Unlock()
@@ -127,6 +135,7 @@ func (h *heartbeats) stop(s *Session) {
 		h.waiting.unlink(s)
 	case hbPinged:
 		h.pinged.unlink(s)
+		s.pongDue.Store(0)
 	}
 	s.hbList = hbNone
 	if h.waiting.head == nil && h.pinged.head == nil && h.armedAt != 0 {
@@ -136,15 +145,15 @@ func (h *heartbeats) stop(s *Session) {
 	h.mu.Unlock()
 }
 
-// armLocked makes sure the timer fires by the earliest deadline: a ping's,
-// or a timeout's plus slack; with no sessions, the timer is stopped.
+// armLocked makes sure the timer fires by the earliest deadline, a ping's
+// or a timeout's; with no sessions, the timer is stopped.
 func (h *heartbeats) armLocked(now int64) {
 	var at int64
 	if s := h.waiting.head; s != nil {
 		at = s.hbDeadline
 	}
-	if s := h.pinged.head; s != nil && (at == 0 || s.hbDeadline+h.slack < at) {
-		at = s.hbDeadline + h.slack
+	if s := h.pinged.head; s != nil && (at == 0 || s.hbDeadline < at) {
+		at = s.hbDeadline
 	}
 	switch {
 	case at == 0:
@@ -166,8 +175,9 @@ func (h *heartbeats) armLocked(now int64) {
 }
 
 // fire handles every heartbeat due: pings due within slack are sent (and the
-// sessions wait for their pong), sessions whose pong is overdue are closed.
-// Sending and closing happen after the scheduler's lock is released.
+// sessions wait for their pong until PingTimeout after the ping was due),
+// sessions whose pong is overdue are closed. Sending and closing happen
+// after the scheduler's lock is released.
 func (h *heartbeats) fire() {
 	h.fireMu.Lock()
 	defer h.fireMu.Unlock()
@@ -178,7 +188,8 @@ func (h *heartbeats) fire() {
 	pings, dead := h.pings[:0], h.dead[:0]
 	for s := h.waiting.head; s != nil && s.hbDeadline <= now+h.slack; s = h.waiting.head {
 		h.waiting.unlink(s)
-		s.hbDeadline = now + h.timeout
+		s.hbDeadline += h.timeout
+		s.pongDue.Store(s.hbDeadline)
 		s.hbList = hbPinged
 		h.pinged.push(s)
 		pings = append(pings, s)

@@ -135,11 +135,16 @@ func (s *Server) Len() int {
 	return len(s.sessions)
 }
 
-// Session returns the open session with the given id, or nil.
+// Session returns the open session with the given id, or nil. A session
+// whose pong is overdue is closed (ping timeout) rather than returned.
 func (s *Server) Session(id string) *Session {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[id]
+	sess := s.sessions[id]
+	s.mu.Unlock()
+	if sess == nil || sess.timedOut() {
+		return nil
+	}
+	return sess
 }
 
 // ServeHTTP serves the Engine.IO protocol: handshakes, polling requests

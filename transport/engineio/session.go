@@ -48,6 +48,9 @@ type Session struct {
 	// Heartbeat state, guarded by srv.hb.mu.
 	hbPrev, hbNext *Session
 	hbDeadline     int64
+	// pongDue is when the pong the session owes is overdue (srv.hb's clock),
+	// 0 when it owes none; written with srv.hb.mu held, read without.
+	pongDue atomic.Int64
 
 	data atomic.Pointer[any] // application data
 }
@@ -221,6 +224,20 @@ func (s *Session) send(frames ...transport.Frame) error {
 		return fmt.Errorf("engineio: send: %w", err)
 	}
 	return nil
+}
+
+// timedOut reports whether the session owes a pong that is overdue, and
+// then closes it for the ping timeout: the heartbeat timer may not have
+// fired yet (it can run late on a loaded machine), but the deadline has
+// passed, so what the client or the application does now must find the
+// session gone.
+func (s *Session) timedOut() bool {
+	due := s.pongDue.Load()
+	if due == 0 || s.srv.hb.now() < due {
+		return false
+	}
+	s.close(ErrPingTimeout, true)
+	return true
 }
 
 // Close closes the session; the application's HandleClose gets an error
@@ -418,6 +435,9 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 	s := h.s
 	s.srv.counters.packetsIn.Add(1)
 	s.srv.counters.bytesIn.Add(int64(len(f.Data)))
+	if s.timedOut() {
+		return nil // a pong, or anything else, after the deadline is too late
+	}
 	s.mu.Lock()
 	current, probing := s.conn == h.c, s.probing(h.c)
 	s.mu.Unlock()
