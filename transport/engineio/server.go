@@ -31,7 +31,8 @@ func (f HandlerFunc) Open(s *Session) SessionHandler { return f(s) }
 // slow work.
 type SessionHandler interface {
 	// HandleMessage is called for each message. The handler owns m.Data.
-	// Returning an error closes the session (reason "parse error").
+	// Returning an error closes the session (reason "forced close", as when
+	// socket.io cannot decode a packet; the close error wraps it).
 	HandleMessage(m Message) error
 	// HandleClose is called once the session has closed; Reason(err) says why.
 	HandleClose(err error)
