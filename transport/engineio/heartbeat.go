@@ -15,19 +15,22 @@ import (
 //   - waiting: sessions waiting to be pinged (deadline: open or last pong +
 //     PingInterval);
 //   - pinged: sessions that were pinged and owe a pong (deadline: ping +
-//     PingTimeout).
+//     PingTimeout, see below).
 //
 // One runtime timer, armed only while a list is non-empty, wakes the
 // scheduler for the earliest head; a wake-up handles every entry due. Pings
 // go out up to slack early, so sessions that connected close together share
-// wake-ups. A timeout is never late: its deadline counts from when the ping
-// was due, not from when it went out, and the timer is armed for it exactly,
-// so a session that owes a pong is closed PingInterval+PingTimeout after its
-// last pong (or its open), as the reference server's clients expect. The
-// timer itself may run late on a loaded machine; so that this cannot be
-// seen, a session that is past its deadline is also closed when the client
-// or the application next reaches it (see [Session.timedOut]): a pong, a
-// request or a Server.Session lookup after the deadline finds it gone.
+// wake-ups, and so do their timeouts: the sessions pinged together share one
+// deadline, PingTimeout after the wake-up or after the earliest of their
+// pings was due, whichever came first. So a timeout is never late: a session
+// that owes a pong is closed PingInterval+PingTimeout after its last pong (or
+// its open) at the latest, as the reference server's clients expect, and
+// never before it had PingTimeout to answer a ping sent on time. The timer
+// is armed for a timeout exactly, but may itself run late on a loaded
+// machine; so that this cannot be seen, a session past its deadline is also
+// closed when the client or the application next reaches it (see
+// [Session.timedOut]): a pong, a request or a Server.Session lookup after
+// the deadline finds it gone.
 
 // Which list a session is on.
 const (
@@ -175,9 +178,10 @@ func (h *heartbeats) armLocked(now int64) {
 }
 
 // fire handles every heartbeat due: pings due within slack are sent (and the
-// sessions wait for their pong until PingTimeout after the ping was due),
-// sessions whose pong is overdue are closed. Sending and closing happen
-// after the scheduler's lock is released.
+// sessions wait for their pong until PingTimeout after now or after the
+// first of these pings was due, if that was earlier), sessions whose pong is
+// overdue are closed. Sending and closing happen after the scheduler's lock
+// is released.
 func (h *heartbeats) fire() {
 	h.fireMu.Lock()
 	defer h.fireMu.Unlock()
@@ -186,10 +190,14 @@ func (h *heartbeats) fire() {
 	h.armedAt = 0
 	now := h.now()
 	pings, dead := h.pings[:0], h.dead[:0]
+	var deadline int64 // of the pongs owed for the pings sent now
+	if s := h.waiting.head; s != nil {
+		deadline = min(now, s.hbDeadline) + h.timeout
+	}
 	for s := h.waiting.head; s != nil && s.hbDeadline <= now+h.slack; s = h.waiting.head {
 		h.waiting.unlink(s)
-		s.hbDeadline += h.timeout
-		s.pongDue.Store(s.hbDeadline)
+		s.hbDeadline = deadline
+		s.pongDue.Store(deadline)
 		s.hbList = hbPinged
 		h.pinged.push(s)
 		pings = append(pings, s)
