@@ -20,6 +20,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -417,11 +418,23 @@ func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
 // sessionHandler feeds an Engine.IO session's messages to its client.
 type sessionHandler struct{ c *namespace.Client }
 
-func (h sessionHandler) HandleMessage(m engineio.Message) error { return h.c.Receive(m.Binary, m.Data) }
+// errInvalidPacket marks the error of a message that is not valid Socket.IO.
+var errInvalidPacket = errors.New("hub: invalid packet")
 
+func (h sessionHandler) HandleMessage(m engineio.Message) error {
+	if err := h.c.Receive(m.Binary, m.Data); err != nil {
+		return fmt.Errorf("%w: %w", errInvalidPacket, err)
+	}
+	return nil
+}
+
+// HandleClose passes the reason on as socket.io does: the session's own
+// reason, except that a session the server closed is a "forced server
+// close", unless it was closed for a packet that is not valid Socket.IO
+// ("forced close": socket.io closes the connection when its decoder fails).
 func (h sessionHandler) HandleClose(err error) {
 	reason := engineio.Reason(err)
-	if reason == "forced close" {
+	if reason == namespace.ReasonForcedClose && !errors.Is(err, errInvalidPacket) {
 		reason = namespace.ReasonForcedServerClose
 	}
 	h.c.Closed(reason)

@@ -338,7 +338,9 @@ describe("heartbeat", () => {
 
   test("polling: no pong → session gone after pingInterval+pingTimeout", T, async () => {
     const p = await pollingSession({ autoPong: false });
-    await sleep(PING_INTERVAL + PING_TIMEOUT + 100);
+    // Exactly the deadline, as the official socket.io-protocol suite polls:
+    // the session must not outlive it, not even by a late timer.
+    await sleep(PING_INTERVAL + PING_TIMEOUT);
     checkError(await p.get(), 1, "GET after ping timeout");
     checkError(await p.post("3"), 1, "POST after ping timeout");
   });
@@ -370,6 +372,17 @@ describe("heartbeat", () => {
     }
     s.send("4still-alive");
     await s.expectText("4still-alive");
+  });
+
+  test("websocket: a pong sent at pingInterval+pingTimeout is too late", T, async () => {
+    const { s } = await wsSession({ autoPong: false });
+    const deadline = Date.now() + PING_INTERVAL + PING_TIMEOUT;
+    await s.expectText("2", PING_INTERVAL + MARGIN + STEP_TIMEOUT);
+    await sleep(deadline - Date.now());
+    if (!s.isClosed) s.send("3");
+    await s.expectClose("close after a late pong");
+    const pings = s.log.filter((f) => f.data === "2").length;
+    assert.equal(pings, 1, `one ping, none after the deadline; frames: ${s.seen()}`);
   });
 
   test("websocket: no pong → socket closed after pingInterval+pingTimeout", T, async () => {

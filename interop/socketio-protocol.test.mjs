@@ -13,8 +13,10 @@ import {
   TEST_TIMEOUT,
   Polling,
   RawWS,
+  checkError,
   checkOpenPacket,
   show,
+  sleep,
 } from "./lib.mjs";
 
 const PATH = "/socket.io/";
@@ -77,6 +79,20 @@ describe("Engine.IO layer on /socket.io/", () => {
 
   test("websocket handshake has the same open packet", T, async () => {
     await eioWS();
+  });
+
+  // The official socket.io-protocol suite polls exactly
+  // pingInterval+pingTimeout after the handshake and wants the session gone.
+  test("polling: no pong → 400 exactly pingInterval+pingTimeout after the handshake", T, async () => {
+    const p = new Polling(PATH);
+    await p.handshake();
+    await sleep(PING_INTERVAL + PING_TIMEOUT);
+    checkError(await p.get(), 1, "GET at the ping deadline");
+  });
+
+  test("websocket: no pong → connection closed", T, async () => {
+    const { s } = await eioWS();
+    await s.expectClose("close on ping timeout", PING_INTERVAL + PING_TIMEOUT + STEP_TIMEOUT);
   });
 });
 

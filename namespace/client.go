@@ -3,7 +3,6 @@ package namespace
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -170,8 +169,13 @@ func (c *Client) connectTimeout() {
 	}
 }
 
-// Receive handles one Engine.IO message. An error means the client broke
-// the protocol: the caller closes the connection.
+// Receive handles one Engine.IO message. An error means the message is not
+// valid Socket.IO (socket.io's decoder would throw): the caller closes the
+// connection (socket.io's reason: "forced close"). A valid packet the
+// client may not send now (a second CONNECT to a namespace, a
+// CONNECT_ERROR, a packet for a namespace it has not joined) makes the
+// client close the connection itself, as socket.io does ("forced server
+// close"), and Receive returns nil.
 func (c *Client) Receive(binary bool, data []byte) error {
 	var (
 		pkt socketio.Packet // most packets are decoded here, on the stack
@@ -192,15 +196,15 @@ func (c *Client) Receive(binary bool, data []byte) error {
 	switch p.Type {
 	case socketio.Connect:
 		if s != nil {
-			return fmt.Errorf("namespace: %q connected twice", p.Namespace)
+			return c.refuse(p)
 		}
 		c.connect(p.Namespace, p.Data)
 		return nil
 	case socketio.ConnectError:
-		return fmt.Errorf("namespace: CONNECT_ERROR from a client")
+		return c.refuse(p)
 	}
 	if s == nil {
-		return fmt.Errorf("namespace: %s for %q, which the client has not joined", p.Type, p.Namespace)
+		return c.refuse(p)
 	}
 	switch p.Type {
 	case socketio.Disconnect:
@@ -219,6 +223,14 @@ func (c *Client) Receive(binary bool, data []byte) error {
 	default: // Ack, BinaryAck
 		return s.onAck(p)
 	}
+}
+
+// refuse closes the connection of a client that sent packet p, which it may
+// not send in its state.
+func (c *Client) refuse(p *socketio.Packet) error {
+	c.opts.logger().Debug("namespace: packet not allowed, closing", "type", p.Type.String(), "namespace", p.Namespace)
+	_ = c.conn.Close()
+	return nil
 }
 
 // connect handles a CONNECT packet.

@@ -45,7 +45,13 @@ func (e *ConnectError) payload() []byte {
 	return b
 }
 
-// Disconnect reasons, as socket.io-client and the reference server name them.
+// Disconnect reasons, as socket.io-client and the reference server name
+// them. A client that breaks the protocol is disconnected with the reason
+// socket.io 4.8 gives: a broken or oversize WebSocket frame or polling body
+// is a "transport error", data that is not Engine.IO a "parse error", a
+// packet that is not Socket.IO a "forced close", and a packet the client may
+// not send in its state (a second CONNECT, a CONNECT_ERROR, a packet for a
+// namespace it has not joined) a "forced server close".
 const (
 	ReasonServerDisconnect  = "server namespace disconnect"
 	ReasonClientDisconnect  = "client namespace disconnect"

@@ -15,12 +15,22 @@ import (
 //   - waiting: sessions waiting to be pinged (deadline: open or last pong +
 //     PingInterval);
 //   - pinged: sessions that were pinged and owe a pong (deadline: ping +
-//     PingTimeout).
+//     PingTimeout, see below).
 //
 // One runtime timer, armed only while a list is non-empty, wakes the
 // scheduler for the earliest head; a wake-up handles every entry due. Pings
-// go out up to slack early and timeouts fire up to slack late, so sessions
-// that connected close together share wake-ups.
+// go out up to slack early, so sessions that connected close together share
+// wake-ups, and so do their timeouts: the sessions pinged together share one
+// deadline, PingTimeout after the wake-up or after the earliest of their
+// pings was due, whichever came first. So a timeout is never late: a session
+// that owes a pong is closed PingInterval+PingTimeout after its last pong (or
+// its open) at the latest, as the reference server's clients expect, and
+// never before it had PingTimeout to answer a ping sent on time. The timer
+// is armed for a timeout exactly, but may itself run late on a loaded
+// machine; so that this cannot be seen, a session past its deadline is also
+// closed when the client or the application next reaches it (see
+// [Session.timedOut]): a pong, a request or a Server.Session lookup after
+// the deadline finds it gone.
 
 // Which list a session is on.
 const (
@@ -114,6 +124,7 @@ func (h *heartbeats) pong(s *Session) {
 	h.mu.Lock()
 	if s.hbList == hbPinged {
 		h.pinged.unlink(s)
+		s.pongDue.Store(0)
 		h.waitLocked(s)
 	}
 	h.mu.Unlock()
@@ -127,6 +138,7 @@ func (h *heartbeats) stop(s *Session) {
 		h.waiting.unlink(s)
 	case hbPinged:
 		h.pinged.unlink(s)
+		s.pongDue.Store(0)
 	}
 	s.hbList = hbNone
 	if h.waiting.head == nil && h.pinged.head == nil && h.armedAt != 0 {
@@ -136,15 +148,15 @@ func (h *heartbeats) stop(s *Session) {
 	h.mu.Unlock()
 }
 
-// armLocked makes sure the timer fires by the earliest deadline: a ping's,
-// or a timeout's plus slack; with no sessions, the timer is stopped.
+// armLocked makes sure the timer fires by the earliest deadline, a ping's
+// or a timeout's; with no sessions, the timer is stopped.
 func (h *heartbeats) armLocked(now int64) {
 	var at int64
 	if s := h.waiting.head; s != nil {
 		at = s.hbDeadline
 	}
-	if s := h.pinged.head; s != nil && (at == 0 || s.hbDeadline+h.slack < at) {
-		at = s.hbDeadline + h.slack
+	if s := h.pinged.head; s != nil && (at == 0 || s.hbDeadline < at) {
+		at = s.hbDeadline
 	}
 	switch {
 	case at == 0:
@@ -166,8 +178,10 @@ func (h *heartbeats) armLocked(now int64) {
 }
 
 // fire handles every heartbeat due: pings due within slack are sent (and the
-// sessions wait for their pong), sessions whose pong is overdue are closed.
-// Sending and closing happen after the scheduler's lock is released.
+// sessions wait for their pong until PingTimeout after now or after the
+// first of these pings was due, if that was earlier), sessions whose pong is
+// overdue are closed. Sending and closing happen after the scheduler's lock
+// is released.
 func (h *heartbeats) fire() {
 	h.fireMu.Lock()
 	defer h.fireMu.Unlock()
@@ -176,9 +190,14 @@ func (h *heartbeats) fire() {
 	h.armedAt = 0
 	now := h.now()
 	pings, dead := h.pings[:0], h.dead[:0]
+	var deadline int64 // of the pongs owed for the pings sent now
+	if s := h.waiting.head; s != nil {
+		deadline = min(now, s.hbDeadline) + h.timeout
+	}
 	for s := h.waiting.head; s != nil && s.hbDeadline <= now+h.slack; s = h.waiting.head {
 		h.waiting.unlink(s)
-		s.hbDeadline = now + h.timeout
+		s.hbDeadline = deadline
+		s.pongDue.Store(deadline)
 		s.hbList = hbPinged
 		h.pinged.push(s)
 		pings = append(pings, s)

@@ -5,6 +5,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/go-realtime/realtime/transport"
 )
 
@@ -45,4 +48,55 @@ func BenchmarkHeartbeatCycle(b *testing.B) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	_ = srv.Shutdown(ctx)
+}
+
+// TestPingDeadlines: the sessions pinged by one wake-up share one pong
+// deadline (so their timeouts share a wake-up too), which is never later
+// than PingTimeout after any of their pings was due, and leaves PingTimeout
+// after the pings went out unless they were late.
+func TestPingDeadlines(t *testing.T) {
+	const timeout = time.Minute
+	srv := NewServer(HandlerFunc(func(*Session) SessionHandler { return nil }),
+		&Options{PingInterval: time.Hour, PingTimeout: timeout})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	h := srv.hb
+	for _, tt := range []struct {
+		name       string
+		firstDue   int64 // relative to now, ns
+		secondDue  int64
+		pingedLate bool
+	}{
+		{"first ping late", -int64(10 * time.Millisecond), h.slack / 2, true},
+		{"both early", h.slack / 4, h.slack / 2, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := srv.ServeConn(discardConn{}, nil), srv.ServeConn(discardConn{}, nil)
+			defer func() { _, _ = a.Close(), b.Close() }()
+			h.mu.Lock()
+			require.Equal(t, a, h.waiting.head)
+			require.Equal(t, b, a.hbNext)
+			before := h.now()
+			aDue, bDue := before+tt.firstDue, before+tt.secondDue
+			a.hbDeadline, b.hbDeadline = aDue, bDue
+			h.mu.Unlock()
+			h.fire()
+
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			require.Equal(t, hbPinged, a.hbList)
+			require.Equal(t, hbPinged, b.hbList)
+			assert.Equal(t, a.hbDeadline, b.hbDeadline, "pinged together, one deadline")
+			assert.Equal(t, a.hbDeadline, a.pongDue.Load())
+			assert.LessOrEqual(t, a.hbDeadline, aDue+int64(timeout), "later than PingTimeout after the first ping was due")
+			if tt.pingedLate {
+				assert.Equal(t, aDue+int64(timeout), a.hbDeadline)
+			} else {
+				assert.GreaterOrEqual(t, a.hbDeadline, before+int64(timeout), "less than PingTimeout after the pings")
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package engineio_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
 	"time"
 
@@ -168,4 +169,74 @@ func BenchmarkOpenClose(b *testing.B) {
 			_ = srv.Shutdown(ctx)
 		})
 	}
+}
+
+// TestPingTimeoutIsNeverLate: a client that never answers the ping finds its
+// session gone pingInterval+pingTimeout after the handshake, to the
+// millisecond, as the official socket.io-protocol suite checks: it polls
+// exactly that long after reading the handshake's answer. The deadline is
+// taken when the test has read the open packet, so it is a little after the
+// server's (which started counting before sending it), however loaded the
+// machine; a timer that fires late must not keep the session alive.
+func TestPingTimeoutIsNeverLate(t *testing.T) {
+	const interval, timeout = 300 * time.Millisecond, 200 * time.Millisecond
+	opts := &engineio.Options{PingInterval: interval, PingTimeout: timeout}
+	waitUntil := func(deadline time.Time) { <-time.After(time.Until(deadline)) }
+
+	t.Run("polling GET", func(t *testing.T) {
+		ts := newTestServer(t, opts)
+		sid := ts.pollHandshake(t)
+		waitUntil(time.Now().Add(interval + timeout))
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status, res.body)
+		assert.JSONEq(t, `{"code":1,"message":"Session ID unknown"}`, res.body)
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrPingTimeout)
+	})
+	t.Run("polling late pong", func(t *testing.T) {
+		ts := newTestServer(t, opts)
+		sid := ts.pollHandshake(t)
+		q := "EIO=4&transport=polling&sid=" + sid
+		deadline := time.Now().Add(interval + timeout)
+		res := ts.do(t, http.MethodGet, q, "", nil) // held until the ping
+		require.Equal(t, "2", res.body)
+		waitUntil(deadline)
+		res = ts.do(t, http.MethodPost, q, "3", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status, "a pong after the deadline is too late: %s", res.body)
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrPingTimeout)
+	})
+	t.Run("websocket late pong", func(t *testing.T) {
+		ts := newTestServer(t, opts)
+		c := ts.dial(t, "EIO=4&transport=websocket", nil)
+		parseOpen(t, c.readText(t))
+		deadline := time.Now().Add(interval + timeout)
+		require.Equal(t, "2", string(c.read(t).Data))
+		waitUntil(deadline)
+		// The pong is late: the session must be closed, not kept (and
+		// pinged again).
+		if err := c.WriteFrame(transport.TextFrame("3")); err == nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			f, err := c.ReadFrame(ctx)
+			require.Error(t, err, "the session carries on after its deadline: got %q", f.Data)
+			require.NotErrorIs(t, err, context.DeadlineExceeded, "the WebSocket stays open after the deadline")
+		}
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrPingTimeout)
+	})
+	t.Run("websocket session lookup", func(t *testing.T) {
+		ts := newTestServer(t, opts)
+		c := ts.dial(t, "EIO=4&transport=websocket", nil)
+		sid := parseOpen(t, c.readText(t)).SID
+		deadline := time.Now().Add(interval + timeout)
+		require.NotNil(t, ts.eio.Session(sid))
+		waitUntil(deadline)
+		assert.True(t, ts.eio.Session(sid) == nil, "the session is still open after its deadline")
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		var err error
+		for err == nil {
+			_, err = c.ReadFrame(ctx)
+		}
+		require.NotErrorIs(t, err, context.DeadlineExceeded, "the WebSocket stays open after the deadline")
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrPingTimeout)
+	})
 }

@@ -3,6 +3,7 @@ package engineio_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -35,7 +36,11 @@ type event struct {
 	err  error
 }
 
-// recorder is an echo application that records what happens.
+// errRefused is what the recorder's HandleMessage returns for "refuse".
+var errRefused = errors.New("test: message refused")
+
+// recorder is an echo application that records what happens. It refuses
+// the text message "refuse" (HandleMessage returns errRefused).
 type recorder struct {
 	events chan event
 	echo   bool
@@ -45,6 +50,9 @@ func (r *recorder) Open(s *engineio.Session) engineio.SessionHandler {
 	r.events <- event{kind: "open", sess: s}
 	return engineio.SessionFuncs{
 		Message: func(m engineio.Message) error {
+			if !m.Binary && string(m.Data) == "refuse" {
+				return errRefused
+			}
 			r.events <- event{kind: "message", sess: s, msg: m}
 			if r.echo {
 				_ = s.Send(m.Frame())

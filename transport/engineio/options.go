@@ -18,7 +18,9 @@ type Options struct {
 	// a ping may go out up to min(PingInterval/64, 50ms) early.
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong before it closes
-	// the session (up to min(PingInterval/64, 50ms) later). Default 20s.
+	// the session, counted from when the ping was sent or, if the ping was
+	// late, from when it was due: a client that stops answering is gone
+	// PingInterval+PingTimeout after its last pong, never later. Default 20s.
 	PingTimeout time.Duration
 	// MaxPayload is the largest message (WebSocket) or request body
 	// (polling) a client may send, in bytes; it is announced in the

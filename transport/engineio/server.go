@@ -31,7 +31,8 @@ func (f HandlerFunc) Open(s *Session) SessionHandler { return f(s) }
 // slow work.
 type SessionHandler interface {
 	// HandleMessage is called for each message. The handler owns m.Data.
-	// Returning an error closes the session (reason "parse error").
+	// Returning an error closes the session (reason "forced close", as when
+	// socket.io cannot decode a packet; the close error wraps it).
 	HandleMessage(m Message) error
 	// HandleClose is called once the session has closed; Reason(err) says why.
 	HandleClose(err error)
@@ -135,11 +136,16 @@ func (s *Server) Len() int {
 	return len(s.sessions)
 }
 
-// Session returns the open session with the given id, or nil.
+// Session returns the open session with the given id, or nil. A session
+// whose pong is overdue is closed (ping timeout) rather than returned.
 func (s *Server) Session(id string) *Session {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.sessions[id]
+	sess := s.sessions[id]
+	s.mu.Unlock()
+	if sess == nil || sess.timedOut() {
+		return nil
+	}
+	return sess
 }
 
 // ServeHTTP serves the Engine.IO protocol: handshakes, polling requests

@@ -282,7 +282,7 @@ func TestInvalidPackets(t *testing.T) {
 			assert.Equal(t, http.StatusBadRequest, ts.do(t, http.MethodGet, q, "", nil).status)
 		})
 	}
-	for _, packet := range []string{"abc", "2", ""} {
+	for packet, reason := range map[string]string{"abc": "parse error", "2": "transport error", "": "parse error"} {
 		t.Run("websocket "+packet, func(t *testing.T) {
 			ts := newTestServer(t, nil)
 			c := ts.dial(t, "EIO=4&transport=websocket", nil)
@@ -295,7 +295,7 @@ func TestInvalidPackets(t *testing.T) {
 			require.ErrorAs(t, err, &ce)
 			assert.Equal(t, 1002, ce.Code)
 			ev := ts.next(t, "close")
-			assert.Equal(t, "parse error", engineio.Reason(ev.err))
+			assert.Equal(t, reason, engineio.Reason(ev.err))
 		})
 	}
 }

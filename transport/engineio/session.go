@@ -48,6 +48,9 @@ type Session struct {
 	// Heartbeat state, guarded by srv.hb.mu.
 	hbPrev, hbNext *Session
 	hbDeadline     int64
+	// pongDue is when the pong the session owes is overdue (srv.hb's clock),
+	// 0 when it owes none; written with srv.hb.mu held, read without.
+	pongDue atomic.Int64
 
 	data atomic.Pointer[any] // application data
 }
@@ -223,6 +226,20 @@ func (s *Session) send(frames ...transport.Frame) error {
 	return nil
 }
 
+// timedOut reports whether the session owes a pong that is overdue, and
+// then closes it for the ping timeout: the heartbeat timer may not have
+// fired yet (it can run late on a loaded machine), but the deadline has
+// passed, so what the client or the application does now must find the
+// session gone.
+func (s *Session) timedOut() bool {
+	due := s.pongDue.Load()
+	if due == 0 || s.srv.hb.now() < due {
+		return false
+	}
+	s.close(ErrPingTimeout, true)
+	return true
+}
+
 // Close closes the session; the application's HandleClose gets an error
 // wrapping [ErrForcedClose].
 func (s *Session) Close() error {
@@ -286,14 +303,20 @@ func (s *Session) close(reason error, tell bool) {
 	}()
 }
 
-// deliver hands a message to the application.
+// deliver hands a message to the application. An error it returns is the
+// session's close error, for the transport to close the connection with in
+// its own way (WebSocket close 1002, polling 400 and a close packet) and
+// then pass to HandleClose.
 func (s *Session) deliver(m Message) error {
 	s.deliverMu.Lock()
 	defer s.deliverMu.Unlock()
 	if s.closed.Load() {
 		return nil
 	}
-	return s.h.HandleMessage(m)
+	if err := s.h.HandleMessage(m); err != nil {
+		return fmt.Errorf("%w: %w", ErrForcedClose, err)
+	}
+	return nil
 }
 
 // servePoll serves a polling request for this session.
@@ -418,6 +441,9 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 	s := h.s
 	s.srv.counters.packetsIn.Add(1)
 	s.srv.counters.bytesIn.Add(int64(len(f.Data)))
+	if s.timedOut() {
+		return nil // a pong, or anything else, after the deadline is too late
+	}
 	s.mu.Lock()
 	current, probing := s.conn == h.c, s.probing(h.c)
 	s.mu.Unlock()
@@ -428,37 +454,25 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 		return nil // a transport the session has left
 	}
 	if f.Binary {
-		if err := s.deliver(Message{Binary: true, Data: f.Data}); err != nil {
-			return s.protocolError(err.Error())
-		}
-		return nil
+		return s.deliver(Message{Binary: true, Data: f.Data})
 	}
 	if len(f.Data) == 0 {
-		return s.protocolError("empty packet")
+		return fmt.Errorf("%w: empty packet", ErrParseError)
 	}
 	switch f.Data[0] {
 	case '4':
-		if err := s.deliver(Message{Data: f.Data[1:]}); err != nil {
-			return s.protocolError(err.Error())
-		}
+		return s.deliver(Message{Data: f.Data[1:]})
 	case '3':
 		s.srv.hb.pong(s)
 	case '1':
 		s.close(ErrTransportClose, false)
 	case '6':
 	case '2':
-		return s.protocolError("invalid heartbeat direction")
+		return fmt.Errorf("%w: invalid heartbeat direction", ErrTransportError)
 	default:
-		return s.protocolError(fmt.Sprintf("invalid packet type %q", f.Data[0]))
+		return fmt.Errorf("%w: invalid packet type %q", ErrParseError, f.Data[0])
 	}
 	return nil
-}
-
-// protocolError returns a parse error for the transport, which closes the
-// connection in its own way (WebSocket close 1002, polling 400 and a close
-// packet) and then reports the error to HandleClose, closing the session.
-func (s *Session) protocolError(msg string) error {
-	return fmt.Errorf("%w: %s", ErrParseError, msg)
 }
 
 // probeFrame handles a frame on a WebSocket being upgraded to.
@@ -495,14 +509,6 @@ func (h *connHandler) HandleClose(err error) {
 	case probing:
 		s.abortUpgrade(h.c)
 	case current:
-		switch {
-		case err == nil:
-			err = ErrTransportClose
-		case errors.Is(err, transport.ErrQueueFull):
-			err = fmt.Errorf("%w: %w", ErrTransportError, err)
-		default:
-			err = fmt.Errorf("%w: %w", ErrTransportClose, err)
-		}
-		s.close(err, false)
+		s.close(closeError(err), false)
 	}
 }

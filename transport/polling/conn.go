@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -388,16 +389,20 @@ func (c *Conn) readFrames(r *http.Request) ([]transport.Frame, int, error) {
 	if r.ContentLength > max {
 		return tooLarge()
 	}
-	var body []byte
-	var err error
-	if r.ContentLength >= 0 {
-		body = make([]byte, r.ContentLength)
-		_, err = io.ReadFull(r.Body, body)
-	} else {
-		body, err = io.ReadAll(io.LimitReader(r.Body, max+1))
-		if err == nil && int64(len(body)) > max {
-			return tooLarge()
+	limit := r.ContentLength // read exactly that, or to the end of a body without one
+	if limit < 0 {
+		limit = max + 1
+		if limit < 0 {
+			limit = math.MaxInt64 // max is MaxInt64
 		}
+	}
+	body, err := readBody(r.Body, limit)
+	switch {
+	case err != nil:
+	case r.ContentLength >= 0 && int64(len(body)) < r.ContentLength:
+		err = io.ErrUnexpectedEOF
+	case int64(len(body)) > max:
+		return tooLarge()
 	}
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("%w: reading POST body: %w", ErrAborted, err)
@@ -407,6 +412,35 @@ func (c *Conn) readFrames(r *http.Request) ([]transport.Frame, int, error) {
 		return nil, http.StatusBadRequest, err
 	}
 	return frames, 0, nil
+}
+
+// firstRead is the most a POST's body buffer holds before any of it has
+// arrived.
+const firstRead = 4 << 10
+
+// readBody reads r to its end, or up to limit bytes. The buffer grows with
+// the bytes received, by four times when it is full (so it is never more
+// than four times what arrived, plus firstRead), never with a length the
+// client announced: a client that announces a large body and sends little
+// of it, or sends it slowly, holds memory for what it sent.
+func readBody(r io.Reader, limit int64) ([]byte, error) {
+	buf := make([]byte, 0, min(limit, firstRead))
+	for int64(len(buf)) < limit {
+		if len(buf) == cap(buf) {
+			grown := make([]byte, len(buf), min(limit, 4*int64(cap(buf))))
+			copy(grown, buf)
+			buf = grown
+		}
+		n, err := r.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf, nil
 }
 
 // waitStart returns once Start was called, or an error when the Conn closed,
