@@ -12,15 +12,18 @@ SHELL := bash
 GO       ?= go
 NPM      ?= npm
 FUZZTIME ?= 500x
+# The newest Go release, besides the go.mod's (the oldest supported): the go
+# command fetches this toolchain from the module proxy.
+GO_NEWEST ?= go1.27.4
 
 # Written after a successful `npm ci`; older than the lock file → reinstall.
 INTEROP_STAMP := interop/node_modules/.make-installed
 
 
 .PHONY: heavy e2e e2e-deps cluster cluster-deps
-.PHONY: test vet unit interop interop-deps check-node fuzz demo
+.PHONY: test vet unit unit-newest interop interop-deps check-node fuzz demo
 
-test: interop-deps e2e-deps cluster-deps vet unit heavy interop e2e cluster fuzz
+test: interop-deps e2e-deps cluster-deps vet unit unit-newest heavy interop e2e cluster fuzz
 
 vet:
 	$(GO) vet ./...
@@ -31,6 +34,12 @@ vet:
 # alone next, so it does not compete for the CPU with other test binaries).
 unit:
 	$(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e '/interop$$' -e '/e2e$$')
+
+# The same unit tests on the newest Go release (go.mod keeps the oldest
+# supported one, so users on either build the module).
+unit-newest:
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) version
+	GOTOOLCHAIN=$(GO_NEWEST) $(GO) test -race -count=1 $$($(GO) list ./... | grep -v -e '/interop$$' -e '/e2e$$')
 
 # Tests that run at full size only without the race detector (with it they
 # scale themselves down or skip in `unit`): 1,000 receivers × 10,000
