@@ -33,7 +33,7 @@ type Session struct {
 	closed    atomic.Bool // set once, with mu held
 	created   time.Time
 
-	h         SessionHandler // set once before the first delivery
+	h         SessionHandler // set once, deliverMu held, before the first delivery
 	deliverMu sync.Mutex     // serialises calls into h
 
 	// sendMu serialises writes so frames keep their order while the session
@@ -252,10 +252,14 @@ func (s *Session) close(reason error, tell bool) {
 		probeWS = s.probe.ws
 		s.probe = nil
 	}
+	// A polling client that is told may be between two GETs: its transport
+	// keeps the close packet for the next one, which must find the session.
+	// Retired under s.mu, so that the transport's end (connHandler's
+	// HandleClose, which releases it) comes after.
+	s.srv.retire(s, tell && s.conn.Name() == transport.NamePolling)
 	s.mu.Unlock()
 
 	s.srv.hb.stop(s)
-	s.srv.remove(s)
 
 	// Wait for sends in flight, then close the transport outside the locks.
 	s.sendMu.Lock()
@@ -309,7 +313,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 		writeError(w, codeBadRequest)
 		return
 	}
-	if upgrading && r.Method == http.MethodGet {
+	if upgrading && r.Method == http.MethodGet && !s.closed.Load() {
 		// The client is moving to WebSocket: release its poll at once.
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 		_, _ = w.Write([]byte{'6'})
@@ -504,5 +508,6 @@ func (h *connHandler) HandleClose(err error) {
 			err = fmt.Errorf("%w: %w", ErrTransportClose, err)
 		}
 		s.close(err, false)
+		s.srv.release(s)
 	}
 }
