@@ -276,7 +276,19 @@ func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(e
 
 // Shutdown stops accepting clients, disconnects every client (they are
 // told, so they can reconnect elsewhere), and waits for their disconnect
-// handlers to finish or for ctx to end.
+// handlers to finish and every long-polling client to be answered, or for
+// ctx to end.
+//
+// Call it before the http.Server's Shutdown, which waits for the
+// long-polling requests the hub holds open (and not for WebSockets):
+//
+//	err := h.Shutdown(ctx)                    // clients told, handlers done
+//	err = errors.Join(err, srv.Shutdown(ctx)) // then the HTTP server
+//
+// A long-polling client between two requests gets the close packet in
+// answer to its next one, which the http.Server must still accept. When
+// the http.Server shuts down first (a framework may do it for you), hook the
+// hub to it with [Server.StartShutdown].
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.eio.Shutdown(ctx)
 	s.mu.RLock()
@@ -286,6 +298,18 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// StartShutdown starts Shutdown and returns at once: the hub refuses new
+// clients and disconnects every connected one, answering the long-polling
+// requests it holds. Register it on your http.Server, so that the server's
+// Shutdown does not wait for those requests until its context ends:
+//
+//	srv.RegisterOnShutdown(h.StartShutdown)
+//
+// then call Shutdown to wait for the disconnect handlers. Long-polling
+// clients between two requests miss the close packet in that order (the
+// http.Server closes their idle connections) and see a transport error.
+func (s *Server) StartShutdown() { s.eio.StartShutdown() }
 
 // open creates the Socket.IO client of a new Engine.IO session.
 func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
