@@ -208,23 +208,24 @@ func TestOverTheNetwork(t *testing.T) {
 // those between two polls, on their next GET), and every disconnect handler
 // runs with socket.io's reason.
 func TestShutdownTellsClients(t *testing.T) {
-	const wsClients, heldPolls = 3, 3
+	const wsClients = 3
 	for _, tt := range []struct {
 		name        string
 		serverFirst bool
+		held        int // polling clients holding a GET
 		betweenPoll int // polling clients with no GET held when the hub shuts down
 	}{
-		{"hub first", false, 2},
-		{"server first, hooked", true, 0},
+		{"hub first", false, 3, 2},
+		{"server first, hooked", true, 5, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHub(t, nil)
-			total := wsClients + heldPolls + tt.betweenPoll
+			total := wsClients + tt.held + tt.betweenPoll
 			reasons := make(chan string, total)
 			h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
 			// held tells that a held GET reached the hub: the http.Server
 			// counts its connection as active from then on.
-			held := make(chan struct{}, heldPolls)
+			held := make(chan struct{}, tt.held)
 			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 				if r.Header.Get("X-Held") != "" {
 					held <- struct{}{}
@@ -259,7 +260,7 @@ func TestShutdownTellsClients(t *testing.T) {
 				ws = append(ws, connect("websocket").(*wsWire))
 			}
 			var polls, between []*pollWire
-			for range heldPolls {
+			for range tt.held {
 				polls = append(polls, connect("polling").(*pollWire))
 			}
 			for range tt.betweenPoll {
@@ -287,7 +288,7 @@ func TestShutdownTellsClients(t *testing.T) {
 			for _, p := range polls {
 				answers = append(answers, get(p, "1"))
 			}
-			for range heldPolls {
+			for range tt.held {
 				<-held
 			}
 
