@@ -44,7 +44,8 @@ type Options struct {
 	// none, so browsers on other origins are refused with 403.
 	//
 	// Origins matched by "*" get CORS headers without credentials; listed
-	// origins and patterns get credentials too.
+	// origins and patterns get credentials too. A refused request is
+	// answered 403 and logged at Warn, once a minute per origin.
 	AllowedOrigins []string
 	// CheckOrigin, when set, decides instead of AllowedOrigins for requests
 	// whose Origin is not the server's own. Allowed origins get CORS headers

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/go-realtime/realtime/transport"
 )
@@ -94,6 +95,7 @@ type Server struct {
 	hb         *heartbeats
 
 	counters counters
+	refusals refusals
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -121,6 +123,7 @@ func NewServer(h Handler, opts *Options) *Server {
 		closing:  make(map[string]*Session),
 		upgrades: "[]",
 		hb:       newHeartbeats(o.PingInterval, o.PingTimeout),
+		refusals: refusals{now: time.Now},
 	}
 	for _, t := range o.Transports {
 		s.transports[t.Name()] = t
@@ -152,11 +155,7 @@ func (s *Server) Session(id string) *Session {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	verdict := s.checkOrigin(r)
 	if verdict == originRefused {
-		s.counters.refused.Add(1)
-		s.opts.Logger.Debug("engineio: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"code":4,"message":"Forbidden: origin not allowed"}`))
+		s.refuseOrigin(w, r)
 		return
 	}
 	if r.Method == http.MethodOptions {

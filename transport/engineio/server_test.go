@@ -2,7 +2,9 @@ package engineio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-realtime/realtime/internal/logtest"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/engineio"
 	"github.com/go-realtime/realtime/transport/memory"
@@ -542,6 +545,48 @@ func TestShutdownDuringOpen(t *testing.T) {
 		t.Fatal("HandleClose never called")
 	}
 	require.NoError(t, <-done)
+}
+
+// TestOriginRefusalTold: a refused origin gets a 403 whose JSON body (the
+// reference server's shape) names AllowedOrigins, and the server logs it at
+// Warn with the origin, the Host and AllowedOrigins, once per origin (the
+// rate limit's details are tested in origin_internal_test.go).
+func TestOriginRefusalTold(t *testing.T) {
+	logs := logtest.New()
+	ts := newTestServer(t, &engineio.Options{AllowedOrigins: []string{"https://app.example"}, Logger: logs.Logger()})
+	// Like Vite's dev proxy with changeOrigin: the page's origin, the Go
+	// server's Host.
+	dev := http.Header{"Origin": {"http://localhost:5173"}}
+	for range 3 {
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", dev)
+		require.Equal(t, http.StatusForbidden, res.status)
+		assert.Equal(t, "application/json", res.header.Get("Content-Type"))
+		var body struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.body), &body), res.body)
+		assert.Equal(t, 4, body.Code)
+		assert.Contains(t, body.Message, "origin not allowed")
+		assert.Contains(t, body.Message, "AllowedOrigins")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := websocket.Dial(ctx, ts.wsURL("EIO=4&transport=websocket"), &websocket.DialOptions{Header: dev})
+	require.Error(t, err, "the upgrade is refused too")
+
+	refused := logs.Matching(logtest.Message("engineio: cross-origin request refused"))
+	require.Len(t, refused, 1, "once per origin: %v", logs.Records())
+	rec := refused[0]
+	assert.Equal(t, slog.LevelWarn, rec.Level)
+	assert.Contains(t, rec.Message, "AllowedOrigins")
+	assert.Equal(t, "http://localhost:5173", rec.Attrs["origin"])
+	assert.Equal(t, strings.TrimPrefix(ts.http.URL, "http://"), rec.Attrs["host"])
+	assert.Equal(t, "[https://app.example]", rec.Attrs["AllowedOrigins"])
+
+	res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://other.example"}})
+	require.Equal(t, http.StatusForbidden, res.status)
+	assert.Len(t, logs.Matching(logtest.Message("engineio: cross-origin request refused")), 2, "another origin is logged")
 }
 
 func TestServeConnMemory(t *testing.T) {
