@@ -84,7 +84,7 @@ type Options struct {
 	// Default 45s.
 	ConnectTimeout time.Duration
 	// Transports accepted. Default long-polling and WebSocket (with
-	// upgrades from the first to the second).
+	// upgrades from the first to the second), logging to Logger.
 	Transports []transport.Transport
 	// AllowedOrigins and CheckOrigin decide which cross-origin browsers may
 	// connect; see engineio.Options. Default: same origin only.
@@ -109,7 +109,11 @@ type Options struct {
 	// connection recover their socket (id, rooms, data) and the broadcasts
 	// they missed; see namespace.Recovery. Default: off.
 	ConnectionStateRecovery *namespace.Recovery
-	// Logger receives diagnostics. Default slog.Default().
+	// Logger receives diagnostics: the hub's, its namespaces', the
+	// Engine.IO server's, the default transports' and, unless their own
+	// options name another, the room adapters' (room.LoggerOf). Transports
+	// given in Transports log where their own options say. Default
+	// slog.Default().
 	Logger *slog.Logger
 }
 

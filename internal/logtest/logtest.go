@@ -8,9 +8,11 @@ package logtest
 
 import (
 	"context"
+	"log"
 	"log/slog"
 	"strings"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -145,4 +147,21 @@ func (h *Handler) Wait(timeout time.Duration, match func(Record) bool) (rec Reco
 // Message matches the records whose message starts with prefix.
 func Message(prefix string) func(Record) bool {
 	return func(r Record) bool { return strings.HasPrefix(r.Message, prefix) }
+}
+
+// CaptureDefault makes slog.Default() log to a new Handler until t ends,
+// and returns it: a test can then check that code given a logger of its
+// own does not fall back on the default. Such a test must not run in
+// parallel with others (slog.Default is the process's).
+func CaptureDefault(t testing.TB) *Handler {
+	prev, out, flags := slog.Default(), log.Writer(), log.Flags()
+	h := New()
+	slog.SetDefault(h.Logger())
+	t.Cleanup(func() {
+		slog.SetDefault(prev)
+		// SetDefault sent the log package's output to h; give it back.
+		log.SetOutput(out)
+		log.SetFlags(flags)
+	})
+	return h
 }

@@ -35,3 +35,16 @@ func TestHandler(t *testing.T) {
 	_, ok := h.Wait(time.Millisecond, Message("never"))
 	assert.False(t, ok)
 }
+
+func TestCaptureDefault(t *testing.T) {
+	before := slog.Default()
+	var h *Handler
+	t.Run("captured", func(t *testing.T) {
+		h = CaptureDefault(t)
+		slog.Info("to the default")
+	})
+	assert.Len(t, h.Matching(Message("to the default")), 1)
+	assert.Same(t, before, slog.Default(), "restored")
+	slog.Info("after")
+	assert.Empty(t, h.Matching(Message("after")))
+}
