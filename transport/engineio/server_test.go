@@ -490,6 +490,40 @@ func TestShutdownClosePacketToEveryPoller(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, res.status, "told once, then forgotten")
 }
 
+// TestPollerBetweenPolls: with the default polling transport, a session
+// the server closes (Session.Close) while its client is between two GETs
+// answers the next GET with the close packet, then forgets it; a session
+// that timed out is forgotten at once (the reference server does both).
+func TestPollerBetweenPolls(t *testing.T) {
+	newServer := func(opts engineio.Options) *testServer {
+		polls := &trackingPolling{Transport: polling.New(nil)}
+		opts.Transports = []transport.Transport{polls}
+		ts := newTestServer(t, &opts)
+		ts.polls = polls
+		return ts
+	}
+	t.Run("closed by the server", func(t *testing.T) {
+		ts := newServer(engineio.Options{})
+		sid := ts.pollHandshake(t)
+		require.NoError(t, ts.eio.Session(sid).Close())
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrForcedClose)
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, "1", res.body)
+		res = ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.Contains(t, res.body, `"code":1`)
+	})
+	t.Run("ping timeout", func(t *testing.T) {
+		ts := newServer(engineio.Options{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+		sid := ts.pollHandshake(t)
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrPingTimeout)
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.Contains(t, res.body, `"code":1`)
+	})
+}
+
 // TestStartShutdown: StartShutdown closes the sessions and returns at once;
 // Shutdown then waits for the same end.
 func TestStartShutdown(t *testing.T) {

@@ -224,7 +224,9 @@ func (s *Session) send(frames ...transport.Frame) error {
 }
 
 // Close closes the session; the application's HandleClose gets an error
-// wrapping [ErrForcedClose].
+// wrapping [ErrForcedClose]. The client is told: a WebSocket is closed, a
+// polling client gets the close packet in answer to its pending GET, or to
+// its next one if it comes within the polling transport's CloseTimeout.
 func (s *Session) Close() error {
 	s.close(ErrForcedClose, true)
 	return nil
@@ -252,11 +254,14 @@ func (s *Session) close(reason error, tell bool) {
 		probeWS = s.probe.ws
 		s.probe = nil
 	}
-	// A polling client that is told may be between two GETs: its transport
-	// keeps the close packet for the next one, which must find the session.
+	// A polling client closed by the server (Close, Shutdown) may be
+	// between two GETs: its transport keeps the close packet for the next
+	// one, which must find the session, as the reference server's orderly
+	// close does (a session that timed out is gone at once, as there).
 	// Retired under s.mu, so that the transport's end (connHandler's
 	// HandleClose, which releases it) comes after.
-	s.srv.retire(s, tell && s.conn.Name() == transport.NamePolling)
+	s.srv.retire(s, tell && s.conn.Name() == transport.NamePolling &&
+		(errors.Is(reason, ErrForcedClose) || errors.Is(reason, ErrServerShutdown)))
 	s.mu.Unlock()
 
 	s.srv.hb.stop(s)
