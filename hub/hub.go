@@ -312,7 +312,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 //
 // then call Shutdown to wait for the disconnect handlers. Long-polling
 // clients between two requests miss the close packet in that order (the
-// http.Server closes their idle connections) and see a transport error.
+// http.Server closes their idle connections) and see a transport error;
+// Shutdown waits for their next request all the same, up to the polling
+// transport's CloseTimeout (2s by default).
 func (s *Server) StartShutdown() { s.eio.StartShutdown() }
 
 // open creates the Socket.IO client of a new Engine.IO session.
