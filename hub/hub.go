@@ -87,7 +87,7 @@ type Options struct {
 	// Default 45s.
 	ConnectTimeout time.Duration
 	// Transports accepted. Default long-polling and WebSocket (with
-	// upgrades from the first to the second).
+	// upgrades from the first to the second), logging to Logger.
 	Transports []transport.Transport
 	// AllowedOrigins and CheckOrigin decide which cross-origin browsers may
 	// connect; see engineio.Options. Default: same origin only.
@@ -122,7 +122,11 @@ type Options struct {
 	// (and OnNewNamespace runs again). A removed instance forgets the
 	// sessions it kept for connection state recovery.
 	KeepEmptyChildNamespaces bool
-	// Logger receives diagnostics. Default slog.Default().
+	// Logger receives diagnostics: the hub's, its namespaces', the
+	// Engine.IO server's, the default transports' and, unless their own
+	// options name another, the room adapters' (room.LoggerOf). Transports
+	// given in Transports log where their own options say. Default
+	// slog.Default().
 	Logger *slog.Logger
 }
 
@@ -382,7 +386,19 @@ func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(e
 
 // Shutdown stops accepting clients, disconnects every client (they are
 // told, so they can reconnect elsewhere), and waits for their disconnect
-// handlers to finish or for ctx to end.
+// handlers to finish and every long-polling client to be answered, or for
+// ctx to end.
+//
+// Call it before the http.Server's Shutdown, which waits for the
+// long-polling requests the hub holds open (and not for WebSockets):
+//
+//	err := h.Shutdown(ctx)                    // clients told, handlers done
+//	err = errors.Join(err, srv.Shutdown(ctx)) // then the HTTP server
+//
+// A long-polling client between two requests gets the close packet in
+// answer to its next one, which the http.Server must still accept. When
+// the http.Server shuts down first (a framework may do it for you), hook the
+// hub to it with [Server.StartShutdown].
 func (s *Server) Shutdown(ctx context.Context) error {
 	err := s.eio.Shutdown(ctx)
 	for _, ns := range s.all() {
@@ -395,6 +411,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	return err
 }
+
+// StartShutdown starts Shutdown and returns at once: the hub refuses new
+// clients and disconnects every connected one, answering the long-polling
+// requests it holds. Register it on your http.Server, so that the server's
+// Shutdown does not wait for those requests until its context ends:
+//
+//	srv.RegisterOnShutdown(h.StartShutdown)
+//
+// then call Shutdown to wait for the disconnect handlers. Long-polling
+// clients between two requests miss the close packet in that order (the
+// http.Server closes their idle connections) and see a transport error;
+// Shutdown waits for their next request all the same, up to the polling
+// transport's CloseTimeout (2s by default).
+func (s *Server) StartShutdown() { s.eio.StartShutdown() }
 
 // open creates the Socket.IO client of a new Engine.IO session.
 func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {

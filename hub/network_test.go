@@ -2,7 +2,10 @@ package hub_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -197,33 +200,150 @@ func TestOverTheNetwork(t *testing.T) {
 	}
 }
 
+// TestShutdownTellsClients runs a hub behind a real http.Server with
+// WebSocket and long-polling clients and stops both in the two orders: the
+// hub first (as documented), or the http.Server first with the hub hooked to
+// it (RegisterOnShutdown). Both Shutdowns return nil, every WebSocket client
+// gets close 1001, every polling client the close packet (hub first: also
+// those between two polls, on their next GET), and every disconnect handler
+// runs with socket.io's reason.
 func TestShutdownTellsClients(t *testing.T) {
-	h := hub.New(nil)
-	reasons := make(chan string, 4)
-	h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
-	srv := httptest.NewServer(h)
-	defer srv.Close()
-	w := dialWire(t, srv.URL, "websocket").(*wsWire)
-	w.send(t, "40")
-	require.True(t, strings.HasPrefix(string(w.recv(t).Data), "40"))
-	p := dialWire(t, srv.URL, "polling")
-	p.send(t, "40")
-	require.True(t, strings.HasPrefix(string(p.recv(t).Data), "40"))
+	const wsClients = 3
+	for _, tt := range []struct {
+		name        string
+		serverFirst bool
+		held        int // polling clients holding a GET
+		betweenPoll int // polling clients with no GET held when the hub shuts down
+	}{
+		{"hub first", false, 3, 2},
+		{"server first, hooked", true, 5, 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHub(t, nil)
+			total := wsClients + tt.held + tt.betweenPoll
+			reasons := make(chan string, total)
+			h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
+			// held tells that a held GET reached the hub: the http.Server
+			// counts its connection as active from then on.
+			held := make(chan struct{}, tt.held)
+			srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Header.Get("X-Held") != "" {
+					held <- struct{}{}
+				}
+				h.ServeHTTP(w, r)
+			})}
+			if tt.serverFirst {
+				srv.RegisterOnShutdown(h.StartShutdown)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			require.NoError(t, err)
+			served := make(chan error, 1)
+			go func() { served <- srv.Serve(ln) }()
+			t.Cleanup(func() {
+				_ = srv.Close()
+				assert.ErrorIs(t, <-served, http.ErrServerClosed)
+			})
+			base := "http://" + ln.Addr().String()
+			// No keep-alive: concurrent requests may dial a connection that
+			// none of them ends up using, which http.Server.Shutdown waits
+			// for (a new connection, for up to 5s).
+			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	require.NoError(t, h.Shutdown(ctx))
-	for range 2 {
-		assert.Equal(t, "server shutting down", <-reasons)
+			connect := func(name string) wireClient {
+				w := dialWire(t, base, name)
+				w.send(t, "40")
+				require.True(t, strings.HasPrefix(string(w.recv(t).Data), "40{"))
+				return w
+			}
+			var ws []*wsWire
+			for range wsClients {
+				ws = append(ws, connect("websocket").(*wsWire))
+			}
+			var polls, between []*pollWire
+			for range tt.held {
+				polls = append(polls, connect("polling").(*pollWire))
+			}
+			for range tt.betweenPoll {
+				between = append(between, connect("polling").(*pollWire))
+			}
+			get := func(p *pollWire, hdr string) <-chan string {
+				ch := make(chan string, 1)
+				go func() {
+					req, _ := http.NewRequest(http.MethodGet, p.url, nil)
+					if hdr != "" {
+						req.Header.Set("X-Held", hdr)
+					}
+					res, err := client.Do(req)
+					if err != nil {
+						ch <- err.Error()
+						return
+					}
+					body, _ := io.ReadAll(res.Body)
+					res.Body.Close()
+					ch <- fmt.Sprint(res.StatusCode, " ", string(body))
+				}()
+				return ch
+			}
+			var answers []<-chan string
+			for _, p := range polls {
+				answers = append(answers, get(p, "1"))
+			}
+			for range tt.held {
+				<-held
+			}
+
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			first, second := h.Shutdown, srv.Shutdown
+			if tt.serverFirst {
+				first, second = srv.Shutdown, h.Shutdown
+			}
+			done := make(chan error, 1)
+			go func() { done <- first(ctx) }()
+			for range total {
+				select {
+				case r := <-reasons:
+					assert.Equal(t, "server shutting down", r)
+				case <-ctx.Done():
+					t.Fatal("a disconnect handler did not run")
+				}
+			}
+			for _, p := range between {
+				// Its session is closed (its handler ran): its next GET
+				// is told.
+				answers = append(answers, get(p, ""))
+			}
+			for i, a := range answers {
+				select {
+				case got := <-a:
+					assert.Equal(t, "200 1", got, "polling client %d", i)
+				case <-ctx.Done():
+					t.Fatalf("polling client %d not answered", i)
+				}
+			}
+			for i, w := range ws {
+				code := 0
+				for code == 0 {
+					_, err := w.c.ReadFrame(ctx)
+					var ce *websocket.CloseError
+					if errors.As(err, &ce) {
+						code = ce.Code
+					} else {
+						require.NoError(t, err, "WebSocket client %d", i)
+					}
+				}
+				assert.Equal(t, 1001, code, "WebSocket client %d is told the server is going away", i)
+			}
+			require.NoError(t, <-done)
+			if !tt.serverFirst {
+				res, err := client.Get(base + "/socket.io/?EIO=4&transport=polling")
+				require.NoError(t, err)
+				res.Body.Close()
+				assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "no new clients")
+			}
+			require.NoError(t, second(ctx))
+		})
 	}
-	_, err := w.c.ReadFrame(ctx)
-	var ce *websocket.CloseError
-	require.ErrorAs(t, err, &ce)
-	assert.Equal(t, 1001, ce.Code, "WebSocket clients are told the server is going away")
-	res, err := http.Get(srv.URL + "/socket.io/?EIO=4&transport=polling")
-	require.NoError(t, err)
-	res.Body.Close()
-	assert.Equal(t, http.StatusServiceUnavailable, res.StatusCode, "no new clients")
 }
 
 // TestHandshakeOverTheNetwork: the handshake a socket reports (header,

@@ -177,6 +177,10 @@ func (n *Namespace) Name() string { return n.name }
 // Adapter is the namespace's room adapter.
 func (n *Namespace) Adapter() room.Adapter { return n.adapter }
 
+// Logger is where the namespace logs (Config.Logger); it implements
+// [room.Logged], so the adapter logs there too.
+func (n *Namespace) Logger() *slog.Logger { return n.logger }
+
 // Use adds a middleware.
 func (n *Namespace) Use(mw Middleware) {
 	n.listeners.mu.Lock()

@@ -15,6 +15,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 )
 
 // Packet is a Socket.IO packet being broadcast: an EVENT (or BINARY_EVENT)
@@ -84,6 +85,23 @@ type Local interface {
 	Disconnect(ids []string, close bool)
 	// Describe reports on the local sockets with the given ids.
 	Describe(ids []string) []SocketInfo
+}
+
+// Logged is implemented by Locals that have a logger: an adapter logs
+// there unless told otherwise. A hub's namespaces have the hub's
+// Options.Logger.
+type Logged interface {
+	Logger() *slog.Logger
+}
+
+// LoggerOf returns l's logger when l is [Logged], else slog.Default().
+func LoggerOf(l Local) *slog.Logger {
+	if lg, ok := l.(Logged); ok {
+		if log := lg.Logger(); log != nil {
+			return log
+		}
+	}
+	return slog.Default()
 }
 
 // HistoryKeeper is implemented by Locals that keep past broadcasts

@@ -77,8 +77,10 @@ type Conn interface {
 	// a slow client never blocks its sender. After Close it returns an error
 	// wrapping [ErrClosed].
 	Send(frames ...Frame) error
-	// Close ends the connection. Frames already queued are written first
-	// when that can be done without waiting on the peer. Close is idempotent.
+	// Close ends the connection. Frames already queued are written first,
+	// waiting on the peer a bounded time at most (polling: for its next
+	// request); HandleClose comes after. Close is idempotent and returns
+	// without waiting.
 	Close() error
 }
 

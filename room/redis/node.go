@@ -36,8 +36,12 @@ func New(client goredis.UniversalClient, opts *Options) func(room.Local) room.Ad
 
 func (f *factory) adapter(ns room.Local) room.Adapter {
 	name := ns.Name()
+	log := f.opts.Logger
+	if log == nil {
+		log = room.LoggerOf(ns)
+	}
 	if f.client == nil {
-		f.opts.Logger.Error("redis: New was given a nil client; namespace " + name + " stays on this node")
+		log.Error("redis: New was given a nil client; namespace " + name + " stays on this node")
 		return room.NewMemory(ns)
 	}
 	if name == "" {
@@ -45,16 +49,16 @@ func (f *factory) adapter(ns room.Local) room.Adapter {
 		// which have names, get cluster adapters.
 		return room.NewMemory(ns)
 	}
-	n := f.nodeFor(name)
+	n := f.nodeFor(name, log)
 	a := newAdapter(ns, n)
 	n.register(a)
 	return a
 }
 
 // nodeFor returns a node that serves no namespace called name yet,
-// creating one if needed: a factory shared by two hubs then makes two
-// nodes, so that they still see each other.
-func (f *factory) nodeFor(name string) *node {
+// creating one (logging to log) if needed: a factory shared by two hubs
+// then makes two nodes, so that they still see each other.
+func (f *factory) nodeFor(name string, log *slog.Logger) *node {
 	f.mu.Lock()
 	for _, n := range f.nodes {
 		if n.claim(name) {
@@ -70,12 +74,12 @@ func (f *factory) nodeFor(name string) *node {
 		uid += "-" + strconv.Itoa(len(f.nodes))
 	}
 	shared := len(f.nodes) > 0
-	n := newNode(f.client, f.opts, uid)
+	n := newNode(f.client, f.opts, uid, log)
 	n.claim(name)
 	f.nodes = append(f.nodes, n)
 	f.mu.Unlock()
 	if shared {
-		f.opts.Logger.Warn("redis: an adapter factory is serving a second namespace "+name+"; give each hub its own redis.New", "uid", uid)
+		log.Warn("redis: an adapter factory is serving a second namespace "+name+"; give each hub its own redis.New", "uid", uid)
 	}
 	return n
 }
@@ -135,9 +139,9 @@ type run struct {
 	ps     *goredis.PubSub // guarded by node.psMu
 }
 
-func newNode(client goredis.UniversalClient, opts Options, uid string) *node {
+func newNode(client goredis.UniversalClient, opts Options, uid string, log *slog.Logger) *node {
 	return &node{
-		client: client, opts: opts, uid: uid, log: opts.Logger.With("uid", uid),
+		client: client, opts: opts, uid: uid, log: log.With("uid", uid),
 		names:     make(map[string]bool),
 		channels:  make(map[string]route),
 		patterns:  make(map[string]route),

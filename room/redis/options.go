@@ -26,7 +26,8 @@ type Options struct {
 	// unanswered as long again. Default 15s.
 	HealthCheckInterval time.Duration
 	// Logger receives diagnostics (connection loss and recovery, dropped
-	// messages). Default slog.Default().
+	// messages). Default: the namespace's logger (a hub's Options.Logger;
+	// see room.LoggerOf).
 	Logger *slog.Logger
 }
 
@@ -47,9 +48,6 @@ func (o *Options) resolve() Options {
 	}
 	if r.HealthCheckInterval <= 0 {
 		r.HealthCheckInterval = 15 * time.Second
-	}
-	if r.Logger == nil {
-		r.Logger = slog.Default()
 	}
 	return r
 }

@@ -125,7 +125,9 @@ func newTestServer(t *testing.T, opts *engineio.Options) *testServer {
 	}
 	var polls *trackingPolling
 	if len(opts.Transports) == 0 {
-		polls = &trackingPolling{Transport: polling.New(nil)}
+		// CloseTimeout -1: a session a test leaves between two polls does
+		// not hold the cleanup's Shutdown (tests of that wait set their own).
+		polls = &trackingPolling{Transport: polling.New(&polling.Options{CloseTimeout: -1})}
 		o := *opts
 		o.Transports = []transport.Transport{polls, websocket.New(nil)}
 		opts = &o
@@ -268,6 +270,21 @@ func (c *wsClient) readText(t *testing.T) string {
 		}
 		require.False(t, f.Binary, "binary frame %q", f.Data)
 		return string(f.Data)
+	}
+}
+
+// closeCode reads until the server's close frame and returns its status.
+func closeCode(t *testing.T, c *websocket.ClientConn) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		_, err := c.ReadFrame(ctx)
+		var ce *websocket.CloseError
+		if errors.As(err, &ce) {
+			return ce.Code
+		}
+		require.NoError(t, err, "no close frame")
 	}
 }
 

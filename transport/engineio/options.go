@@ -33,8 +33,9 @@ type Options struct {
 	// WebSocket's arrival to the client's upgrade packet. Default 10s.
 	UpgradeTimeout time.Duration
 	// Transports the server accepts, by their Name. Default: long-polling
-	// and WebSocket with their own defaults. Names other than "polling" and
-	// "websocket" are accepted as given.
+	// and WebSocket with their own defaults, logging to Logger. Names other
+	// than "polling" and "websocket" are accepted as given; transports
+	// given here log where their own options say.
 	Transports []transport.Transport
 	// DisableUpgrades stops polling sessions from moving to WebSocket (the
 	// handshake then announces no upgrades).
@@ -46,7 +47,8 @@ type Options struct {
 	// none, so browsers on other origins are refused with 403.
 	//
 	// Origins matched by "*" get CORS headers without credentials; listed
-	// origins and patterns get credentials too.
+	// origins and patterns get credentials too. A refused request is
+	// answered 403 and logged at Warn, once a minute per origin.
 	AllowedOrigins []string
 	// CheckOrigin, when set, decides instead of AllowedOrigins for requests
 	// whose Origin is not the server's own. Allowed origins get CORS headers
@@ -56,7 +58,8 @@ type Options struct {
 	// answered 503 (polling) or closed with status 1013 (WebSocket).
 	// Default 0: no bound.
 	MaxConnections int
-	// Logger receives the server's diagnostics. Default slog.Default().
+	// Logger receives the server's diagnostics, and the default
+	// transports'. Default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -80,14 +83,17 @@ func (o *Options) withDefaults() Options {
 	if c.UpgradeTimeout <= 0 {
 		c.UpgradeTimeout = 10 * time.Second
 	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
 	if len(c.Transports) == 0 {
-		c.Transports = []transport.Transport{polling.New(nil), websocket.New(nil)}
+		c.Transports = []transport.Transport{
+			polling.New(&polling.Options{Logger: c.Logger}),
+			websocket.New(&websocket.Options{Logger: c.Logger}),
+		}
 	} else {
 		c.Transports = append([]transport.Transport(nil), c.Transports...)
 	}
 	c.AllowedOrigins = append([]string(nil), c.AllowedOrigins...)
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
 	return c
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 
 	"github.com/go-realtime/realtime/transport"
 )
@@ -95,9 +96,14 @@ type Server struct {
 	hb         *heartbeats
 
 	counters counters
+	refusals refusals
 
 	mu       sync.Mutex
 	sessions map[string]*Session
+	// closing holds closed polling sessions whose transport keeps their
+	// last frames (the close packet) for the client's next GET: that GET
+	// must still find them.
+	closing  map[string]*Session
 	live     int           // sessions whose close has not been fully handled
 	drained  chan struct{} // closed when live reaches 0 during shutdown
 	shutdown bool
@@ -115,8 +121,10 @@ func NewServer(h Handler, opts *Options) *Server {
 		// follows Accept at once.
 		params:   transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize, SendsFirst: true},
 		sessions: make(map[string]*Session),
+		closing:  make(map[string]*Session),
 		upgrades: "[]",
 		hb:       newHeartbeats(o.PingInterval, o.PingTimeout),
+		refusals: refusals{now: time.Now},
 	}
 	for _, t := range o.Transports {
 		s.transports[t.Name()] = t
@@ -153,11 +161,7 @@ func (s *Server) Session(id string) *Session {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	verdict := s.checkOrigin(r)
 	if verdict == originRefused {
-		s.counters.refused.Add(1)
-		s.opts.Logger.Debug("engineio: origin refused", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte(`{"code":4,"message":"Forbidden: origin not allowed"}`))
+		s.refuseOrigin(w, r)
 		return
 	}
 	if r.Method == http.MethodOptions {
@@ -192,7 +196,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	sess := s.Session(sid)
+	sess := s.lookup(sid)
 	if sess == nil {
 		writeError(w, codeUnknownSID)
 		return
@@ -305,9 +309,13 @@ func (s *Server) ServeConn(conn transport.Conn, r *http.Request) *Session {
 // application, and starts the connection.
 func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 	sess := newSession(s, conn, r)
+	// Held until the application has its handler: a close from now on (the
+	// session is reachable once registered) tells the handler after Open.
+	sess.deliverMu.Lock()
 	s.mu.Lock()
 	if s.shutdown || s.fullLocked() {
 		s.mu.Unlock()
+		sess.deliverMu.Unlock()
 		if c, ok := conn.(statusCloser); ok {
 			_ = c.CloseWithStatus(1013, "try again later") // WebSocket: 1013 Try Again Later
 		} else {
@@ -342,13 +350,17 @@ func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
 
 	s.hb.start(sess)
 	if err := conn.Send(transport.Frame{Data: open}); err != nil {
+		sess.deliverMu.Unlock() // no handler: nobody to tell
 		sess.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
+		s.release(sess) // not started: conn will not report its end
 		return nil
 	}
-	sess.h = s.handler.Open(sess)
-	if sess.h == nil {
-		sess.h = SessionFuncs{}
+	h := s.handler.Open(sess)
+	if h == nil {
+		h = SessionFuncs{}
 	}
+	sess.h = h
+	sess.deliverMu.Unlock()
 	conn.Start(&connHandler{s: sess, c: conn})
 	return sess
 }
@@ -367,13 +379,42 @@ func (s *Server) refuseFull(w http.ResponseWriter) {
 	_, _ = w.Write([]byte(`{"code":3,"message":"Server full: too many connections"}`))
 }
 
-// remove forgets a closed session's id.
-func (s *Server) remove(sess *Session) {
+// lookup returns the session with the given id, open or closing.
+func (s *Server) lookup(id string) *Session {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sess := s.sessions[id]; sess != nil {
+		return sess
+	}
+	return s.closing[id]
+}
+
+// retire takes a closed session out of the open ones. With linger, its
+// transport still has frames for the client: the session stays reachable by
+// its id, and counts as live, until release.
+func (s *Server) retire(sess *Session, linger bool) {
 	s.mu.Lock()
 	if s.sessions[sess.ID()] == sess {
 		delete(s.sessions, sess.ID())
+		if linger {
+			s.closing[sess.ID()] = sess
+			s.live++
+		}
 	}
 	s.mu.Unlock()
+}
+
+// release forgets a retired session once its transport has ended.
+func (s *Server) release(sess *Session) {
+	s.mu.Lock()
+	lingered := s.closing[sess.ID()] == sess
+	if lingered {
+		delete(s.closing, sess.ID())
+	}
+	s.mu.Unlock()
+	if lingered {
+		s.finished()
+	}
 }
 
 // finished is called once a session's close has been handled completely.
@@ -389,8 +430,33 @@ func (s *Server) finished() {
 
 // Shutdown stops accepting sessions, closes every open session (clients are
 // told, so they can reconnect elsewhere), and waits until the application
-// has handled every close, or until ctx ends.
+// has handled every close and every polling client has been answered, or
+// until ctx ends. A polling client between two requests gets the close
+// packet in answer to its next GET, if it comes within the polling
+// transport's CloseTimeout; meanwhile the http.Server must still serve.
 func (s *Server) Shutdown(ctx context.Context) error {
+	drained := s.startShutdown()
+	if drained == nil {
+		return nil
+	}
+	select {
+	case <-drained:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("engineio: shutdown: %w", ctx.Err())
+	}
+}
+
+// StartShutdown is Shutdown without the waiting: it stops accepting
+// sessions, closes every open one and returns. It fits
+// [http.Server.RegisterOnShutdown], so that the http.Server's Shutdown
+// answers the polling requests it would otherwise wait for; call Shutdown
+// afterwards to wait for the end.
+func (s *Server) StartShutdown() { s.startShutdown() }
+
+// startShutdown starts a shutdown; it returns the channel closed once every
+// session is done, or nil when none is left.
+func (s *Server) startShutdown() chan struct{} {
 	s.mu.Lock()
 	s.shutdown = true
 	sessions := make([]*Session, 0, len(s.sessions))
@@ -409,15 +475,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for _, sess := range sessions {
 		sess.close(ErrServerShutdown, true)
 	}
-	if drained == nil {
-		return nil
-	}
-	select {
-	case <-drained:
-		return nil
-	case <-ctx.Done():
-		return fmt.Errorf("engineio: shutdown: %w", ctx.Err())
-	}
+	return drained
 }
 
 // newID returns a session id: 15 random bytes, URL-safe base64 (20 chars).

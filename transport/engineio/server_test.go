@@ -2,8 +2,11 @@ package engineio_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -11,9 +14,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-realtime/realtime/internal/logtest"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/engineio"
 	"github.com/go-realtime/realtime/transport/memory"
+	"github.com/go-realtime/realtime/transport/polling"
 	"github.com/go-realtime/realtime/transport/websocket"
 )
 
@@ -288,12 +293,7 @@ func TestInvalidPackets(t *testing.T) {
 			c := ts.dial(t, "EIO=4&transport=websocket", nil)
 			parseOpen(t, c.readText(t))
 			c.send(t, transport.TextFrame(packet))
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			defer cancel()
-			_, err := c.ReadFrame(ctx)
-			var ce *websocket.CloseError
-			require.ErrorAs(t, err, &ce)
-			assert.Equal(t, 1002, ce.Code)
+			assert.Equal(t, 1002, closeCode(t, c.ClientConn))
 			ev := ts.next(t, "close")
 			assert.Equal(t, reason, engineio.Reason(ev.err))
 		})
@@ -446,6 +446,181 @@ func TestShutdown(t *testing.T) {
 	}
 	res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", nil)
 	assert.Equal(t, http.StatusServiceUnavailable, res.status)
+}
+
+// TestShutdownClosePacketToEveryPoller: a polling client holding a GET and
+// one between two GETs both get the close packet, and Shutdown returns only
+// once the second has collected it (its CloseTimeout is long enough that
+// nothing else could end the wait).
+func TestShutdownClosePacketToEveryPoller(t *testing.T) {
+	polls := &trackingPolling{Transport: polling.New(&polling.Options{CloseTimeout: time.Minute})}
+	ts := newTestServer(t, &engineio.Options{Transports: []transport.Transport{polls}})
+	ts.polls = polls
+	between := ts.pollHandshake(t)
+	holding := ts.pollHandshake(t)
+	held := ts.asyncGet(t, "EIO=4&transport=polling&sid="+holding)
+	ts.waitHeld(t)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- ts.eio.Shutdown(ctx) }()
+	assert.Equal(t, "1", waitResponse(t, held).body)
+	for range 2 {
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrServerShutdown)
+	}
+	assert.Equal(t, 0, ts.eio.Len())
+	assert.Nil(t, ts.eio.Session(between), "closed, only its next GET finds it")
+	select {
+	case err := <-done:
+		t.Fatalf("Shutdown returned (%v) before the last client was told", err)
+	default:
+	}
+
+	res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+between, "", nil)
+	assert.Equal(t, http.StatusOK, res.status)
+	assert.Equal(t, "1", res.body)
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-ctx.Done():
+		t.Fatal("Shutdown did not return")
+	}
+	res = ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+between, "", nil)
+	assert.Equal(t, http.StatusBadRequest, res.status, "told once, then forgotten")
+}
+
+// TestPollerBetweenPolls: with the default polling transport, a session
+// the server closes (Session.Close) while its client is between two GETs
+// answers the next GET with the close packet, then forgets it; a session
+// that timed out is forgotten at once (the reference server does both).
+func TestPollerBetweenPolls(t *testing.T) {
+	newServer := func(opts engineio.Options) *testServer {
+		polls := &trackingPolling{Transport: polling.New(nil)}
+		opts.Transports = []transport.Transport{polls}
+		ts := newTestServer(t, &opts)
+		ts.polls = polls
+		return ts
+	}
+	t.Run("closed by the server", func(t *testing.T) {
+		ts := newServer(engineio.Options{})
+		sid := ts.pollHandshake(t)
+		require.NoError(t, ts.eio.Session(sid).Close())
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrForcedClose)
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, "1", res.body)
+		res = ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.Contains(t, res.body, `"code":1`)
+	})
+	t.Run("ping timeout", func(t *testing.T) {
+		ts := newServer(engineio.Options{PingInterval: 30 * time.Millisecond, PingTimeout: 30 * time.Millisecond})
+		sid := ts.pollHandshake(t)
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrPingTimeout)
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status)
+		assert.Contains(t, res.body, `"code":1`)
+	})
+}
+
+// TestStartShutdown: StartShutdown closes the sessions and returns at once;
+// Shutdown then waits for the same end.
+func TestStartShutdown(t *testing.T) {
+	ts := newTestServer(t, nil)
+	c := ts.dial(t, "EIO=4&transport=websocket", nil)
+	parseOpen(t, c.readText(t))
+	sid := ts.pollHandshake(t)
+	held := ts.asyncGet(t, "EIO=4&transport=polling&sid="+sid)
+	ts.waitHeld(t)
+
+	ts.eio.StartShutdown()
+	assert.Equal(t, "1", waitResponse(t, held).body)
+	assert.Equal(t, 1001, closeCode(t, c.ClientConn))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	require.NoError(t, ts.eio.Shutdown(ctx))
+	for range 2 {
+		assert.ErrorIs(t, ts.next(t, "close").err, engineio.ErrServerShutdown)
+	}
+	assert.Equal(t, http.StatusServiceUnavailable, ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", nil).status)
+}
+
+// TestShutdownDuringOpen: a session closed while the application's Open
+// runs still gets its HandleClose, after Open.
+func TestShutdownDuringOpen(t *testing.T) {
+	inOpen, release := make(chan struct{}), make(chan struct{})
+	closed := make(chan error, 1)
+	srv := engineio.NewServer(engineio.HandlerFunc(func(s *engineio.Session) engineio.SessionHandler {
+		close(inOpen)
+		<-release
+		return engineio.SessionFuncs{Close: func(err error) { closed <- err }}
+	}), nil)
+	hs := httptest.NewServer(srv)
+	defer hs.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	c, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/?EIO=4&transport=websocket", nil)
+	require.NoError(t, err)
+	defer c.Close()
+	f, err := c.ReadFrame(ctx)
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(string(f.Data), "0{"), "open packet %q", f.Data)
+	<-inOpen
+
+	done := make(chan error, 1)
+	go func() { done <- srv.Shutdown(ctx) }()
+	assert.Equal(t, 1001, closeCode(t, c), "the session is closed while Open still runs")
+	close(release)
+	select {
+	case err := <-closed:
+		assert.ErrorIs(t, err, engineio.ErrServerShutdown)
+	case <-ctx.Done():
+		t.Fatal("HandleClose never called")
+	}
+	require.NoError(t, <-done)
+}
+
+// TestOriginRefusalTold: a refused origin gets a 403 whose JSON body (the
+// reference server's shape) names AllowedOrigins, and the server logs it at
+// Warn with the origin, the Host and AllowedOrigins, once per origin (the
+// rate limit's details are tested in origin_internal_test.go).
+func TestOriginRefusalTold(t *testing.T) {
+	logs := logtest.New()
+	ts := newTestServer(t, &engineio.Options{AllowedOrigins: []string{"https://app.example"}, Logger: logs.Logger()})
+	// Like Vite's dev proxy with changeOrigin: the page's origin, the Go
+	// server's Host.
+	dev := http.Header{"Origin": {"http://localhost:5173"}}
+	for range 3 {
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", dev)
+		require.Equal(t, http.StatusForbidden, res.status)
+		assert.Equal(t, "application/json", res.header.Get("Content-Type"))
+		var body struct {
+			Code    int    `json:"code"`
+			Message string `json:"message"`
+		}
+		require.NoError(t, json.Unmarshal([]byte(res.body), &body), res.body)
+		assert.Equal(t, 4, body.Code)
+		assert.Contains(t, body.Message, "origin not allowed")
+		assert.Contains(t, body.Message, "AllowedOrigins")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, err := websocket.Dial(ctx, ts.wsURL("EIO=4&transport=websocket"), &websocket.DialOptions{Header: dev})
+	require.Error(t, err, "the upgrade is refused too")
+
+	refused := logs.Matching(logtest.Message("engineio: cross-origin request refused"))
+	require.Len(t, refused, 1, "once per origin: %v", logs.Records())
+	rec := refused[0]
+	assert.Equal(t, slog.LevelWarn, rec.Level)
+	assert.Contains(t, rec.Message, "AllowedOrigins")
+	assert.Equal(t, "http://localhost:5173", rec.Attrs["origin"])
+	assert.Equal(t, strings.TrimPrefix(ts.http.URL, "http://"), rec.Attrs["host"])
+	assert.Equal(t, "[https://app.example]", rec.Attrs["AllowedOrigins"])
+
+	res := ts.do(t, http.MethodGet, "EIO=4&transport=polling", "", http.Header{"Origin": {"https://other.example"}})
+	require.Equal(t, http.StatusForbidden, res.status)
+	assert.Len(t, logs.Matching(logtest.Message("engineio: cross-origin request refused")), 2, "another origin is logged")
 }
 
 func TestServeConnMemory(t *testing.T) {

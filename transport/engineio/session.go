@@ -33,7 +33,7 @@ type Session struct {
 	closed    atomic.Bool // set once, with mu held
 	created   time.Time
 
-	h         SessionHandler // set once before the first delivery
+	h         SessionHandler // set once, deliverMu held, before the first delivery
 	deliverMu sync.Mutex     // serialises calls into h
 
 	// sendMu serialises writes so frames keep their order while the session
@@ -241,7 +241,9 @@ func (s *Session) timedOut() bool {
 }
 
 // Close closes the session; the application's HandleClose gets an error
-// wrapping [ErrForcedClose].
+// wrapping [ErrForcedClose]. The client is told: a WebSocket is closed, a
+// polling client gets the close packet in answer to its pending GET, or to
+// its next one if it comes within the polling transport's CloseTimeout.
 func (s *Session) Close() error {
 	s.close(ErrForcedClose, true)
 	return nil
@@ -269,10 +271,17 @@ func (s *Session) close(reason error, tell bool) {
 		probeWS = s.probe.ws
 		s.probe = nil
 	}
+	// A polling client closed by the server (Close, Shutdown) may be
+	// between two GETs: its transport keeps the close packet for the next
+	// one, which must find the session, as the reference server's orderly
+	// close does (a session that timed out is gone at once, as there).
+	// Retired under s.mu, so that the transport's end (connHandler's
+	// HandleClose, which releases it) comes after.
+	s.srv.retire(s, tell && s.conn.Name() == transport.NamePolling &&
+		(errors.Is(reason, ErrForcedClose) || errors.Is(reason, ErrServerShutdown)))
 	s.mu.Unlock()
 
 	s.srv.hb.stop(s)
-	s.srv.remove(s)
 
 	// Wait for sends in flight, then close the transport outside the locks.
 	s.sendMu.Lock()
@@ -332,7 +341,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 		writeError(w, codeBadRequest)
 		return
 	}
-	if upgrading && r.Method == http.MethodGet {
+	if upgrading && r.Method == http.MethodGet && !s.closed.Load() {
 		// The client is moving to WebSocket: release its poll at once.
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
 		_, _ = w.Write([]byte{'6'})
@@ -510,5 +519,6 @@ func (h *connHandler) HandleClose(err error) {
 		s.abortUpgrade(h.c)
 	case current:
 		s.close(closeError(err), false)
+		s.srv.release(s)
 	}
 }

@@ -39,7 +39,8 @@ type Conn struct {
 	postActive bool              // a POST is in flight
 	delivering bool              // a POST is calling HandleFrame
 	closed     bool
-	reported   bool // HandleClose was called or is being called
+	reported   bool        // HandleClose was called or is being called
+	linger     *time.Timer // Close left frames for the next GET until it fires
 }
 
 var (
@@ -102,10 +103,11 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 }
 
 // Close ends the session. A held GET is answered with the queued frames, or
-// with a noop packet ("6") when none are; later requests get 400. Frames
-// queued while no GET is held are dropped. Close is idempotent and returns
-// nil; the Handler's HandleClose gets nil unless an error closed the Conn
-// first.
+// with a noop packet ("6") when none are. When no GET is held, the queued
+// frames (a close packet, say) wait for the client's next GET, at most
+// [Options.CloseTimeout]; HandleClose comes after that GET's answer or that
+// timeout. Other requests get 400. Close is idempotent and returns nil; the
+// Handler's HandleClose gets nil unless an error closed the Conn first.
 func (c *Conn) Close() error {
 	c.mu.Lock()
 	if c.closed {
@@ -138,7 +140,7 @@ func (c *Conn) Drain() []transport.Frame {
 // caller may hold locks of its own that the Handler needs.
 func (c *Conn) closeFromOutsideLocked(err error) {
 	c.closeLocked(err)
-	spawn := c.h != nil && !c.getActive && !c.postActive
+	spawn := c.h != nil && !c.getActive && !c.postActive && c.linger == nil
 	c.mu.Unlock()
 	if spawn {
 		go c.finish()
@@ -154,7 +156,12 @@ func (c *Conn) closeLocked(err error) {
 	c.closed = true
 	c.closeErr = err
 	if !c.getActive {
-		c.queue = nil // nobody will write them
+		if err == nil && len(c.queue) > 0 && c.t.closeTimeout > 0 {
+			// An orderly close: the next GET collects them.
+			c.linger = time.AfterFunc(c.t.closeTimeout, c.endLinger)
+		} else {
+			c.queue = nil // nobody will write them
+		}
 	}
 	c.wakeGetLocked()
 	if c.startWait != nil {
@@ -170,12 +177,26 @@ func (c *Conn) wakeGetLocked() {
 	}
 }
 
-// finish calls HandleClose once the Conn is closed, started and no longer
-// delivering frames. Every request goroutine calls it on its way out, so the
-// last one to leave a closed Conn reports it.
+// endLinger drops the frames Close left for a GET that did not come in time.
+func (c *Conn) endLinger() {
+	c.mu.Lock()
+	if c.linger == nil { // a GET took them
+		c.mu.Unlock()
+		return
+	}
+	c.linger = nil
+	c.queue = nil
+	c.mu.Unlock()
+	c.finish()
+}
+
+// finish calls HandleClose once the Conn is closed, started, no longer
+// delivering frames and no longer keeping frames for a GET. Every request
+// goroutine calls it on its way out, so the last one to leave a closed Conn
+// reports it.
 func (c *Conn) finish() {
 	c.mu.Lock()
-	if !c.closed || c.h == nil || c.delivering || c.reported {
+	if !c.closed || c.h == nil || c.delivering || c.reported || c.linger != nil {
 		c.mu.Unlock()
 		return
 	}
@@ -212,7 +233,7 @@ var (
 
 func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
-	if c.closed {
+	if c.closed && c.linger == nil {
 		c.mu.Unlock()
 		http.Error(w, "polling: session closed", http.StatusBadRequest)
 		return
@@ -290,6 +311,10 @@ func (c *Conn) takeLocked() (frames []transport.Frame, extra transport.Frame, re
 	q := c.queue
 	if c.closed {
 		c.queue = nil
+		if c.linger != nil {
+			c.linger.Stop()
+			c.linger = nil
+		}
 		switch {
 		case c.closeErr != nil:
 			extra = closePacket

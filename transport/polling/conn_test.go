@@ -312,10 +312,39 @@ func TestClose(t *testing.T) {
 		assert.Equal(t, "41\x1e1", recv(t, pending, "pending GET").body)
 		assert.NoError(t, rec.waitClose(t))
 	})
-	t.Run("without GET", func(t *testing.T) {
+	t.Run("without GET the next GET collects the frames", func(t *testing.T) {
 		h := newHarness(t, nil, transport.Params{})
 		c, rec := h.handshake("a")
-		require.NoError(t, c.Send(transport.TextFrame("4dropped")))
+		require.NoError(t, c.Send(transport.TextFrame("4last"), transport.TextFrame("1")))
+		require.NoError(t, c.Close())
+		assert.ErrorIs(t, c.Send(transport.TextFrame("4x")), transport.ErrClosed)
+		assert.Equal(t, http.StatusBadRequest, h.post("a", "4x").status, "only a GET is served")
+		res := h.get("a")
+		assert.Equal(t, http.StatusOK, res.status)
+		assert.Equal(t, "4last\x1e1", res.body)
+		assert.NoError(t, rec.waitClose(t))
+		rec.noFrames(t)
+		assert.Equal(t, http.StatusBadRequest, h.get("a").status)
+	})
+	for _, tt := range []struct {
+		name    string
+		timeout time.Duration
+	}{
+		{"without GET the frames are dropped after CloseTimeout", time.Millisecond},
+		{"without GET a negative CloseTimeout drops the frames", -1},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			h := newHarness(t, &Options{CloseTimeout: tt.timeout}, transport.Params{})
+			c, rec := h.handshake("a")
+			require.NoError(t, c.Send(transport.TextFrame("4dropped")))
+			require.NoError(t, c.Close())
+			assert.NoError(t, rec.waitClose(t))
+			assert.Equal(t, http.StatusBadRequest, h.get("a").status)
+		})
+	}
+	t.Run("without anything queued nothing waits", func(t *testing.T) {
+		h := newHarness(t, nil, transport.Params{})
+		c, rec := h.handshake("a")
 		require.NoError(t, c.Close())
 		assert.NoError(t, rec.waitClose(t))
 		assert.Equal(t, http.StatusBadRequest, h.get("a").status)

@@ -17,6 +17,9 @@
 // POST sends: its body is decoded with [DecodePayload] and each frame is
 // handed to the [transport.Handler] in order. At most one GET and one POST
 // may be in flight per session; an overlapping request closes the session.
+// When [Conn.Close] finds no GET held, the frames it leaves (the close packet
+// of a server shutting down, say) wait for the client's next GET, at most
+// [Options.CloseTimeout], as the reference server's orderly close does.
 //
 // The payload format, shared by both directions, is implemented by
 // [AppendPayload] and [DecodePayload], usable on their own (a test client

@@ -25,12 +25,19 @@ type Options struct {
 	// waits for it. When it expires the POST is answered 400 and the Conn
 	// closes with [ErrNotStarted]. Default: 10 s.
 	StartTimeout time.Duration
+	// CloseTimeout bounds how long the frames queued when [Conn.Close] is
+	// called with no GET held (such as the close packet of a server that
+	// shuts down) wait for the client's next GET; then they are dropped.
+	// A live client polls again at once. Default: 2 s; negative: dropped at
+	// once.
+	CloseTimeout time.Duration
 }
 
 // Defaults for zero Options fields.
 const (
 	DefaultWriteTimeout = 10 * time.Second
 	DefaultStartTimeout = 10 * time.Second
+	DefaultCloseTimeout = 2 * time.Second
 )
 
 // Errors a Conn closes with (seen by [transport.Handler.HandleClose]), besides
@@ -66,7 +73,8 @@ type Transport struct {
 	log          *slog.Logger
 	writeTimeout time.Duration
 	startTimeout time.Duration
-	hooks        *testHooks // nil outside tests
+	closeTimeout time.Duration // <= 0: no waiting for the next GET
+	hooks        *testHooks    // nil outside tests
 }
 
 // testHooks let tests wait for states that have no outside sign.
@@ -81,7 +89,7 @@ func New(opts *Options) *Transport {
 	if opts != nil {
 		o = *opts
 	}
-	t := &Transport{log: o.Logger, writeTimeout: o.WriteTimeout, startTimeout: o.StartTimeout}
+	t := &Transport{log: o.Logger, writeTimeout: o.WriteTimeout, startTimeout: o.StartTimeout, closeTimeout: o.CloseTimeout}
 	if t.log == nil {
 		t.log = slog.Default()
 	}
@@ -90,6 +98,9 @@ func New(opts *Options) *Transport {
 	}
 	if t.startTimeout <= 0 {
 		t.startTimeout = DefaultStartTimeout
+	}
+	if t.closeTimeout == 0 {
+		t.closeTimeout = DefaultCloseTimeout
 	}
 	return t
 }

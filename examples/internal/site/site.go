@@ -115,8 +115,8 @@ func Page(fsys fs.FS, name string) http.HandlerFunc {
 
 // Run listens on addr, prints the URLs of paths (e.g. "/",
 // "/message.html") so a user can open them, and serves handler until
-// SIGINT or SIGTERM; then it stops accepting requests, calls shutdown (the
-// hub's Shutdown, which disconnects the clients) and waits for both.
+// SIGINT or SIGTERM; then it calls shutdown (the hub's Shutdown, which
+// disconnects the clients) and stops the http.Server, in that order.
 func Run(name, addr string, handler http.Handler, shutdown func(context.Context) error, paths ...string) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -128,9 +128,15 @@ func Run(name, addr string, handler http.Handler, shutdown func(context.Context)
 	}
 	fmt.Printf("%s: listening on %s (Ctrl-C stops)\n", name, base)
 
-	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	return serve(ctx, name, ln, handler, shutdown)
+}
+
+// serve serves handler on ln until ctx ends, then stops the hub (shutdown)
+// and the http.Server, in that order, within 5 seconds.
+func serve(ctx context.Context, name string, ln net.Listener, handler http.Handler, shutdown func(context.Context) error) error {
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
@@ -141,9 +147,13 @@ func Run(name, addr string, handler http.Handler, shutdown func(context.Context)
 	slog.Info(name + ": shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// http.Server.Shutdown does not wait for hijacked (WebSocket)
-	// connections; the hub's Shutdown closes those.
-	err = errors.Join(srv.Shutdown(sctx), shutdown(sctx))
+	// The hub first: it tells every client (WebSocket close, long-polling
+	// close packet) and answers the polling requests it holds open, which
+	// the http.Server's Shutdown would wait for until sctx ends. The
+	// server then has nothing of the hub's left to wait for (it never
+	// waits for WebSockets).
+	err := shutdown(sctx)
+	err = errors.Join(err, srv.Shutdown(sctx))
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {
 		err = errors.Join(err, serr)
 	}

@@ -1,8 +1,10 @@
 package site
 
 import (
+	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/go-realtime/realtime/hub"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -57,4 +61,57 @@ func TestMount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeStopsHubFirst: on its signal, serve stops the hub before the
+// http.Server, so a long-polling client's held GET is answered with the
+// close packet at once and both stop without error (the server first would
+// wait for that GET until its 5 seconds are over).
+func TestServeStopsHubFirst(t *testing.T) {
+	h := hub.New(nil)
+	left := make(chan string, 2)
+	h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { left <- r }) })
+	held := make(chan struct{}, 1)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Held") != "" {
+			held <- struct{}{}
+		}
+		h.ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	served := make(chan error, 1)
+	go func() { served <- serve(ctx, "test", ln, handler, h.Shutdown) }()
+
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	url := "http://" + ln.Addr().String() + "/socket.io/?EIO=4&transport=polling"
+	do := func(method, url, body, hdr string) string {
+		req, err := http.NewRequest(method, url, strings.NewReader(body))
+		require.NoError(t, err)
+		if hdr != "" {
+			req.Header.Set("X-Held", hdr)
+		}
+		res, err := client.Do(req)
+		if err != nil {
+			return err.Error()
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return string(b)
+	}
+	open := do(http.MethodGet, url, "", "")
+	require.True(t, strings.HasPrefix(open, `0{"sid":"`), open)
+	url += "&sid=" + open[len(`0{"sid":"`):len(`0{"sid":"`)+20]
+	require.Equal(t, "ok", do(http.MethodPost, url, "40", ""))
+	require.True(t, strings.HasPrefix(do(http.MethodGet, url, "", ""), "40{"))
+	answer := make(chan string, 1)
+	go func() { answer <- do(http.MethodGet, url, "", "1") }()
+	<-held
+
+	stop() // as SIGINT does
+	assert.Equal(t, "1", <-answer, "the held GET gets the close packet")
+	assert.Equal(t, "server shutting down", <-left)
+	assert.NoError(t, <-served)
 }
