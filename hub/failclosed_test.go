@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"maps"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,39 +15,17 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/internal/logtest"
 	"github.com/go-realtime/realtime/namespace"
 )
 
-// logRecorder is a slog.Handler that keeps every record.
-type logRecorder struct {
-	mu      sync.Mutex
-	records []slog.Record
-}
-
-func (l *logRecorder) Enabled(context.Context, slog.Level) bool { return true }
-func (l *logRecorder) WithAttrs([]slog.Attr) slog.Handler       { return l }
-func (l *logRecorder) WithGroup(string) slog.Handler            { return l }
-func (l *logRecorder) Handle(_ context.Context, r slog.Record) error {
-	l.mu.Lock()
-	l.records = append(l.records, r.Clone())
-	l.mu.Unlock()
-	return nil
-}
-
-// find returns the attributes of the records whose message contains msg.
-func (l *logRecorder) find(msg string) []map[string]string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
+// logged returns the attributes (and "level") of the records whose
+// message contains msg.
+func logged(logs *logtest.Handler, msg string) []map[string]string {
 	var out []map[string]string
-	for _, r := range l.records {
-		if !strings.Contains(r.Message, msg) {
-			continue
-		}
+	for _, r := range logs.Matching(func(r logtest.Record) bool { return strings.Contains(r.Message, msg) }) {
 		attrs := map[string]string{"level": r.Level.String()}
-		r.Attrs(func(a slog.Attr) bool {
-			attrs[a.Key] = a.Value.String()
-			return true
-		})
+		maps.Copy(attrs, r.Attrs)
 		out = append(out, attrs)
 	}
 	return out
@@ -56,8 +35,8 @@ func (l *logRecorder) find(msg string) []map[string]string {
 // generic CONNECT_ERROR, no connection handler runs, the socket is never
 // registered, and the log names the namespace, the socket and the stack.
 func TestMiddlewarePanicRefuses(t *testing.T) {
-	logs := &logRecorder{}
-	h := newHub(t, &hub.Options{Logger: slog.New(logs)})
+	logs := logtest.New()
+	h := newHub(t, &hub.Options{Logger: logs.Logger()})
 	private := h.Of("/private")
 	var mu sync.Mutex
 	var refusedDone []<-chan struct{}
@@ -104,7 +83,7 @@ func TestMiddlewarePanicRefuses(t *testing.T) {
 	assert.Equal(t, s.ID(), <-connected)
 	assert.Empty(t, connected, "no connection handler ran for a refused client")
 
-	panics := logs.find("middleware panicked")
+	panics := logged(logs, "middleware panicked")
 	require.Len(t, panics, len(tests))
 	for _, attrs := range panics {
 		assert.Equal(t, "ERROR", attrs["level"])
@@ -113,7 +92,7 @@ func TestMiddlewarePanicRefuses(t *testing.T) {
 		assert.Contains(t, attrs["panic"], "interface conversion")
 		assert.Contains(t, attrs["stack"], "failclosed_test.go")
 	}
-	assert.Empty(t, logs.find("disconnect handler panicked"))
+	assert.Empty(t, logged(logs, "disconnect handler panicked"))
 
 	// Whatever a refused socket's middleware waits on ends.
 	mu.Lock()
@@ -150,8 +129,8 @@ func TestAnyHandlerPanicStopsEvent(t *testing.T) {
 
 // A dynamic namespace matcher that panics refuses the name.
 func TestDynamicMatcherPanicRefuses(t *testing.T) {
-	logs := &logRecorder{}
-	h := newHub(t, &hub.Options{Logger: slog.New(logs)})
+	logs := logtest.New()
+	h := newHub(t, &hub.Options{Logger: logs.Logger()})
 	h.OfFunc(func(name string, _ json.RawMessage) bool {
 		if name == "/boom" {
 			panic("matcher bug")
@@ -169,7 +148,7 @@ func TestDynamicMatcherPanicRefuses(t *testing.T) {
 	assert.Equal(t, "Invalid namespace", ce.Message)
 	_, err = c.Connect(ctx, "/ok", nil)
 	require.NoError(t, err, "the connection and the other matchers still work")
-	assert.Len(t, logs.find("matcher panicked"), 1)
+	assert.Len(t, logged(logs, "matcher panicked"), 1)
 }
 
 // Every place that runs application code recovers a panic without turning
