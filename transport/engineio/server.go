@@ -197,7 +197,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	sess := s.lookup(sid)
-	if sess == nil {
+	if sess == nil || sess.timedOut() { // a request after the pong deadline finds the session gone
 		writeError(w, codeUnknownSID)
 		return
 	}
