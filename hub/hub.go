@@ -69,6 +69,10 @@ type Hub interface {
 	Emit(event string, args ...any) error
 	// Shutdown disconnects every client and stops accepting new ones.
 	Shutdown(ctx context.Context) error
+	// ServeConn serves a client over an established message-based
+	// connection, such as one end of a transport/memory pipe (hubtest
+	// dials a Hub with it).
+	ServeConn(conn transport.Conn, r *http.Request)
 }
 
 // Options configure a hub. The zero value (or nil) means socket.io's

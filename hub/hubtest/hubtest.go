@@ -11,6 +11,16 @@
 //	conn, _ := hubtest.Dial(ctx, h, nil)
 //	sock, _ := conn.Connect(ctx, "/", nil)
 //	ev, _ := sock.Expect(ctx, "hello")
+//
+// What a test can rely on, so that it needs no sleeps:
+//   - Connect returns once the namespace's connection handlers have run:
+//     rooms they join are joined, and events they emit are on their way.
+//   - [Conn.Sync] returns once the server has handled everything the
+//     connection sent before it (the handlers of emitted events have
+//     returned): after s.Emit("join", "room") and c.Sync(ctx), a broadcast
+//     to "room" reaches s.
+//   - [Socket.Expect], [Socket.ExpectMatch] and [Socket.ExpectNone] wait for
+//     an event, or for the absence of one, on what the socket received.
 package hubtest
 
 import (
@@ -21,6 +31,8 @@ import (
 	"net/http"
 	"net/url"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/socketio"
@@ -50,6 +62,10 @@ type Conn struct {
 	pipe *memory.Conn
 	sid  string
 
+	sent     atomic.Uint64 // frames sent to the server
+	handled  atomic.Uint64 // frames the server has handled
+	progress chan struct{} // closed and replaced when handled grows; under mu
+
 	opened chan struct{}
 	done   chan struct{}
 
@@ -60,7 +76,7 @@ type Conn struct {
 }
 
 // Dial connects a new client to h and waits for the Engine.IO handshake.
-func Dial(ctx context.Context, h *hub.Server, opts *DialOptions) (*Conn, error) {
+func Dial(ctx context.Context, h hub.Hub, opts *DialOptions) (*Conn, error) {
 	var o DialOptions
 	if opts != nil {
 		o = *opts
@@ -83,9 +99,10 @@ func Dial(ctx context.Context, h *hub.Server, opts *DialOptions) (*Conn, error) 
 		r.RemoteAddr = "127.0.0.1:1"
 	}
 	serverEnd, clientEnd := memory.Pipe(transport.Params{})
-	c := &Conn{pipe: clientEnd, opened: make(chan struct{}), done: make(chan struct{}), sockets: make(map[string]*Socket)}
+	c := &Conn{pipe: clientEnd, opened: make(chan struct{}), done: make(chan struct{}), sockets: make(map[string]*Socket),
+		progress: make(chan struct{})}
 	clientEnd.Start(c)
-	h.ServeConn(serverEnd, r)
+	h.ServeConn(serverSide{serverEnd, c}, r)
 	select {
 	case <-c.opened:
 		return c, nil
@@ -114,10 +131,68 @@ func (c *Conn) err() error {
 func (c *Conn) Close() error { return c.pipe.Close() }
 
 // Send writes raw Engine.IO frames, for tests of malformed input.
-func (c *Conn) Send(frames ...transport.Frame) error { return c.pipe.Send(frames...) }
+func (c *Conn) Send(frames ...transport.Frame) error { return c.send(frames...) }
+
+// send writes frames to the server, counting them for Sync.
+func (c *Conn) send(frames ...transport.Frame) error {
+	c.sent.Add(uint64(len(frames)))
+	return c.pipe.Send(frames...)
+}
+
+// Sync waits until the server has handled every frame this connection sent
+// before the call: the handlers of the events emitted so far have returned
+// (and what they did, such as joining rooms, is done). It fails if the
+// connection closes or ctx ends first.
+//
+// A handler that waits for this client (for an ack the test would send
+// after Sync returns, say) makes Sync wait until ctx ends.
+func (c *Conn) Sync(ctx context.Context) error {
+	target := c.sent.Load()
+	for {
+		c.mu.Lock()
+		progress := c.progress
+		c.mu.Unlock()
+		if c.handled.Load() >= target {
+			return nil
+		}
+		select {
+		case <-progress:
+		case <-c.done:
+			return fmt.Errorf("%w: %v", ErrClosed, c.err())
+		case <-ctx.Done():
+			return fmt.Errorf("hubtest: sync: %w", ctx.Err())
+		}
+	}
+}
+
+// serverSide is the server's end of the pipe, counting the frames the
+// server has handled.
+type serverSide struct {
+	*memory.Conn
+	c *Conn
+}
+
+func (s serverSide) Start(h transport.Handler) { s.Conn.Start(countingHandler{h, s.c}) }
+
+type countingHandler struct {
+	transport.Handler
+	c *Conn
+}
+
+func (h countingHandler) HandleFrame(f transport.Frame) error {
+	err := h.Handler.HandleFrame(f)
+	c := h.c
+	c.mu.Lock()
+	c.handled.Add(1)
+	close(c.progress)
+	c.progress = make(chan struct{})
+	c.mu.Unlock()
+	return err
+}
 
 // Connect joins namespace nsp with the given auth payload (nil for none)
-// and waits for the server's answer. A refusal returns a
+// and waits for the server's answer and, when connected, for the
+// namespace's connection handlers to return (see Sync). A refusal returns a
 // *namespace.ConnectError with the server's message and data (as JSON).
 func (c *Conn) Connect(ctx context.Context, nsp string, auth any) (*Socket, error) {
 	return c.connectSocket(ctx, nsp, auth, "")
@@ -144,13 +219,16 @@ func (c *Conn) connectSocket(ctx context.Context, nsp string, auth any, prevPID 
 	c.sockets[nsp] = s
 	c.mu.Unlock()
 	p := socketio.Packet{Type: socketio.Connect, Namespace: nsp, Data: data}
-	if err := c.pipe.Send(socketio.EncodeFrames(&p)...); err != nil {
+	if err := c.send(socketio.EncodeFrames(&p)...); err != nil {
 		return nil, fmt.Errorf("hubtest: %w", err)
 	}
 	select {
 	case <-s.connected:
 		if s.refused != nil {
 			return nil, s.refused
+		}
+		if err := c.Sync(ctx); err != nil {
+			return nil, fmt.Errorf("hubtest: connect %q: %w", nsp, err)
 		}
 		return s, nil
 	case <-c.done:
@@ -194,7 +272,7 @@ func (c *Conn) HandleFrame(f transport.Frame) error {
 		c.sid = open.SID
 		close(c.opened)
 	case '2':
-		return c.pipe.Send(transport.TextFrame("3"))
+		return c.send(transport.TextFrame("3"))
 	case '1':
 		_ = c.pipe.Close()
 	case '4':
@@ -397,7 +475,7 @@ func (s *Socket) send(t socketio.PacketType, event string, args []any, id uint64
 		return fmt.Errorf("%w: %s", ErrClosed, s.Reason())
 	default:
 	}
-	if err := s.conn.pipe.Send(socketio.EncodeFrames(&p)...); err != nil {
+	if err := s.conn.send(socketio.EncodeFrames(&p)...); err != nil {
 		return fmt.Errorf("hubtest: %w", err)
 	}
 	return nil
@@ -408,7 +486,7 @@ func (s *Socket) Disconnect() error {
 	p := socketio.Packet{Type: socketio.Disconnect, Namespace: s.nsp}
 	s.conn.forget(s)
 	s.end("io client disconnect")
-	return s.conn.pipe.Send(socketio.EncodeFrames(&p)...)
+	return s.conn.send(socketio.EncodeFrames(&p)...)
 }
 
 func (s *Socket) event(p *socketio.Packet) error {
@@ -468,6 +546,50 @@ func (s *Socket) Next(ctx context.Context) (*Event, error) {
 // needed; other events stay queued for Next and Expect.
 func (s *Socket) Expect(ctx context.Context, name string) (*Event, error) {
 	return s.take(ctx, func(e *Event) bool { return e.Name == name })
+}
+
+// ExpectMatch returns the first event received called name for which match
+// returns true, waiting for it if needed; other events stay queued. The seed
+// app sends everything as "new message": match tells its messages apart.
+func (s *Socket) ExpectMatch(ctx context.Context, name string, match func(*Event) bool) (*Event, error) {
+	return s.take(ctx, func(e *Event) bool { return e.Name == name && match(e) })
+}
+
+// ExpectNone waits for d and fails if an event called name (any event when
+// name is "") arrived meanwhile, or had arrived and was not taken yet. The
+// event stays queued. Use it to check that a broadcast left a socket out.
+func (s *Socket) ExpectNone(name string, d time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	found, err := s.peek(ctx, func(e *Event) bool { return name == "" || e.Name == name })
+	if found != nil {
+		return fmt.Errorf("hubtest: unexpected event %q %v", found.Name, found.Args.Values())
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		return nil
+	}
+	return err
+}
+
+// peek waits for an event for which match is true, leaving it queued.
+func (s *Socket) peek(ctx context.Context, match func(*Event) bool) (*Event, error) {
+	for {
+		s.mu.Lock()
+		for _, e := range s.events {
+			if match(e) {
+				s.mu.Unlock()
+				return e, nil
+			}
+		}
+		s.mu.Unlock()
+		select {
+		case <-s.signal:
+		case <-s.gone:
+			return nil, nil // nothing more will arrive
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
 }
 
 func (s *Socket) take(ctx context.Context, match func(*Event) bool) (*Event, error) {
