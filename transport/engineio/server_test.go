@@ -158,7 +158,8 @@ func TestUpgrade(t *testing.T) {
 	assert.Equal(t, "3probe", c.readText(t))
 	// The held GET is released with a noop.
 	assert.Equal(t, "6", waitResponse(t, pending).body)
-	// While upgrading, polls are answered with a noop at once.
+	// While upgrading, a new poll waits a little for the upgrade to
+	// finish, then is released with a noop.
 	assert.Equal(t, "6", ts.do(t, http.MethodGet, q, "", nil).body)
 	// Sent before the upgrade completes: must reach the client on the
 	// WebSocket, first (no noop before it).
@@ -178,6 +179,22 @@ func TestUpgrade(t *testing.T) {
 	defer cancel()
 	_, err := c2.ReadFrame(ctx)
 	assert.Error(t, err)
+}
+
+// A client that sends "2probe" and "5" and at once polls again (as the
+// official socket.io-protocol suite does) is refused the poll: by the time
+// the poll is answered the session is on WebSocket, however the server's
+// goroutines interleave.
+func TestPollRightAfterUpgrade(t *testing.T) {
+	ts := newTestServer(t, nil)
+	for range 20 {
+		sid := ts.pollHandshake(t)
+		c := ts.dial(t, "EIO=4&transport=websocket&sid="+sid, nil)
+		c.send(t, transport.TextFrame("2probe"))
+		c.send(t, transport.TextFrame("5"))
+		res := ts.do(t, http.MethodGet, "EIO=4&transport=polling&sid="+sid, "", nil)
+		assert.Equal(t, http.StatusBadRequest, res.status, res.body)
+	}
 }
 
 func TestUpgradeUnknownSID(t *testing.T) {

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -331,8 +332,15 @@ func (s *Session) deliver(m Message) error {
 // servePoll serves a polling request for this session.
 func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string) {
 	s.mu.Lock()
-	conn, upgrading := s.conn, s.upgrading
+	conn, upgrading, pr := s.conn, s.upgrading, s.probe
 	s.mu.Unlock()
+	if pr != nil && r.Method == http.MethodGet && name == transport.NamePolling {
+		// A poll while a WebSocket is taking over: the client sends its
+		// last packets there, so wait a little for the upgrade to finish
+		// (then the poll is refused, as it would have been had it come a
+		// moment later) before releasing the poll with a noop.
+		conn, upgrading = s.awaitUpgrade(r.Context(), pr)
+	}
 	if name != transport.NamePolling || conn.Name() != transport.NamePolling {
 		writeError(w, codeBadRequest)
 		return
@@ -355,6 +363,22 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 	h.ServeHTTP(w, r)
 }
 
+// awaitUpgrade waits until the upgrade under way (pr) ends, or for
+// pollDuringUpgrade, and returns the session's transport and upgrading
+// state then.
+func (s *Session) awaitUpgrade(ctx context.Context, pr *probe) (transport.Conn, bool) {
+	t := time.NewTimer(pollDuringUpgrade)
+	defer t.Stop()
+	select {
+	case <-pr.done:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.conn, s.upgrading
+}
+
 // upgrade takes a WebSocket request for this session and starts probing it.
 func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Transport) {
 	ws, err := t.Accept(w, r, s.srv.params)
@@ -365,7 +389,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 	ok := s.closeErr == nil && s.probe == nil && !s.srv.opts.DisableUpgrades &&
 		s.conn.Name() == transport.NamePolling && s.srv.upgrades != "[]"
 	if ok {
-		s.probe = &probe{ws: ws, timer: time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) })}
+		s.probe = &probe{ws: ws, timer: time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) }), done: make(chan struct{})}
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -380,7 +404,13 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 type probe struct {
 	ws    transport.Conn
 	timer *time.Timer
+	done  chan struct{} // closed when the upgrade is finished or given up
 }
+
+// pollDuringUpgrade bounds how long a GET that arrives while an upgrade is
+// under way waits for it to finish before it is answered with a noop (the
+// reference server releases such polls every 100 ms).
+const pollDuringUpgrade = 100 * time.Millisecond
 
 // probing reports whether c is the WebSocket being upgraded to; s.mu is held.
 func (s *Session) probing(c transport.Conn) bool { return s.probe != nil && s.probe.ws == c }
@@ -393,6 +423,7 @@ func (s *Session) abortUpgrade(ws transport.Conn) {
 		return
 	}
 	s.probe.timer.Stop()
+	close(s.probe.done)
 	s.probe = nil
 	s.upgrading = false
 	s.mu.Unlock()
@@ -413,6 +444,7 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	old := s.conn
 	s.conn = ws
 	s.probe.timer.Stop()
+	close(s.probe.done)
 	s.probe = nil
 	s.upgrading = false
 	s.mu.Unlock()
