@@ -45,6 +45,7 @@ type Conn struct {
 	dispatching atomic.Bool    // the reader is handing received messages to h
 
 	mu            sync.Mutex
+	pong          int32       // 1 + the index in queue of the pong waiting there; 0 when none does
 	queue         []outFrame  // frames waiting for the writer
 	spare         []outFrame  // the writer's previous batch, reused as the next queue
 	budget        flow.Budget // bytes of the queue and of the batch being written
@@ -293,21 +294,27 @@ func (c *Conn) overflow(used int64) error {
 	return err
 }
 
-// enqueueControl queues a control frame (a pong) unless closing.
+// enqueueControl queues a control frame, the answer to a client's ping,
+// unless closing. Producers may keep the queue at its bound (see Writable),
+// so a pong is never refused: instead, at most one waits in the queue,
+// answering the latest ping (as RFC 6455 section 5.5.3 allows), and a
+// client that floods pings without reading costs nothing more.
 func (c *Conn) enqueueControl(op ws.OpCode, p []byte) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
 	}
-	if c.budget.Full() {
-		used := c.budget.Used()
+	if c.pong > 0 {
+		q := &c.queue[c.pong-1]
+		c.budget.Add(int64(len(p) - len(q.data)))
+		q.data = p
 		c.mu.Unlock()
-		c.overflow(used)
 		return
 	}
 	c.reserveLocked(1)
 	c.queue = append(c.queue, outFrame{op: op, data: p})
+	c.pong = int32(len(c.queue))
 	c.budget.Add(int64(len(p)) + transport.FrameOverhead)
 	inline := c.startWriterLocked()
 	c.mu.Unlock()
@@ -373,6 +380,7 @@ func (c *Conn) closeLocked(err error) bool {
 func (c *Conn) dropQueueLocked() {
 	clear(c.queue)
 	c.queue = c.queue[:0]
+	c.pong = 0
 	c.budget.Release(c.budget.Used() - c.batch)
 }
 

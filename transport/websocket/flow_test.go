@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gobwas/ws"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -199,6 +200,70 @@ func TestTrySendRefusesWhileFramesWait(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, want, string(got.Data), "refused frames are not queued")
 	}
+}
+
+// stalledByHandler is flowPair whose handler has sent a huge frame: when it
+// returns, the frame is being written (inline, then by a writer goroutine)
+// and stays so until the client reads.
+func stalledByHandler(t *testing.T) (*ClientConn, *Conn, *recorder) {
+	t.Helper()
+	rec := newRecorder()
+	conn := make(chan *Conn, 1)
+	rec.onFrame = func(f transport.Frame) error {
+		if string(f.Data) == "go" {
+			return (<-conn).Send(transport.BinaryFrame(make([]byte, hugeSize)))
+		}
+		return nil
+	}
+	cc, c := flowPair(t, false, rec)
+	conn <- c
+	require.NoError(t, cc.WriteFrame(transport.TextFrame("go")))
+	require.Equal(t, "go", string(rec.next(t).Data))
+	require.Equal(t, int64(hugeSize+transport.FrameOverhead), c.pending())
+	return cc, c, rec
+}
+
+// A client's ping is answered even while producers keep the queue at its
+// bound (waiting on Writable, as they may): the pong is not an overflow.
+func TestPingAnsweredAtTheBound(t *testing.T) {
+	cc, c, rec := stalledByHandler(t)
+	require.NotNil(t, c.Writable(), "at the bound")
+	// The reader handles the ping before the frame after it.
+	cc.writeRaw(t, cframe(ws.OpPing, "are you there"), cframe(ws.OpText, "after the ping"))
+	assert.Equal(t, "after the ping", string(rec.next(t).Data))
+
+	op, p := cc.readRaw(t)
+	require.Equal(t, ws.OpBinary, op)
+	require.Len(t, p, hugeSize)
+	op, p = cc.readRaw(t)
+	assert.Equal(t, ws.OpPong, op)
+	assert.Equal(t, "are you there", string(p))
+}
+
+// A client that floods pings without reading gets one pong, answering the
+// latest: its pings cost no more queue.
+func TestPingFloodKeepsOnePong(t *testing.T) {
+	cc, c, rec := stalledByHandler(t)
+	ch := c.Writable()
+	require.NotNil(t, ch)
+	before := c.pending()
+	for i := range 1000 {
+		cc.writeRaw(t, cframe(ws.OpPing, fmt.Sprintf("ping %d", i)))
+	}
+	cc.writeRaw(t, cframe(ws.OpText, "after the pings"))
+	assert.Equal(t, "after the pings", string(rec.next(t).Data))
+	assert.Equal(t, before+int64(len("ping 999"))+transport.FrameOverhead, c.pending(), "bytes waiting")
+
+	op, _ := cc.readRaw(t)
+	require.Equal(t, ws.OpBinary, op)
+	op, p := cc.readRaw(t)
+	require.Equal(t, ws.OpPong, op)
+	assert.Equal(t, "ping 999", string(p))
+	flowtest.Recv(t, ch, "the Writable channel")
+	require.NoError(t, c.Send(transport.TextFrame("end")))
+	op, p = cc.readRaw(t)
+	assert.Equal(t, ws.OpText, op, "a single pong")
+	assert.Equal(t, "end", string(p))
 }
 
 // Whatever ends the connection wakes the producers waiting for its queue

@@ -93,6 +93,7 @@ func (c *Conn) startWriterLocked() (inline bool) {
 func (c *Conn) takeLocked() []outFrame {
 	items := c.queue
 	c.queue, c.spare = c.spare[:0], nil
+	c.pong = 0
 	c.batch = c.budget.Used()
 	return items
 }
