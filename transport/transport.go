@@ -107,11 +107,14 @@ type TrySender interface {
 // Writable is implemented by Conns whose producers may wait for the queue
 // to drain instead of overflowing it.
 type Writable interface {
-	// Writable returns nil when the queue is under its bound, that is when
-	// Send would accept frames now (or the Conn is closed, and Send reports
-	// it); else a channel that is closed once the queue has drained under
-	// the bound, or the Conn closed. It does not allocate when it returns
-	// nil.
+	// Writable returns nil when the queue is under half its bound
+	// ([Params.MaxQueueBytes]), so that Send accepts frames now (or when
+	// the Conn is closed, and Send reports it); else a channel that is
+	// closed once the queue has drained under half its bound, or the Conn
+	// closed. Producers that wait thus leave the other half of the bound to
+	// senders that do not (broadcasts, heartbeats), which would otherwise
+	// find a healthy client's queue full. It does not allocate when it
+	// returns nil.
 	Writable() <-chan struct{}
 }
 
@@ -134,8 +137,9 @@ type Params struct {
 	// MaxQueueBytes bounds what waits to be written to the peer: the sum,
 	// over the frames queued or being written, of len(Data) plus
 	// [FrameOverhead] each (so that a flood of tiny frames is bounded too).
-	// Send is refused (see [Conn.Send]) once the queue is at the bound. Zero
-	// means [DefaultMaxQueueBytes].
+	// Send is refused (see [Conn.Send]) once the queue is at the bound;
+	// producers waiting on [Writable] are held from half of it. Zero means
+	// [DefaultMaxQueueBytes].
 	MaxQueueBytes int64
 	// SendsFirst says that the caller sends its first frames (or calls
 	// Start) right after Accept returns, so a transport may keep its

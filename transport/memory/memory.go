@@ -106,8 +106,8 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 }
 
 // Writable implements [transport.Writable] for the peer's queue: nil while
-// it is under its bound or the pipe is closed, else a channel closed once
-// the peer has taken enough frames, or the pipe closes.
+// it is under half its bound or the pipe is closed, else a channel closed
+// once the peer has taken enough frames, or the pipe closes.
 func (c *Conn) Writable() <-chan struct{} {
 	p := c.peer
 	p.mu.Lock()

@@ -27,8 +27,8 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 
 // Writable implements [transport.Writable]: nil while the frames waiting for
 // the client (queued, or in a GET response being written) count less than
-// Params.MaxQueueBytes, or after the Conn closed; else a channel closed once
-// GETs have taken enough of them, or the Conn closes (Drain included).
+// half Params.MaxQueueBytes, or after the Conn closed; else a channel closed
+// once GETs have taken enough of them, or the Conn closes (Drain included).
 func (c *Conn) Writable() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -201,9 +201,9 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 }
 
 // Writable implements transport.Writable: nil while the bytes waiting to
-// be written are under Params.MaxQueueBytes (or the connection is closing),
-// else a channel closed once a write has brought them under it, or the
-// connection closes.
+// be written are under half Params.MaxQueueBytes (or the connection is
+// closing), else a channel closed once a write has brought them under it,
+// or the connection closes.
 func (c *Conn) Writable() <-chan struct{} {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -295,10 +295,11 @@ func (c *Conn) overflow(used int64) error {
 }
 
 // enqueueControl queues a control frame, the answer to a client's ping,
-// unless closing. Producers may keep the queue at its bound (see Writable),
-// so a pong is never refused: instead, at most one waits in the queue,
-// answering the latest ping (as RFC 6455 section 5.5.3 allows), and a
-// client that floods pings without reading costs nothing more.
+// unless closing. A pong is never refused, so that a client that pings is
+// not disconnected while its queue is near the bound: instead, at most one
+// waits in the queue, answering the latest ping (as RFC 6455 section 5.5.3
+// allows), and a client that floods pings without reading costs nothing
+// more.
 func (c *Conn) enqueueControl(op ws.OpCode, p []byte) {
 	c.mu.Lock()
 	if c.closing {

@@ -8,7 +8,7 @@
 // the peer. What waits to be written, queued or in the batch being written,
 // is bounded in bytes (transport.Params.MaxQueueBytes): a Send that finds it
 // at the bound disconnects the peer, a producer that waits on
-// [Conn.Writable] until a write has brought it under the bound loses
+// [Conn.Writable] until a write has brought it under half the bound loses
 // nothing, and [Conn.TrySend] (volatile messages) queues only when nothing
 // waits at all.
 //

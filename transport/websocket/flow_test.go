@@ -174,6 +174,29 @@ func TestWritableUntilTheClientReads(t *testing.T) {
 	}
 }
 
+// Producers waiting on Writable are held from half the bound, leaving the
+// other half to Sends that do not wait (broadcasts, heartbeats).
+func TestWritableFromHalfTheBound(t *testing.T) {
+	huge := transport.BinaryFrame(make([]byte, hugeSize))
+	half := int64(hugeSize + transport.FrameOverhead)
+	f := newFixture(t, nil, transport.Params{MaxQueueBytes: 2 * half})
+	cc, c, _ := f.pair(&DialOptions{MaxPayload: 2 * hugeSize}, false)
+	smallReadBuffer(t, cc)
+	require.NoError(t, c.Send(huge))
+	ch := c.Writable()
+	require.NotNil(t, ch, "half the bound")
+	require.NoError(t, c.Send(transport.TextFrame("not waiting")), "under the bound")
+	assert.False(t, flowtest.Closed(ch))
+
+	got, err := cc.ReadFrame(ctxT(t))
+	require.NoError(t, err)
+	require.Len(t, got.Data, hugeSize)
+	got, err = cc.ReadFrame(ctxT(t))
+	require.NoError(t, err)
+	assert.Equal(t, "not waiting", string(got.Data))
+	flowtest.Recv(t, ch, "the Writable channel")
+}
+
 // TrySend refuses frames while others wait to be written, even far under
 // the bound, and queues nothing then; the connection goes on.
 func TestTrySendRefusesWhileFramesWait(t *testing.T) {

@@ -19,9 +19,12 @@ func Size(frames []transport.Frame) int64 {
 	return n
 }
 
-// Budget counts the bytes of one send queue against its bound. It is not
-// safe for concurrent use: the lock of the queue it counts guards it. An
-// empty Budget holds no channel.
+// Budget counts the bytes of one send queue against its bound. Send is
+// refused at the bound (Full); producers that wait (Writable) are held from
+// half of it, which leaves the other half to the senders that never wait
+// (broadcasts, heartbeats) so that they do not find a healthy client's
+// queue full. It is not safe for concurrent use: the lock of the queue it
+// counts guards it. An empty Budget holds no channel.
 type Budget struct {
 	max  int64
 	used int64
@@ -47,19 +50,23 @@ func (b *Budget) Max() int64 { return b.max }
 func (b *Budget) Add(n int64) { b.used += n }
 
 // Release counts n bytes less (written, or dropped), and wakes the waiting
-// producers once the queue is under its bound.
+// producers once the queue is under half its bound.
 func (b *Budget) Release(n int64) {
 	b.used -= n
-	if b.used < b.max {
+	if b.used < b.half() {
 		b.Wake()
 	}
 }
 
+// half is where producers start waiting: half the bound, rounded up (so
+// that a bound of 1 byte lets them send into an empty queue).
+func (b *Budget) half() int64 { return b.max - b.max/2 }
+
 // Writable implements [transport.Writable] for a queue that is open: nil
-// when the queue is under its bound, else the channel Release or Wake
+// when the queue is under half its bound, else the channel Release or Wake
 // closes.
 func (b *Budget) Writable() <-chan struct{} {
-	if b.used < b.max {
+	if b.used < b.half() {
 		return nil
 	}
 	if b.wait == nil {

@@ -18,28 +18,38 @@ func TestSize(t *testing.T) {
 
 func TestBudget(t *testing.T) {
 	for _, tt := range []struct {
-		name    string
-		add     int64
-		release int64
-		woken   bool // the waiters' channel is closed after Release
+		name     string
+		max      int64
+		add      int64
+		full     bool // Send refused
+		waits    bool // Writable returns a channel
+		release  int64
+		woken    bool // that channel is closed by Release
+		writable bool // Writable returns nil after Release
 	}{
-		{name: "drained under the bound", add: 150, release: 51, woken: true},
-		{name: "still at the bound", add: 150, release: 50},
-		{name: "drained to empty", add: 100, release: 100, woken: true},
+		{name: "empty", max: 100, add: 0},
+		{name: "under half", max: 100, add: 49},
+		{name: "half: producers wait, Send is accepted", max: 100, add: 50, waits: true, release: 1, woken: true, writable: true},
+		{name: "at the bound", max: 100, add: 100, full: true, waits: true, release: 50, woken: false},
+		{name: "over the bound, drained under half", max: 100, add: 150, full: true, waits: true, release: 101, woken: true, writable: true},
+		{name: "odd bound: half rounds up", max: 3, add: 2, waits: true, release: 1, woken: true, writable: true},
+		{name: "bound of one byte", max: 1, add: 1, full: true, waits: true, release: 1, woken: true, writable: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			b := NewBudget(100)
+			b := NewBudget(tt.max)
 			require.Nil(t, b.Writable(), "empty")
-			assert.False(t, b.Full())
 			b.Add(tt.add)
-			require.True(t, b.Full())
+			assert.Equal(t, tt.full, b.Full(), "Full")
 			ch := b.Writable()
-			require.NotNil(t, ch)
+			require.Equal(t, tt.waits, ch != nil, "Writable waits")
+			if ch == nil {
+				return
+			}
 			assert.True(t, ch == b.Writable(), "one channel for all waiters")
 			b.Release(tt.release)
 			assert.Equal(t, tt.add-tt.release, b.Used())
-			assert.Equal(t, tt.woken, flowtest.Closed(ch))
-			assert.Equal(t, tt.woken, b.Writable() == nil)
+			assert.Equal(t, tt.woken, flowtest.Closed(ch), "woken")
+			assert.Equal(t, tt.writable, b.Writable() == nil, "writable after Release")
 		})
 	}
 	t.Run("Wake", func(t *testing.T) {
@@ -48,7 +58,7 @@ func TestBudget(t *testing.T) {
 		ch := b.Writable()
 		b.Wake()
 		assert.True(t, flowtest.Closed(ch))
-		assert.NotNil(t, b.Writable(), "a new channel while still at the bound")
+		assert.NotNil(t, b.Writable(), "a new channel while still over half the bound")
 		b.Wake()
 		b.Wake() // no waiter: nothing to close
 	})
@@ -56,10 +66,10 @@ func TestBudget(t *testing.T) {
 
 func TestWritableDoesNotAllocate(t *testing.T) {
 	b := NewBudget(100)
-	b.Add(50)
+	b.Add(49)
 	assert.Zero(t, testing.AllocsPerRun(100, func() {
 		if b.Writable() != nil {
-			t.Fatal("under the bound")
+			t.Fatal("under half the bound")
 		}
 	}))
 }
