@@ -46,7 +46,7 @@ unit-newest:
 # broadcasts with one stalled client; allocation counts.
 heavy:
 	$(GO) test -count=1 -run '^TestStalledClient$$' -v ./hub/ | grep -E '^(---|ok|FAIL|PASS)|receivers'
-	$(GO) test -count=1 -run 'Allocat|Allocs|DoesNotAllocate|ReusesNamespace' ./internal/socketio/ ./namespace/
+	$(GO) test -count=1 -run 'Allocat|Allocs|DoesNotAllocate|ReusesNamespace' ./internal/socketio/ ./namespace/ ./transport/websocket/
 
 # The official Engine.IO/Socket.IO clients and raw-protocol checks against
 # internal/cmd/conformance (see interop/doc.go).

@@ -331,7 +331,8 @@ func BenchmarkBroadcastWebSocket(b *testing.B) {
 		if err := h.To("r").Emit("msg", payload); err != nil {
 			b.Fatal(err)
 		}
-		// Stay well inside the transport's send queue (1024 frames).
+		// Stay well inside the transport's send queue (4 MiB: tens of
+		// thousands of these frames).
 		if i++; i%256 == 0 {
 			wait(i - 64)
 		}

@@ -97,9 +97,10 @@ type Options struct {
 	// connect; see engineio.Options. Default: same origin only.
 	AllowedOrigins []string
 	CheckOrigin    func(r *http.Request) bool
-	// QueueSize bounds the frames waiting for one client; a client further
-	// behind is disconnected. Default 1024.
-	QueueSize int
+	// MaxQueueBytes bounds what waits to be written to one client, in
+	// bytes; a client further behind is disconnected. Default 4 MiB
+	// (transport.DefaultMaxQueueBytes).
+	MaxQueueBytes int64
 	// MaxAttachments bounds the binary attachments of one packet. Default 10.
 	MaxAttachments int
 	// Adapter creates each namespace's room adapter. Default room.NewMemory.
@@ -186,7 +187,7 @@ func New(opts *Options) *Server {
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxPayload,
-		QueueSize:      o.QueueSize,
+		MaxQueueBytes:  o.MaxQueueBytes,
 		Transports:     o.Transports,
 		AllowedOrigins: o.AllowedOrigins,
 		CheckOrigin:    o.CheckOrigin,

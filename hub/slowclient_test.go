@@ -114,7 +114,7 @@ func TestStalledClient(t *testing.T) {
 		receivers, messages = 100, 2000
 	}
 	h := newHub(t, &hub.Options{
-		PingInterval: time.Minute, PingTimeout: time.Minute, QueueSize: 1024,
+		PingInterval: time.Minute, PingTimeout: time.Minute, MaxQueueBytes: 192 << 10,
 		// A small kernel send buffer, so that the stalled client's backlog
 		// reaches the hub's queue within the test's volume.
 		Transports: []transport.Transport{websocket.New(&websocket.Options{SendBuffer: 16 << 10})},
@@ -199,7 +199,7 @@ func TestStalledClient(t *testing.T) {
 // behind instead of disconnecting it; a regular broadcast then overflows it.
 func TestVolatileDrops(t *testing.T) {
 	h := newHub(t, &hub.Options{
-		PingInterval: time.Minute, PingTimeout: time.Minute, QueueSize: 16,
+		PingInterval: time.Minute, PingTimeout: time.Minute, MaxQueueBytes: 16 << 10,
 		Transports: []transport.Transport{websocket.New(&websocket.Options{SendBuffer: 4 << 10})},
 	})
 	reasons := make(chan string, 2)

@@ -12,6 +12,14 @@
 // A transport knows nothing of sessions, heartbeats or Socket.IO: it moves
 // frames, enforces size limits, and reports when the connection ends. That
 // keeps it small enough to fake in tests.
+//
+// What waits to be written to a client is bounded in bytes
+// ([Params.MaxQueueBytes]), and senders choose what happens at the bound: a
+// producer that must not lose frames waits on [Writable] before it sends; one
+// that must not wait (a broadcast) calls [Conn.Send], which closes the
+// connection of a client that is too far behind; a volatile message goes
+// through [TrySender] and is dropped unless the connection is writable at
+// once.
 package transport
 
 import (
@@ -72,9 +80,12 @@ type Conn interface {
 	// called.
 	Start(h Handler)
 	// Send queues frames to go out in order and returns without waiting for
-	// the peer. When the connection's bounded queue cannot take them, Send
-	// returns an error wrapping [ErrQueueFull] and the connection is closed:
-	// a slow client never blocks its sender. After Close it returns an error
+	// the peer. The queue is bounded in bytes ([Params.MaxQueueBytes]): when
+	// it is already at its bound, Send returns an error wrapping
+	// [ErrQueueFull] and the connection is closed, so a slow client never
+	// blocks its sender. The frames of an accepted Send may take the queue
+	// over the bound (by their own size at most, which lets a frame larger
+	// than the bound go out at all). After Close it returns an error
 	// wrapping [ErrClosed].
 	Send(frames ...Frame) error
 	// Close ends the connection. Frames already queued are written first,
@@ -85,11 +96,28 @@ type Conn interface {
 }
 
 // TrySender is implemented by Conns that can refuse frames instead of
-// overflowing: TrySend queues frames only when the queue has room for all
-// of them and reports whether it did; it never closes the connection. It
-// serves volatile messages, which are dropped for clients that are behind.
+// queueing them: TrySend queues frames only when the connection is writable
+// right now, with nothing waiting to be written before them (WebSocket: the
+// queue is empty and no write is in progress; polling: a GET is being held,
+// waiting for data), and reports whether it did. It never closes the
+// connection. It serves volatile messages, which socket.io drops rather than
+// delay.
 type TrySender interface {
 	TrySend(frames ...Frame) bool
+}
+
+// Writable is implemented by Conns whose producers may wait for the queue
+// to drain instead of overflowing it.
+type Writable interface {
+	// Writable returns nil when the queue is under half its bound
+	// ([Params.MaxQueueBytes]), so that Send accepts frames now (or when
+	// the Conn is closed, and Send reports it); else a channel that is
+	// closed once the queue has drained under half its bound, or the Conn
+	// closed. Producers that wait thus leave the other half of the bound to
+	// senders that do not (broadcasts, heartbeats), which would otherwise
+	// find a healthy client's queue full. It does not allocate when it
+	// returns nil.
+	Writable() <-chan struct{}
 }
 
 // Drainer is implemented by Conns that queue frames until the client asks
@@ -108,8 +136,13 @@ type Params struct {
 	// MaxPayload is the largest frame (WebSocket) or request body (polling)
 	// accepted from the client, in bytes. Zero means 1,000,000.
 	MaxPayload int64
-	// QueueSize bounds the frames waiting to be written. Zero means 1024.
-	QueueSize int
+	// MaxQueueBytes bounds what waits to be written to the peer: the sum,
+	// over the frames queued or being written, of len(Data) plus
+	// [FrameOverhead] each (so that a flood of tiny frames is bounded too).
+	// Send is refused (see [Conn.Send]) once the queue is at the bound;
+	// producers waiting on [Writable] are held from half of it. Zero means
+	// [DefaultMaxQueueBytes].
+	MaxQueueBytes int64
 	// SendsFirst says that the caller sends its first frames (or calls
 	// Start) right after Accept returns, so a transport may keep its
 	// handshake response until then and write both at once (the WebSocket
@@ -121,17 +154,22 @@ type Params struct {
 
 // Defaults for zero Params fields.
 const (
-	DefaultMaxPayload = 1_000_000
-	DefaultQueueSize  = 1024
+	DefaultMaxPayload    = 1_000_000
+	DefaultMaxQueueBytes = 4 << 20
 )
+
+// FrameOverhead is what each queued frame counts against
+// [Params.MaxQueueBytes] besides its Data: about what the queue entry and
+// the frame's header cost.
+const FrameOverhead = 64
 
 // WithDefaults returns p with zero fields set to their defaults.
 func (p Params) WithDefaults() Params {
 	if p.MaxPayload <= 0 {
 		p.MaxPayload = DefaultMaxPayload
 	}
-	if p.QueueSize <= 0 {
-		p.QueueSize = DefaultQueueSize
+	if p.MaxQueueBytes <= 0 {
+		p.MaxQueueBytes = DefaultMaxQueueBytes
 	}
 	return p
 }
@@ -153,8 +191,9 @@ type Transport interface {
 var (
 	// ErrClosed is returned by Send after the connection was closed.
 	ErrClosed = errors.New("transport: connection closed")
-	// ErrQueueFull means the peer does not read fast enough: the bounded
-	// outgoing queue overflowed and the connection was closed.
+	// ErrQueueFull means the peer does not read fast enough: the outgoing
+	// queue was at its bound (Params.MaxQueueBytes) and the connection was
+	// closed.
 	ErrQueueFull = errors.New("transport: send queue full")
 	// ErrTooLarge means the peer sent more than Params.MaxPayload, or a
 	// message in more parts than the transport accepts.

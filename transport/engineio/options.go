@@ -26,9 +26,10 @@ type Options struct {
 	// (polling) a client may send, in bytes; it is announced in the
 	// handshake. Default 1,000,000.
 	MaxPayload int64
-	// QueueSize bounds the frames waiting to be written to one client; a
-	// client that falls further behind is disconnected. Default 1024.
-	QueueSize int
+	// MaxQueueBytes bounds what waits to be written to one client, in bytes
+	// (see transport.Params.MaxQueueBytes); a client that falls further
+	// behind is disconnected. Default transport.DefaultMaxQueueBytes (4 MiB).
+	MaxQueueBytes int64
 	// UpgradeTimeout bounds the polling→WebSocket upgrade, from the
 	// WebSocket's arrival to the client's upgrade packet. Default 10s.
 	UpgradeTimeout time.Duration
@@ -77,8 +78,8 @@ func (o *Options) withDefaults() Options {
 	if c.MaxPayload <= 0 {
 		c.MaxPayload = transport.DefaultMaxPayload
 	}
-	if c.QueueSize <= 0 {
-		c.QueueSize = transport.DefaultQueueSize
+	if c.MaxQueueBytes <= 0 {
+		c.MaxQueueBytes = transport.DefaultMaxQueueBytes
 	}
 	if c.UpgradeTimeout <= 0 {
 		c.UpgradeTimeout = 10 * time.Second

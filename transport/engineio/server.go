@@ -119,7 +119,7 @@ func NewServer(h Handler, opts *Options) *Server {
 		transports: make(map[string]transport.Transport, len(o.Transports)),
 		// SendsFirst: the open packet (or, for an upgrade, Start)
 		// follows Accept at once.
-		params:   transport.Params{MaxPayload: o.MaxPayload, QueueSize: o.QueueSize, SendsFirst: true},
+		params:   transport.Params{MaxPayload: o.MaxPayload, MaxQueueBytes: o.MaxQueueBytes, SendsFirst: true},
 		sessions: make(map[string]*Session),
 		closing:  make(map[string]*Session),
 		upgrades: "[]",

@@ -4,8 +4,9 @@
 //
 // Call [Pipe], hand the server end to the server (for example
 // engineio.Server.ServeConn), and drive the client end yourself. Each end has
-// its own bounded queue, delivers in order from a goroutine that exists only
-// while frames are waiting, and copies Data on delivery, so frames stay
+// its own queue of incoming frames, bounded in bytes like the other
+// transports' send queues, delivers in order from a goroutine that exists
+// only while frames are waiting, and copies Data on delivery, so frames stay
 // shareable as the transport contract requires.
 package memory
 
@@ -15,6 +16,7 @@ import (
 	"sync"
 
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/internal/flow"
 )
 
 // Name is the transport name a memory Conn reports.
@@ -32,6 +34,7 @@ type Conn struct {
 	mu       sync.Mutex
 	handler  transport.Handler
 	queue    []transport.Frame // frames sent by the peer, waiting for delivery here
+	budget   flow.Budget       // bytes of queue
 	running  bool              // a delivery goroutine is active
 	closing  bool              // no more frames accepted
 	closeErr error             // reason given to HandleClose
@@ -40,12 +43,15 @@ type Conn struct {
 }
 
 // Pipe returns the two ends of a new in-memory connection. p bounds frame
-// sizes (MaxPayload, enforced on the frames each end receives) and queue
-// lengths (QueueSize).
+// sizes (MaxPayload, enforced on the frames each end receives) and what
+// waits for delivery at each end (MaxQueueBytes: a Send that finds the
+// peer's queue at the bound fails the pipe, as a slow client's connection
+// is closed; a frame counts until the receiving end takes it from its queue
+// to hand it to its Handler).
 func Pipe(p transport.Params) (server, client *Conn) {
 	p = p.WithDefaults()
-	a := &Conn{params: p, done: make(chan struct{})}
-	b := &Conn{params: p, done: make(chan struct{})}
+	a := &Conn{params: p, budget: flow.NewBudget(p.MaxQueueBytes), done: make(chan struct{})}
+	b := &Conn{params: p, budget: flow.NewBudget(p.MaxQueueBytes), done: make(chan struct{})}
 	a.peer, b.peer = b, a
 	return a, b
 }
@@ -68,7 +74,15 @@ func (c *Conn) Start(h transport.Handler) {
 // Done is closed once this end's Handler has been told the pipe closed.
 func (c *Conn) Done() <-chan struct{} { return c.done }
 
-// Send queues frames for the peer's Handler.
+var (
+	_ transport.Conn      = (*Conn)(nil)
+	_ transport.TrySender = (*Conn)(nil)
+	_ transport.Writable  = (*Conn)(nil)
+)
+
+// Send queues frames for the peer's Handler. When the peer's queue is at
+// its bound (Params.MaxQueueBytes) it fails the pipe and returns an error
+// wrapping [transport.ErrQueueFull].
 func (c *Conn) Send(frames ...transport.Frame) error {
 	c.mu.Lock()
 	closed := c.closing
@@ -79,8 +93,8 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 	return c.peer.enqueue(frames, false)
 }
 
-// TrySend queues frames for the peer only if its queue has room for all of
-// them; it reports whether it did and never closes the pipe.
+// TrySend queues frames for the peer only when its queue is empty (see
+// transport.TrySender); it reports whether it did and never closes the pipe.
 func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	c.mu.Lock()
 	closed := c.closing
@@ -91,26 +105,47 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	return c.peer.enqueue(frames, true) == nil
 }
 
-// enqueue adds frames to c's incoming queue. When they don't fit, it fails
-// the pipe, or with try only reports that it did not queue them.
+// Writable implements [transport.Writable] for the peer's queue: nil while
+// it is under half its bound or the pipe is closed, else a channel closed
+// once the peer has taken enough frames, or the pipe closes.
+func (c *Conn) Writable() <-chan struct{} {
+	p := c.peer
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closing {
+		return nil
+	}
+	return p.budget.Writable()
+}
+
+// errNotEmpty is what enqueue returns to TrySend when frames wait.
+var errNotEmpty = errors.New("memory: frames waiting")
+
+// enqueue adds frames to c's incoming queue. When the queue is at its
+// bound, it fails the pipe; with try it queues them only into an empty
+// queue, and never fails the pipe.
 func (c *Conn) enqueue(frames []transport.Frame, try bool) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return fmt.Errorf("memory: send: %w", transport.ErrClosed)
 	}
-	if len(c.queue)+len(frames) > c.params.QueueSize {
+	if try && len(c.queue) > 0 {
 		c.mu.Unlock()
-		err := fmt.Errorf("memory: send: %w", transport.ErrQueueFull)
-		if !try {
-			c.fail(err)
-		}
+		return errNotEmpty
+	}
+	if c.budget.Full() {
+		used := c.budget.Used()
+		c.mu.Unlock()
+		err := fmt.Errorf("memory: send: %w: %d bytes waiting (bound %d)", transport.ErrQueueFull, used, c.params.MaxQueueBytes)
+		c.fail(err)
 		return err
 	}
 	for _, f := range frames {
 		// The receiving handler owns its Data; the sender's may be shared.
 		c.queue = append(c.queue, transport.Frame{Binary: f.Binary, Data: append([]byte(nil), f.Data...)})
 	}
+	c.budget.Add(flow.Size(frames))
 	c.kickLocked()
 	c.mu.Unlock()
 	return nil
@@ -149,6 +184,7 @@ func (c *Conn) deliver() {
 		f := c.queue[0]
 		c.queue[0] = transport.Frame{}
 		c.queue = c.queue[1:]
+		c.budget.Release(flow.FrameSize(f))
 		h := c.handler
 		c.mu.Unlock()
 
@@ -184,6 +220,7 @@ func (c *Conn) closeWith(err error) {
 	if !c.closing {
 		c.closing = true
 		c.closeErr = err
+		c.budget.Wake()
 		if err != nil && !errors.Is(err, ErrPeerClosed) {
 			// This end failed: what is still queued for it is dropped.
 			// (What it sent before failing still reaches the peer.)

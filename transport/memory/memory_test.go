@@ -3,6 +3,7 @@ package memory_test
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/internal/flowtest"
 	"github.com/go-realtime/realtime/transport/memory"
 )
 
@@ -88,7 +90,7 @@ func TestPipeDeliversBothWaysInOrder(t *testing.T) {
 }
 
 func TestPipeConcurrentSendersKeepOrder(t *testing.T) {
-	a, b := memory.Pipe(transport.Params{QueueSize: 100000})
+	a, b := memory.Pipe(transport.Params{MaxQueueBytes: 64 << 20})
 	sb := newSink()
 	b.Start(sb)
 	a.Start(newSink())
@@ -148,7 +150,7 @@ func TestPipeErrors(t *testing.T) {
 }
 
 func TestPipeQueueFull(t *testing.T) {
-	a, b := memory.Pipe(transport.Params{QueueSize: 2})
+	a, b := memory.Pipe(transport.Params{MaxQueueBytes: 2 * (1 + transport.FrameOverhead)})
 	sa := newSink()
 	a.Start(sa)
 	// b is never started, so nothing drains its queue.
@@ -160,5 +162,97 @@ func TestPipeQueueFull(t *testing.T) {
 	case <-b.Done():
 	case <-time.After(5 * time.Second):
 		t.Fatal("b not done")
+	}
+}
+
+// Writable reports the peer's queue at half its bound until the peer takes
+// frames from it; Send still accepts frames up to the bound.
+func TestPipeWritable(t *testing.T) {
+	const bound = 10 * (100 + transport.FrameOverhead)
+	a, b := memory.Pipe(transport.Params{MaxQueueBytes: bound})
+	a.Start(newSink())
+	fr := transport.TextFrame(strings.Repeat("x", 100))
+	sent := 0
+	for ; a.Writable() == nil; sent++ {
+		require.Less(t, sent, 100, "Writable never reports the bound")
+		require.NoError(t, a.Send(fr))
+	}
+	assert.Equal(t, 5, sent, "half the bound")
+	ch := a.Writable()
+	assert.False(t, flowtest.Closed(ch), "b takes nothing before Start")
+	assert.True(t, ch == a.Writable(), "waiters share one channel")
+	assert.Nil(t, b.Writable(), "a's own queue is empty")
+	for ; sent < 10; sent++ {
+		require.NoError(t, a.Send(fr), "under the bound")
+	}
+
+	sb := newSink()
+	b.Start(sb)
+	flowtest.Recv(t, ch, "the Writable channel")
+	for range sent {
+		assert.Equal(t, fr, sb.frame(t))
+	}
+	assert.Nil(t, a.Writable())
+	require.NoError(t, a.Close())
+}
+
+// TrySend queues frames only into an empty queue, and queues nothing
+// otherwise.
+func TestPipeTrySend(t *testing.T) {
+	a, b := memory.Pipe(transport.Params{})
+	a.Start(newSink())
+	assert.True(t, a.TrySend(transport.TextFrame("v1")), "empty queue")
+	assert.False(t, a.TrySend(transport.TextFrame("v2")), "v1 waits")
+	require.NoError(t, a.Send(transport.TextFrame("sent")))
+	sb := newSink()
+	b.Start(sb)
+	assert.Equal(t, "v1", string(sb.frame(t).Data))
+	assert.Equal(t, "sent", string(sb.frame(t).Data))
+	assert.True(t, a.TrySend(transport.TextFrame("v3")), "everything taken")
+	assert.Equal(t, "v3", string(sb.frame(t).Data))
+	require.NoError(t, a.Close())
+	assert.False(t, a.TrySend(transport.TextFrame("late")), "closed")
+}
+
+// A flood of empty frames is bounded too: each counts FrameOverhead.
+func TestPipeFloodOfEmptyFrames(t *testing.T) {
+	const bound = 4 * transport.FrameOverhead
+	a, _ := memory.Pipe(transport.Params{MaxQueueBytes: bound})
+	sa := newSink()
+	a.Start(sa)
+	var err error
+	accepted := 0
+	for ; accepted < 1000; accepted++ {
+		if err = a.Send(transport.TextFrame("")); err != nil {
+			break
+		}
+	}
+	require.ErrorIs(t, err, transport.ErrQueueFull)
+	assert.Equal(t, 4, accepted)
+	assert.ErrorIs(t, sa.closeErr(t), memory.ErrPeerClosed)
+}
+
+// Whatever closes the pipe wakes the producers waiting on Writable.
+func TestPipeWritableWokenOnClose(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		close func(t *testing.T, a, b *memory.Conn)
+	}{
+		{"Close", func(t *testing.T, a, _ *memory.Conn) { require.NoError(t, a.Close()) }},
+		{"peer Close", func(t *testing.T, _, b *memory.Conn) { require.NoError(t, b.Close()) }},
+		{"Send at the bound", func(t *testing.T, a, _ *memory.Conn) {
+			require.ErrorIs(t, a.Send(transport.TextFrame("x")), transport.ErrQueueFull)
+		}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := memory.Pipe(transport.Params{MaxQueueBytes: 100})
+			require.NoError(t, a.Send(transport.TextFrame(strings.Repeat("x", 100))))
+			ch := a.Writable()
+			require.NotNil(t, ch)
+			tt.close(t, a, b)
+			assert.True(t, flowtest.Closed(ch), "waiters not woken")
+			assert.Nil(t, a.Writable())
+			assert.ErrorIs(t, a.Send(transport.TextFrame("late")), transport.ErrClosed)
+		})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/internal/flow"
 )
 
 // Conn is the server's end of one long-polling session. It implements
@@ -26,12 +27,12 @@ import (
 type Conn struct {
 	t          *Transport
 	maxPayload int64
-	queueSize  int
 	remoteAddr string
 
 	mu         sync.Mutex
 	h          transport.Handler // set by Start
 	queue      []transport.Frame // frames waiting for a GET
+	budget     flow.Budget       // bytes of the queue and of the GET responses being written
 	getWake    chan struct{}     // closed to wake the held GET; nil when none is held
 	startWait  chan struct{}     // closed by Start or close; nil when no POST waits
 	closeErr   error             // why the Conn closed; nil after Close
@@ -44,9 +45,11 @@ type Conn struct {
 }
 
 var (
-	_ transport.Conn    = (*Conn)(nil)
-	_ transport.Drainer = (*Conn)(nil)
-	_ http.Handler      = (*Conn)(nil)
+	_ transport.Conn      = (*Conn)(nil)
+	_ transport.Drainer   = (*Conn)(nil)
+	_ transport.TrySender = (*Conn)(nil)
+	_ transport.Writable  = (*Conn)(nil)
+	_ http.Handler        = (*Conn)(nil)
 )
 
 // Name returns [transport.NamePolling].
@@ -77,8 +80,9 @@ func (c *Conn) Start(h transport.Handler) {
 }
 
 // Send queues frames for the next GET, waking a held one. It never blocks
-// and never modifies the frames. When more than Params.QueueSize frames
-// would wait, it closes the Conn and returns an error wrapping
+// and never modifies the frames. When the frames waiting for the client
+// (queued, or in a GET response being written) already count
+// Params.MaxQueueBytes, it closes the Conn and returns an error wrapping
 // [transport.ErrQueueFull]; after the Conn closed, an error wrapping
 // [transport.ErrClosed].
 func (c *Conn) Send(frames ...transport.Frame) error {
@@ -91,15 +95,21 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 		c.mu.Unlock()
 		return nil
 	}
-	if len(c.queue)+len(frames) > c.queueSize {
-		err := fmt.Errorf("polling: %w (%d frames waiting)", transport.ErrQueueFull, len(c.queue))
+	if c.budget.Full() {
+		err := fmt.Errorf("polling: %w: %d bytes waiting for the client (bound %d)", transport.ErrQueueFull, c.budget.Used(), c.budget.Max())
 		c.closeFromOutsideLocked(err)
 		return err
 	}
-	c.queue = append(c.queue, frames...)
-	c.wakeGetLocked()
+	c.queueLocked(frames)
 	c.mu.Unlock()
 	return nil
+}
+
+// queueLocked queues frames for the next GET and wakes a held one.
+func (c *Conn) queueLocked(frames []transport.Frame) {
+	c.queue = append(c.queue, frames...)
+	c.budget.Add(flow.Size(frames))
+	c.wakeGetLocked()
 }
 
 // Close ends the session. A held GET is answered with the queued frames, or
@@ -163,6 +173,7 @@ func (c *Conn) closeLocked(err error) {
 			c.queue = nil // nobody will write them
 		}
 	}
+	c.budget.Wake()
 	c.wakeGetLocked()
 	if c.startWait != nil {
 		close(c.startWait)
@@ -266,7 +277,7 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	frames, extra, reuse := c.takeLocked()
+	frames, extra, taken, reuse := c.takeLocked()
 	// The GET counts as answered from here: the client may send the next
 	// one as soon as it reads this response.
 	c.getActive = false
@@ -291,11 +302,13 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 	err := c.write(w, http.StatusOK, "text/plain; charset=UTF-8", buf)
 	*bp = buf
 	putBuffer(bp)
+	c.mu.Lock()
+	// Written (or failed): the frames no longer count against the bound.
+	c.budget.Release(taken)
 	if err != nil {
-		c.mu.Lock()
 		c.closeLocked(fmt.Errorf("%w: writing GET response: %w", ErrAborted, err))
-		c.mu.Unlock()
 	}
+	c.mu.Unlock()
 }
 
 // maxReuse bounds the capacity of a drained queue kept for the next frames,
@@ -304,10 +317,11 @@ const maxReuse = 32
 
 // takeLocked removes the frames the answer to a GET carries. While the Conn
 // is open they are the oldest queued frames fitting in maxPayload bytes (at
-// least one); once it is closed, all of them plus extra: "1" after an error
-// close, "6" when nothing else is there to say. reuse reports that frames
-// may become the queue again once written.
-func (c *Conn) takeLocked() (frames []transport.Frame, extra transport.Frame, reuse bool) {
+// least one), and taken is what they count against the bound until the
+// response is written; once the Conn is closed, all of them plus extra: "1"
+// after an error close, "6" when nothing else is there to say. reuse reports
+// that frames may become the queue again once written.
+func (c *Conn) takeLocked() (frames []transport.Frame, extra transport.Frame, taken int64, reuse bool) {
 	q := c.queue
 	if c.closed {
 		c.queue = nil
@@ -321,21 +335,23 @@ func (c *Conn) takeLocked() (frames []transport.Frame, extra transport.Frame, re
 		case len(q) == 0:
 			extra = noopPacket
 		}
-		return q, extra, false
+		return q, extra, 0, false
 	}
 	n, size := 1, int64(EncodedLen(q[0]))
+	taken = flow.FrameSize(q[0])
 	for ; n < len(q); n++ {
 		size += 1 + int64(EncodedLen(q[n]))
 		if size > c.maxPayload {
 			break
 		}
+		taken += flow.FrameSize(q[n])
 	}
 	if n < len(q) {
 		c.queue = q[n:]
-		return q[:n:n], extra, false
+		return q[:n:n], extra, taken, false
 	}
 	c.queue = nil
-	return q, extra, cap(q) <= maxReuse
+	return q, extra, taken, cap(q) <= maxReuse
 }
 
 func (c *Conn) servePost(w http.ResponseWriter, r *http.Request) {

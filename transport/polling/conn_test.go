@@ -409,28 +409,6 @@ func TestClientAbortsHeldGet(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, h.get("a").status)
 }
 
-func TestQueueOverflow(t *testing.T) {
-	t.Run("no GET", func(t *testing.T) {
-		h := newHarness(t, nil, transport.Params{QueueSize: 4})
-		c, rec := h.handshake("a")
-		require.NoError(t, c.Send(transport.TextFrame("4a"), transport.TextFrame("4b"), transport.TextFrame("4c")))
-		err := c.Send(transport.TextFrame("4d"), transport.TextFrame("4e"))
-		require.ErrorIs(t, err, transport.ErrQueueFull)
-		assert.ErrorIs(t, rec.waitClose(t), transport.ErrQueueFull)
-		assert.ErrorIs(t, c.Send(transport.TextFrame("4f")), transport.ErrClosed)
-		assert.Equal(t, http.StatusBadRequest, h.get("a").status)
-	})
-	t.Run("pending GET gets close packet", func(t *testing.T) {
-		h := newHarness(t, nil, transport.Params{QueueSize: 2})
-		c, rec := h.handshake("a")
-		pending := h.goGet("a")
-		err := c.Send(transport.TextFrame("4a"), transport.TextFrame("4b"), transport.TextFrame("4c"))
-		require.ErrorIs(t, err, transport.ErrQueueFull)
-		assert.Equal(t, "1", recv(t, pending, "pending GET").body)
-		assert.ErrorIs(t, rec.waitClose(t), transport.ErrQueueFull)
-	})
-}
-
 func TestMethodNotAllowed(t *testing.T) {
 	h := newHarness(t, nil, transport.Params{})
 	c, _ := h.handshake("a")
@@ -485,7 +463,7 @@ func TestPostBeforeStart(t *testing.T) {
 // each sender's frames in order.
 func TestConcurrentSenders(t *testing.T) {
 	const senders, perSender = 8, 200
-	h := newHarness(t, nil, transport.Params{QueueSize: senders * perSender})
+	h := newHarness(t, nil, transport.Params{})
 	c, _ := h.handshake("a")
 
 	var wg sync.WaitGroup

@@ -12,7 +12,7 @@
 //	conn.Start(session)
 //	conn.ServeHTTP(w, r) // answers the handshake GET with the open packet
 //
-// A GET receives: it is answered at once with every queued frame, or held
+// A GET receives: it is answered at once with queued frames, or held
 // until [Conn.Send] queues one, the Conn closes, or the client goes away. A
 // POST sends: its body is decoded with [DecodePayload] and each frame is
 // handed to the [transport.Handler] in order. At most one GET and one POST
@@ -20,6 +20,13 @@
 // When [Conn.Close] finds no GET held, the frames it leaves (the close packet
 // of a server shutting down, say) wait for the client's next GET, at most
 // [Options.CloseTimeout], as the reference server's orderly close does.
+//
+// A GET takes the oldest queued frames that fit in Params.MaxPayload bytes
+// (at least one). Queued frames, and those of a response still being
+// written, count against Params.MaxQueueBytes: [Conn.Send] closes the
+// session when they are at that bound, [Conn.Writable] tells a producer
+// when GETs have taken enough of them, and [Conn.TrySend] (volatile
+// messages) queues only when a GET is held, waiting for data.
 //
 // The payload format, shared by both directions, is implemented by
 // [AppendPayload] and [DecodePayload], usable on their own (a test client

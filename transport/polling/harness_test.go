@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/internal/flowtest"
 )
 
 // waitTimeout only turns a hang into a failure; nothing waits for it to pass.
@@ -22,14 +23,7 @@ const waitTimeout = 10 * time.Second
 
 func recv[T any](t testing.TB, ch <-chan T, what string) T {
 	t.Helper()
-	select {
-	case v := <-ch:
-		return v
-	case <-time.After(waitTimeout):
-		require.FailNow(t, "timed out waiting for "+what)
-		var zero T
-		return zero
-	}
+	return flowtest.Recv(t, ch, what)
 }
 
 // recorder is a transport.Handler that records what it is given and checks

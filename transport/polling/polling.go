@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/internal/flow"
 )
 
 // Options configure a [Transport]. A nil *Options or a zero field means the
@@ -114,7 +115,7 @@ func (t *Transport) Name() string { return transport.NamePolling }
 // returned error is always nil.
 func (t *Transport) Accept(w http.ResponseWriter, r *http.Request, p transport.Params) (transport.Conn, error) {
 	p = p.WithDefaults()
-	c := &Conn{t: t, maxPayload: p.MaxPayload, queueSize: p.QueueSize}
+	c := &Conn{t: t, maxPayload: p.MaxPayload, budget: flow.NewBudget(p.MaxQueueBytes)}
 	if r != nil {
 		c.remoteAddr = r.RemoteAddr
 	}

@@ -10,18 +10,30 @@ func (c *Conn) Held() bool {
 	return c.getWake != nil
 }
 
-// TrySend queues frames only if the queue has room for all of them; it
-// reports whether it did and never closes the Conn (see
-// transport.TrySender).
+// TrySend queues frames only when a GET is being held, waiting for data (the
+// frames then answer it at once); it reports whether it did and never
+// closes the Conn (see transport.TrySender).
 func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed || len(c.queue)+len(frames) > c.queueSize {
+	if c.closed || c.getWake == nil || c.budget.Full() {
 		return false
 	}
 	if len(frames) > 0 {
-		c.queue = append(c.queue, frames...)
-		c.wakeGetLocked()
+		c.queueLocked(frames)
 	}
 	return true
+}
+
+// Writable implements [transport.Writable]: nil while the frames waiting for
+// the client (queued, or in a GET response being written) count less than
+// half Params.MaxQueueBytes, or after the Conn closed; else a channel closed
+// once GETs have taken enough of them, or the Conn closes (Drain included).
+func (c *Conn) Writable() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	return c.budget.Writable()
 }

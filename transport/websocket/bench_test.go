@@ -10,11 +10,12 @@ import (
 	"github.com/go-realtime/realtime/transport"
 )
 
-// pending is how many frames wait to be written.
-func (c *Conn) pending() int {
+// pending is how many bytes wait to be written (see
+// transport.Params.MaxQueueBytes).
+func (c *Conn) pending() int64 {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return len(c.queue) + c.inflight
+	return c.budget.Used()
 }
 
 // benchConns opens n started server conns whose clients read and discard
@@ -60,7 +61,7 @@ func BenchmarkSend(b *testing.B) {
 			b.SetBytes(int64(bc.size))
 			b.ReportAllocs()
 			for b.Loop() {
-				for c.pending() >= 512 {
+				for c.pending() >= 512*int64(bc.size+transport.FrameOverhead) {
 					runtime.Gosched()
 				}
 				if err := c.Send(fr); err != nil {
@@ -82,7 +83,7 @@ func BenchmarkBroadcast(b *testing.B) {
 	for b.Loop() {
 		if i++; i%64 == 0 {
 			for _, c := range conns {
-				for c.pending() >= 256 {
+				for c.pending() >= 256*int64(len(fr.Data)+transport.FrameOverhead) {
 					runtime.Gosched()
 				}
 			}

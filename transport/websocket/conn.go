@@ -14,6 +14,7 @@ import (
 	"github.com/gobwas/ws"
 
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/internal/flow"
 )
 
 // Conn is the server end of one WebSocket connection, returned by
@@ -28,14 +29,13 @@ import (
 // HandleClose is called exactly once, by the reader, after the last
 // HandleFrame.
 type Conn struct {
-	t         *Transport
-	nc        net.Conn        // reads (via rd), writes and deadlines
-	raw       net.Conn        // what closing releases: nc, or the TCP conn under TLS
-	rc        syscall.RawConn // nc's, for writev on Linux; nil elsewhere
-	writev    bool            // nc writes net.Buffers with writev
-	deflate   bool            // permessage-deflate negotiated
-	queueSize int
-	writeFn   func() // c.writeLoop, bound once so that starting a writer does not allocate
+	t       *Transport
+	nc      net.Conn        // reads (via rd), writes and deadlines
+	raw     net.Conn        // what closing releases: nc, or the TCP conn under TLS
+	rc      syscall.RawConn // nc's, for writev on Linux; nil elsewhere
+	writev  bool            // nc writes net.Buffers with writev
+	deflate bool            // permessage-deflate negotiated
+	writeFn func()          // c.writeLoop, bound once so that starting a writer does not allocate
 
 	rd   frameReader // reader goroutine (or polled reader) only
 	h    transport.Handler
@@ -45,20 +45,26 @@ type Conn struct {
 	dispatching atomic.Bool    // the reader is handing received messages to h
 
 	mu            sync.Mutex
-	queue         []outFrame // frames waiting for the writer
-	spare         []outFrame // the writer's previous batch, reused as the next queue
-	inflight      int        // frames in the batch being written
-	writing       bool       // someone has the writer's turn (see startWriterLocked)
-	started       bool       // Start was called
-	closing       bool       // Send refused from now on; reason is final
+	pong          int32       // 1 + the index in queue of the pong waiting there; 0 when none does
+	queue         []outFrame  // frames waiting for the writer
+	spare         []outFrame  // the writer's previous batch, reused as the next queue
+	budget        flow.Budget // bytes of the queue and of the batch being written
+	batch         int64       // bytes of the batch being written; 0 when none is
+	writing       bool        // someone has the writer's turn (see startWriterLocked)
+	started       bool        // Start was called
+	closing       bool        // Send refused from now on; reason is final
 	stage         closeStage
+	tcpClosed     bool
 	closeMsg      []byte    // payload of the close frame to send
 	closeDeadline time.Time // bound of the writes that flush before the close frame
-	tcpClosed     bool
-	reason        error // what HandleClose gets
+	reason        error     // what HandleClose gets
 }
 
-var _ transport.Conn = (*Conn)(nil)
+var (
+	_ transport.Conn      = (*Conn)(nil)
+	_ transport.TrySender = (*Conn)(nil)
+	_ transport.Writable  = (*Conn)(nil)
+)
 
 type closeStage uint8
 
@@ -84,11 +90,11 @@ var errSendClosed = fmt.Errorf("websocket: send: %w", transport.ErrClosed)
 
 func newConn(t *Transport, nc net.Conn, src io.Reader, p transport.Params, deflate bool) *Conn {
 	c := &Conn{
-		t:         t,
-		nc:        nc,
-		raw:       nc,
-		deflate:   deflate,
-		queueSize: p.QueueSize,
+		t:       t,
+		nc:      nc,
+		raw:     nc,
+		deflate: deflate,
+		budget:  flow.NewBudget(p.MaxQueueBytes),
 		rd: frameReader{
 			src:        src,
 			maxPayload: p.MaxPayload,
@@ -155,19 +161,20 @@ func (discardHandler) HandleFrame(transport.Frame) error { return nil }
 func (discardHandler) HandleClose(error)                 {}
 
 // Send queues frames to be written in order; see transport.Conn. It never
-// waits for the peer. When the queue cannot take them all (more than
-// Params.QueueSize frames waiting) the connection is closed at once and the
-// error wraps transport.ErrQueueFull. Frame data is shared, not copied: it
-// must not be modified afterwards.
+// waits for the peer. When the frames waiting to be written (queued, or
+// being written) already count Params.MaxQueueBytes, the connection is
+// closed at once and the error wraps transport.ErrQueueFull. Frame data is
+// shared, not copied: it must not be modified afterwards.
 func (c *Conn) Send(frames ...transport.Frame) error {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return errSendClosed
 	}
-	if len(c.queue)+c.inflight+len(frames) > c.queueSize {
+	if c.budget.Full() {
+		used := c.budget.Used()
 		c.mu.Unlock()
-		return c.overflow()
+		return c.overflow(used)
 	}
 	inline := c.queueLocked(frames)
 	c.mu.Unlock()
@@ -177,12 +184,12 @@ func (c *Conn) Send(frames ...transport.Frame) error {
 	return nil
 }
 
-// TrySend queues frames only if the queue has room for all of them; it
-// reports whether it did and never closes the connection (see
-// transport.TrySender).
+// TrySend queues frames only when nothing waits to be written (the queue is
+// empty and no write is in progress); it reports whether it did and never
+// closes the connection (see transport.TrySender).
 func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	c.mu.Lock()
-	if c.closing || len(c.queue)+c.inflight+len(frames) > c.queueSize {
+	if c.closing || len(c.queue) > 0 || c.batch > 0 {
 		c.mu.Unlock()
 		return false
 	}
@@ -194,7 +201,20 @@ func (c *Conn) TrySend(frames ...transport.Frame) bool {
 	return true
 }
 
-// queueLocked appends frames to the queue (the caller checked the room)
+// Writable implements transport.Writable: nil while the bytes waiting to
+// be written are under half Params.MaxQueueBytes (or the connection is
+// closing), else a channel closed once a write has brought them under it,
+// or the connection closes.
+func (c *Conn) Writable() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return nil
+	}
+	return c.budget.Writable()
+}
+
+// queueLocked appends frames to the queue (the caller checked the bound)
 // and makes sure someone writes them. It reports true when the caller must
 // call c.flush(inlineRounds) once it has unlocked c.mu.
 func (c *Conn) queueLocked(frames []transport.Frame) (inline bool) {
@@ -209,6 +229,7 @@ func (c *Conn) queueLocked(frames []transport.Frame) (inline bool) {
 		}
 		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
 	}
+	c.budget.Add(flow.Size(frames))
 	return c.startWriterLocked()
 }
 
@@ -266,27 +287,37 @@ func putQueue(q []outFrame) {
 	}
 }
 
-// overflow closes the connection because the peer does not read.
-func (c *Conn) overflow() error {
-	err := fmt.Errorf("websocket: %w: more than %d frames waiting for the peer", transport.ErrQueueFull, c.queueSize)
+// overflow closes the connection because the peer does not read: used
+// bytes wait for it.
+func (c *Conn) overflow(used int64) error {
+	err := fmt.Errorf("websocket: %w: %d bytes waiting for the peer (bound %d)", transport.ErrQueueFull, used, c.budget.Max())
 	c.abort(err)
 	return err
 }
 
-// enqueueControl queues a control frame (a pong) unless closing.
+// enqueueControl queues a control frame, the answer to a client's ping,
+// unless closing. A pong is never refused, so that a client that pings is
+// not disconnected while its queue is near the bound: instead, at most one
+// waits in the queue, answering the latest ping (as RFC 6455 section 5.5.3
+// allows), and a client that floods pings without reading costs nothing
+// more.
 func (c *Conn) enqueueControl(op ws.OpCode, p []byte) {
 	c.mu.Lock()
 	if c.closing {
 		c.mu.Unlock()
 		return
 	}
-	if len(c.queue)+c.inflight >= c.queueSize {
+	if c.pong > 0 {
+		q := &c.queue[c.pong-1]
+		c.budget.Add(int64(len(p) - len(q.data)))
+		q.data = p
 		c.mu.Unlock()
-		c.overflow()
 		return
 	}
 	c.reserveLocked(1)
 	c.queue = append(c.queue, outFrame{op: op, data: p})
+	c.pong = int32(len(c.queue))
+	c.budget.Add(int64(len(p)) + transport.FrameOverhead)
 	inline := c.startWriterLocked()
 	c.mu.Unlock()
 	if inline {
@@ -319,31 +350,47 @@ func (c *Conn) CloseWithStatus(code int, reason string) error {
 func (c *Conn) beginClose(code int, text string, err error, dropQueue bool) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
+	if !c.closeLocked(err) {
 		return false
 	}
-	c.closing = true
-	c.reason = err
 	c.stage = closePending
 	c.closeMsg = closePayload(code, text)
 	c.closeDeadline = time.Now().Add(c.t.writeTimeout)
 	if dropQueue {
-		clear(c.queue)
-		c.queue = c.queue[:0]
+		c.dropQueueLocked()
 	}
 	c.startWriterLocked() // closePending: never inline
 	return true
 }
 
+// closeLocked makes Send refuse frames from now on, for reason err (what
+// HandleClose gets), and wakes the producers waiting for the queue to
+// drain. It reports false when the connection was already closing (the
+// first reason stays).
+func (c *Conn) closeLocked(err error) bool {
+	if c.closing {
+		return false
+	}
+	c.closing = true
+	c.reason = err
+	c.budget.Wake()
+	return true
+}
+
+// dropQueueLocked drops the frames waiting for the writer (not the batch
+// being written).
+func (c *Conn) dropQueueLocked() {
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.pong = 0
+	c.budget.Release(c.budget.Used() - c.batch)
+}
+
 // abort ends the connection at once: no close frame, TCP closed.
 func (c *Conn) abort(err error) {
 	c.mu.Lock()
-	if !c.closing {
-		c.closing = true
-		c.reason = err
-	}
-	clear(c.queue)
-	c.queue = c.queue[:0]
+	c.closeLocked(err)
+	c.dropQueueLocked()
 	c.mu.Unlock()
 	c.closeTCP()
 }
@@ -473,10 +520,7 @@ func (c *Conn) finish(err error) {
 		c.wg.Wait()
 	default:
 		c.mu.Lock()
-		if !c.closing {
-			c.closing = true
-			c.reason = fmt.Errorf("websocket: read: %w", err)
-		}
+		c.closeLocked(fmt.Errorf("websocket: read: %w", err))
 		c.mu.Unlock()
 		c.closeTCP()
 		c.wg.Wait()

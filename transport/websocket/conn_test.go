@@ -551,7 +551,7 @@ func TestCompressionViolations(t *testing.T) {
 }
 
 func TestQueueOverflow(t *testing.T) {
-	f := newFixture(t, nil, transport.Params{QueueSize: 8})
+	f := newFixture(t, nil, transport.Params{MaxQueueBytes: 8 << 20})
 	cc, c, rec := f.pair(nil, false)
 	_ = cc // never reads
 	big := transport.BinaryFrame(make([]byte, 1<<20))
@@ -565,17 +565,8 @@ func TestQueueOverflow(t *testing.T) {
 	assert.ErrorIs(t, c.Send(big), transport.ErrClosed)
 }
 
-func TestQueueOverflowBatch(t *testing.T) {
-	f := newFixture(t, nil, transport.Params{QueueSize: 3})
-	_, c, rec := f.pair(nil, false)
-	fr := transport.TextFrame("x")
-	err := c.Send(fr, fr, fr, fr)
-	require.ErrorIs(t, err, transport.ErrQueueFull)
-	assert.ErrorIs(t, rec.wait(t), transport.ErrQueueFull)
-}
-
 func TestWriteTimeout(t *testing.T) {
-	f := newFixture(t, &Options{WriteTimeout: 100 * time.Millisecond}, transport.Params{QueueSize: 1 << 20})
+	f := newFixture(t, &Options{WriteTimeout: 100 * time.Millisecond}, transport.Params{MaxQueueBytes: 1 << 30})
 	_, c, rec := f.pair(nil, false)
 	big := transport.BinaryFrame(make([]byte, 1<<20))
 	for range 64 {
@@ -589,7 +580,7 @@ func TestWriteTimeout(t *testing.T) {
 
 func TestConcurrentSendersKeepOrder(t *testing.T) {
 	const senders, each = 4, 300
-	f := newFixture(t, nil, transport.Params{QueueSize: senders * each})
+	f := newFixture(t, nil, transport.Params{})
 	cc, c, _ := f.pair(nil, false)
 	var wg sync.WaitGroup
 	for s := range senders {
@@ -691,7 +682,7 @@ func TestClientReadFrameContext(t *testing.T) {
 // Many frames of varied sizes written as one batch (over IOV_MAX buffers,
 // with partial writes) arrive intact and in order.
 func TestLargeBatchIntegrity(t *testing.T) {
-	f := newFixture(t, nil, transport.Params{QueueSize: 4096})
+	f := newFixture(t, nil, transport.Params{MaxQueueBytes: 64 << 20})
 	cc, c, _ := f.pair(nil, false)
 	rnd := rand.New(rand.NewPCG(1, 2))
 	frames := make([]transport.Frame, 1500)
@@ -756,7 +747,7 @@ func TestTLS(t *testing.T) {
 func TestInlineRepliesToASlowReader(t *testing.T) {
 	for _, compress := range []bool{false, true} {
 		t.Run(fmt.Sprintf("compression=%v", compress), func(t *testing.T) {
-			f := newFixture(t, &Options{Compression: compress, SendBuffer: 8 << 10}, transport.Params{QueueSize: 4096})
+			f := newFixture(t, &Options{Compression: compress, SendBuffer: 8 << 10}, transport.Params{MaxQueueBytes: 16 << 20})
 			cc := f.dial(&DialOptions{Compression: compress})
 			c := f.accept()
 			rnd := rand.New(rand.NewPCG(3, 4))

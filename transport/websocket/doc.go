@@ -5,8 +5,12 @@
 // Call [New] once to get a [Transport], then [Transport.Accept] from an HTTP
 // handler for each upgrade request; hand the returned [Conn] a
 // [transport.Handler] with [Conn.Start]. Send queues frames without waiting on
-// the peer; a peer that does not read is disconnected when its bounded queue
-// overflows.
+// the peer. What waits to be written, queued or in the batch being written,
+// is bounded in bytes (transport.Params.MaxQueueBytes): a Send that finds it
+// at the bound disconnects the peer, a producer that waits on
+// [Conn.Writable] until a write has brought it under half the bound loses
+// nothing, and [Conn.TrySend] (volatile messages) queues only when nothing
+// waits at all.
 //
 // Memory per idle connection is kept small and no goroutine waits on it: on
 // Linux a shared edge-triggered epoll poller (internal/netpoll) reports

@@ -38,7 +38,7 @@ func FuzzServerRead(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte, deflate bool) {
 		srv, cli := net.Pipe()
 		tr := New(&Options{WriteTimeout: time.Second, CloseTimeout: 50 * time.Millisecond, CompressionThreshold: 8})
-		c := newConn(tr, srv, srv, transport.Params{MaxPayload: 1 << 12, QueueSize: 8}, deflate)
+		c := newConn(tr, srv, srv, transport.Params{MaxPayload: 1 << 12, MaxQueueBytes: 8 << 10}, deflate)
 		rec := newRecorder()
 		rec.onFrame = func(fr transport.Frame) error {
 			if len(fr.Data) > 1<<12 {

@@ -243,6 +243,7 @@ func (t *Transport) accept(w http.ResponseWriter, r *http.Request, p transport.P
 	c := newConn(t, nc, src, p.WithDefaults(), deflate)
 	if dw.conn != nil && len(dw.conn.buf) > 0 {
 		c.queue = append(c.queue, outFrame{raw: true, data: dw.conn.buf})
+		c.budget.Add(int64(len(dw.conn.buf)) + transport.FrameOverhead)
 	}
 	return c, nil
 }

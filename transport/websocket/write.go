@@ -88,11 +88,13 @@ func (c *Conn) startWriterLocked() (inline bool) {
 	return false
 }
 
-// takeLocked moves the queue into the batch about to be written.
+// takeLocked moves the queue into the batch about to be written: all the
+// bytes counted are the batch's until written releases them.
 func (c *Conn) takeLocked() []outFrame {
 	items := c.queue
 	c.queue, c.spare = c.spare[:0], nil
-	c.inflight = len(items)
+	c.pong = 0
+	c.batch = c.budget.Used()
 	return items
 }
 
@@ -224,12 +226,14 @@ func (c *Conn) deadlineLocked() time.Time {
 }
 
 // written records the end of a batch's write: err is its error, sentClose
-// whether it carried the close frame. It reports whether the writer goes
-// on; when not, the writer's turn is over (c.writing is false) and the
-// connection is closed or closing.
+// whether it carried the close frame. Its bytes no longer count against the
+// bound, which wakes the producers waiting for the queue to drain. It
+// reports whether the writer goes on; when not, the writer's turn is over
+// (c.writing is false) and the connection is closed or closing.
 func (c *Conn) written(items []outFrame, err error, sentClose bool) bool {
 	c.mu.Lock()
-	c.inflight = 0
+	c.budget.Release(c.batch)
+	c.batch = 0
 	if c.spare == nil {
 		c.spare = items[:0]
 	}
@@ -240,15 +244,12 @@ func (c *Conn) written(items []outFrame, err error, sentClose bool) bool {
 	c.writing = false
 	c.spare = nil
 	if err != nil {
-		clear(c.queue) // never to be written: drop the shared frames
+		c.closeLocked(fmt.Errorf("websocket: write: %w", err))
+		c.dropQueueLocked() // never to be written: drop the shared frames
 		putQueue(c.queue)
 		c.queue = nil
 	}
 	closeNow := !c.tcpClosed && (err != nil || !c.started || c.t.closeTimeout < 0)
-	if err != nil && !c.closing {
-		c.closing = true
-		c.reason = fmt.Errorf("websocket: write: %w", err)
-	}
 	if closeNow {
 		c.tcpClosed = true
 	}
