@@ -49,6 +49,10 @@ func startedConn(t testing.TB, p transport.Params) (*Conn, *recorder) {
 	c := tc.(*Conn)
 	rec := newRecorder(t)
 	c.Start(rec)
+	t.Cleanup(func() {
+		_ = c.Close()
+		recv(t, rec.done, "HandleClose")
+	})
 	return c, rec
 }
 

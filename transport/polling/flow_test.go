@@ -16,19 +16,6 @@ import (
 // startedConn is a started Conn served without an HTTP server: the test
 // passes requests to ServeHTTP itself, so that a GET has been answered (and
 // its frames released) when ServeHTTP returns.
-func startedConn(t *testing.T, p transport.Params) (*Conn, *recorder) {
-	t.Helper()
-	tc, err := New(nil).Accept(nil, httptest.NewRequest(http.MethodGet, "/", nil), p)
-	require.NoError(t, err)
-	c := tc.(*Conn)
-	rec := newRecorder(t)
-	c.Start(rec)
-	t.Cleanup(func() {
-		_ = c.Close()
-		recv(t, rec.done, "HandleClose")
-	})
-	return c, rec
-}
 
 // serveGet passes a GET to c and returns the response.
 func serveGet(c *Conn) *httptest.ResponseRecorder {
