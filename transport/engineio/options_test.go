@@ -273,7 +273,10 @@ func TestGenerateIDServeConn(t *testing.T) {
 	ids := []string{"mem-1", "mem-1"}
 	var i atomic.Int32
 	srv := engineio.NewServer(rec, &engineio.Options{
-		GenerateID:        func(*http.Request) (string, error) { return ids[i.Add(1)-1], nil },
+		GenerateID: func(r *http.Request) (string, error) {
+			assert.Equal(t, "/", r.URL.Path, "ServeConn with a nil request: a request for /")
+			return ids[i.Add(1)-1], nil
+		},
 		OnConnectionError: errs.hook,
 	})
 	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })

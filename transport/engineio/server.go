@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -325,7 +326,7 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.T
 // Options.GenerateID): conn is then closed.
 func (s *Server) ServeConn(conn transport.Conn, r *http.Request) *Session {
 	if r == nil {
-		r = &http.Request{Method: http.MethodGet, Header: http.Header{}, URL: nil}
+		r = &http.Request{Method: http.MethodGet, Header: http.Header{}, URL: &url.URL{Path: "/"}}
 	}
 	id, err := s.reserveID(r)
 	if err != nil {
