@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -51,6 +52,12 @@ type (
 	ConnectError = namespace.ConnectError
 	RemoteSocket = namespace.RemoteSocket
 	Recovery     = namespace.Recovery
+	// Cookie configures the Engine.IO session cookie (Options.Cookie).
+	Cookie = engineio.Cookie
+	// ConnectionError is a request the Engine.IO server refused
+	// (Options.OnConnectionError); not to be confused with ConnectError,
+	// a middleware's refusal of a namespace.
+	ConnectionError = engineio.ConnectionError
 )
 
 // Hub owns namespaces and rooms and emits events to clients through
@@ -93,6 +100,39 @@ type Options struct {
 	// Transports accepted. Default long-polling and WebSocket (with
 	// upgrades from the first to the second), logging to Logger.
 	Transports []transport.Transport
+	// DisableUpgrades keeps long-polling clients on long-polling
+	// (socket.io's allowUpgrades: false).
+	DisableUpgrades bool
+	// UpgradeTimeout bounds a long-polling client's move to WebSocket.
+	// Default 10s.
+	UpgradeTimeout time.Duration
+	// ClientFiles, when set, holds the official socket.io-client browser
+	// bundle, the dist directory of the npm package (this module ships no
+	// client code): the hub serves its socket.io.js, socket.io.min.js,
+	// socket.io.esm.min.js and their source maps under Path, as socket.io's
+	// serveClient does, so pages can load /socket.io/socket.io.js. For
+	// example os.DirFS("node_modules/socket.io-client/dist"), or an
+	// embed.FS through fs.Sub (see the README). Default: not served; those
+	// URLs answer 404 with a body saying how to serve them.
+	ClientFiles fs.FS
+	// Cookie, when set, has the handshake response set a cookie holding
+	// the Engine.IO session id, for load balancers that route by cookie
+	// (sticky sessions, which long-polling on several servers needs).
+	// &hub.Cookie{} is socket.io's cookie: true ("io", path "/", HttpOnly,
+	// SameSite=Lax). Default: no cookie.
+	Cookie *Cookie
+	// GenerateID, when set, returns the Engine.IO session id of each new
+	// connection from its handshake request (socket.io's
+	// engine.generateId); see engineio.Options.GenerateID for what it may
+	// return. A bad or duplicate id, an error or a panic refuses the
+	// connection. Default: 20 random characters.
+	GenerateID func(r *http.Request) (string, error)
+	// OnConnectionError, when set, is told of every request the Engine.IO
+	// server refuses, with the code, message, context and a copy of the
+	// request (socket.io's io.engine.on("connection_error")). It runs on
+	// its own goroutine, never holding a request; a panic is recovered and
+	// logged.
+	OnConnectionError func(e *ConnectionError)
 	// AllowedOrigins and CheckOrigin decide which cross-origin browsers may
 	// connect; see engineio.Options. Default: same origin only.
 	AllowedOrigins []string
@@ -143,6 +183,7 @@ type Server struct {
 
 	rateLimited atomic.Int64
 	clientOpts  *namespace.ClientOptions // shared by every client
+	client      *clientFiles             // the browser bundle's files
 
 	mu             sync.RWMutex
 	namespaces     map[string]*Namespace // static ones; dynamic instances are their parents' children
@@ -184,25 +225,35 @@ func New(opts *Options) *Server {
 		Logger:         o.Logger,
 	}
 	s.eio = engineio.NewServer(engineio.HandlerFunc(s.open), &engineio.Options{
-		PingInterval:   o.PingInterval,
-		PingTimeout:    o.PingTimeout,
-		MaxPayload:     o.MaxPayload,
-		MaxQueueBytes:  o.MaxQueueBytes,
-		Transports:     o.Transports,
-		AllowedOrigins: o.AllowedOrigins,
-		CheckOrigin:    o.CheckOrigin,
-		MaxConnections: o.MaxConnections,
-		Logger:         o.Logger,
+		PingInterval:      o.PingInterval,
+		PingTimeout:       o.PingTimeout,
+		MaxPayload:        o.MaxPayload,
+		MaxQueueBytes:     o.MaxQueueBytes,
+		UpgradeTimeout:    o.UpgradeTimeout,
+		Transports:        o.Transports,
+		DisableUpgrades:   o.DisableUpgrades,
+		AllowedOrigins:    o.AllowedOrigins,
+		CheckOrigin:       o.CheckOrigin,
+		MaxConnections:    o.MaxConnections,
+		Cookie:            o.Cookie,
+		GenerateID:        o.GenerateID,
+		OnConnectionError: o.OnConnectionError,
+		Logger:            o.Logger,
 	})
+	s.client = newClientFiles(o.ClientFiles, o.Logger)
 	s.Of("/")
 	return s
 }
 
-// ServeHTTP serves Socket.IO clients on the hub's path (404 elsewhere).
+// ServeHTTP serves Socket.IO clients on the hub's path (404 elsewhere),
+// and the client bundle's files there (see Options.ClientFiles).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p != s.path && !strings.HasPrefix(p, s.path+"/") {
 		http.NotFound(w, r)
+		return
+	}
+	if len(p) > len(s.path)+1 && s.client.serve(w, r, p[len(s.path)+1:]) {
 		return
 	}
 	s.eio.ServeHTTP(w, r)

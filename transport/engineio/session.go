@@ -56,7 +56,7 @@ type Session struct {
 	data atomic.Pointer[any] // application data
 }
 
-func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
+func newSession(srv *Server, conn transport.Conn, r *http.Request, id string) *Session {
 	uri := "/"
 	if r.URL != nil {
 		uri = r.URL.RequestURI()
@@ -67,7 +67,7 @@ func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
 		created: time.Now(),
 		conn:    conn,
 	}
-	s.setInfo(newID(), uri, r.RemoteAddr, r.Host, r.Header)
+	s.setInfo(id, uri, r.RemoteAddr, r.Host, r.Header)
 	return s
 }
 
@@ -93,11 +93,6 @@ func (s *Session) setInfo(id, uri, addr, host string, h http.Header) {
 	s.hostEnd = uint32(b.Len())
 	writeHeader(&b, h)
 	s.info = b.String()
-}
-
-// setID gives the session another id (for a collision, never in practice).
-func (s *Session) setID(id string) {
-	s.setInfo(id, s.RequestURI(), s.RemoteAddr(), s.Host(), s.Header())
 }
 
 // ID is the session id (the handshake's "sid").
@@ -342,11 +337,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 		conn, upgrading = s.awaitUpgrade(r.Context(), pr)
 	}
 	if name != transport.NamePolling || conn.Name() != transport.NamePolling {
-		writeError(w, codeBadRequest)
+		s.srv.refuse(w, r, CodeBadRequest, "name", "TRANSPORT_MISMATCH", "transport", name, "previousTransport", conn.Name())
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		writeError(w, codeBadRequest)
+		s.srv.refuse(w, r, CodeBadRequest, "name", "BAD_METHOD", "method", r.Method)
 		return
 	}
 	if upgrading && r.Method == http.MethodGet && !s.closed.Load() {
@@ -357,7 +352,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 	}
 	h, ok := conn.(http.Handler)
 	if !ok {
-		writeError(w, codeBadRequest)
+		s.srv.refuse(w, r, CodeBadRequest, "name", "TRANSPORT_MISMATCH", "transport", name, "previousTransport", conn.Name())
 		return
 	}
 	h.ServeHTTP(w, r)

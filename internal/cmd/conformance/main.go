@@ -16,11 +16,16 @@
 //   - /recovery/: a Socket.IO server with connection state recovery (2 s
 //     window): sockets join room "stream"; stream(n, everyMs) broadcasts
 //     item(0..n-1) to the room, one every everyMs milliseconds.
+//   - /options/: a Socket.IO server with the Engine.IO options of
+//     hub.Options: a "sticky" session cookie, ids from GenerateID
+//     ("custom-N", or the handshake's id query parameter), refusals
+//     recorded by OnConnectionError, and the socket.io-client bundle of
+//     -client-dist; /options-state/ tells what it saw (see options.go).
 //
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
 // Origin allowed.
 //
-//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000
+//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist]
 package main
 
 import (
@@ -41,6 +46,7 @@ import (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	verbose := flag.Bool("v", false, "log debug messages")
+	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served by the /options/ hub")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -56,6 +62,9 @@ func main() {
 	mux.Handle("/socket.io/", sio)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
+	opt := newOptions(logger, *clientDist)
+	mux.Handle("/options/", opt)
+	mux.Handle("/options-state/", opt.state)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,6 +76,7 @@ func main() {
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
+		_ = opt.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)
