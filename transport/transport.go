@@ -90,6 +90,13 @@ type TrySender interface {
 	TrySend(frames ...Frame) bool
 }
 
+// Writable is implemented by Conns whose producers may wait for the queue to drain instead of overflowing it.
+type Writable interface {
+	// Writable returns nil when the queue is under its bound (Send of a frame would be accepted now),
+	// else a channel that is closed once the queue has drained under the bound, or the Conn closed.
+	Writable() <-chan struct{}
+}
+
 // Drainer is implemented by Conns that queue frames until the client asks
 // for them (polling). When a session moves to another transport, Drain closes
 // the Conn without telling the client anything more (a pending request is
