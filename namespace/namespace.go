@@ -309,7 +309,7 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 			restored, missed = n.recovery.restore(ra.PID, ra.Offset)
 		}
 		if restored != nil {
-			s.id, s.pid, s.recovered = restored.sid, restored.pid, true
+			s.id, s.pid, s.recovered, s.replaying = restored.sid, restored.pid, true, true
 			if restored.data != nil {
 				s.SetData(restored.data)
 			}
@@ -479,7 +479,7 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 			}
 		}
 		if flags.Volatile {
-			if ts, ok := s.client.conn.(transport.TrySender); ok && s.connected.Load() {
+			if ts, ok := s.client.conn.(trySender); ok && s.connected.Load() {
 				if ts.TrySend(frames...) {
 					count++
 				}
