@@ -206,8 +206,8 @@ func (s *Session) SendWait(ctx context.Context, frames ...transport.Frame) error
 			return s.sendLocked(frames)
 		}
 		s.sendMu.Unlock()
-		if testHookWaiting != nil {
-			testHookWaiting(s)
+		if hook := testHookWaiting.Load(); hook != nil {
+			(*hook)(s)
 		}
 		select {
 		case <-wait:
@@ -221,7 +221,7 @@ func (s *Session) SendWait(ctx context.Context, frames ...transport.Frame) error
 
 // testHookWaiting, when set (by tests), is called each time SendWait is
 // about to wait.
-var testHookWaiting func(*Session)
+var testHookWaiting atomic.Pointer[func(*Session)]
 
 // backlogLocked returns nil when the current transport would take a frame
 // now, else a channel closed once it is worth looking again (the queue
