@@ -47,6 +47,7 @@ var suites = []string{
 	"socketio-protocol.test.mjs",
 	"socketio.test.mjs",
 	"recovery.test.mjs",
+	"flowcontrol.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.

@@ -18,9 +18,18 @@
 //     item(0..n-1) to the room, one every everyMs milliseconds.
 //
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
-// Origin allowed.
+// Origin allowed; and
 //
-//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000
+//   - /flow/: a Socket.IO server with the default heartbeat and queue bound
+//     and connection state recovery (1 min window), for the flow-control
+//     tests: burst(n, size, ack) emits burst-item(i, data) for i in 0..n-1,
+//     data size bytes long, to the sender, then acks n; join(room, ack);
+//     observe(ack) joins room "observers"; prime(room) broadcasts
+//     item(-1, "") to the room; fill-after-close(room, n, size, ack) acks,
+//     then once the sender has disconnected broadcasts item(i, data) to the
+//     room for i in 0..n-1, then filled(room, n) to "observers".
+//
+//     go run ./internal/cmd/conformance -addr 127.0.0.1:3000
 package main
 
 import (
@@ -31,6 +40,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -56,6 +66,8 @@ func main() {
 	mux.Handle("/socket.io/", sio)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
+	flow := newFlow(logger)
+	mux.Handle("/flow/", flow)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,6 +79,7 @@ func main() {
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
+		_ = flow.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)
@@ -177,6 +190,58 @@ func newRecovery(logger *slog.Logger) *hub.Server {
 					time.Sleep(time.Duration(everyMs) * time.Millisecond)
 				}
 			}()
+		})
+	})
+	return h
+}
+
+// Bounds of what a /flow/ client may ask for.
+const (
+	maxFlowEvents = 100_000
+	maxFlowSize   = 1 << 20
+)
+
+// newFlow returns the Socket.IO server mounted at /flow/: default heartbeat
+// and queue bound (a burst or a replay outlasts the suites' 300 ms
+// heartbeat), connection state recovery.
+func newFlow(logger *slog.Logger) *hub.Server {
+	h := hub.New(&hub.Options{
+		Path:                    "/flow/",
+		AllowedOrigins:          []string{"*"},
+		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute, SkipMiddlewares: true},
+		Logger:                  logger,
+	})
+	valid := func(n, size int) bool { return n >= 0 && n <= maxFlowEvents && size >= 0 && size <= maxFlowSize }
+	h.OnConnection(func(s *hub.Socket) {
+		s.On("burst", func(n, size int, ack hub.AckFunc) {
+			if !valid(n, size) {
+				return
+			}
+			data := strings.Repeat("b", size)
+			for i := 0; i < n; i++ {
+				if s.Emit("burst-item", i, data) != nil {
+					return
+				}
+			}
+			_ = ack(n)
+		})
+		s.On("join", func(room string, ack hub.AckFunc) { s.Join(room); _ = ack("ok") })
+		s.On("observe", func(ack hub.AckFunc) { s.Join("observers"); _ = ack("ok") })
+		s.On("prime", func(room string) { _ = h.To(room).Emit("item", -1, "") })
+		s.On("fill-after-close", func(room string, n, size int, ack hub.AckFunc) {
+			if !valid(n, size) {
+				return
+			}
+			done := s.Done()
+			go func() {
+				<-done
+				data := strings.Repeat("r", size)
+				for i := 0; i < n; i++ {
+					_ = h.To(room).Emit("item", i, data)
+				}
+				_ = h.To("observers").Emit("filled", room, n)
+			}()
+			_ = ack("ok")
 		})
 	})
 	return h
