@@ -29,7 +29,9 @@
 //     then once the sender has disconnected broadcasts item(i, data) to the
 //     room for i in 0..n-1, then filled(room, n) to "observers".
 //
-//     go run ./internal/cmd/conformance -addr 127.0.0.1:3000
+// Run it with
+//
+//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000
 package main
 
 import (
