@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -243,44 +244,15 @@ func TestVolatileBurst(t *testing.T) {
 // next try gets a fresh session at once, instead of a replay that fails
 // the same way until the recovery window ends.
 func TestFailedReplayIsNotKept(t *testing.T) {
-	h := newHub(t, &hub.Options{ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute}})
-	reasons := make(chan string, 4)
-	h.OnConnection(func(s *hub.Socket) {
-		if !s.Recovered() {
-			s.Join("news")
-		}
-		s.OnDisconnect(func(r string) { reasons <- r })
-	})
+	h, reasons := recoveryHub(t)
 	ctx := testCtx(t)
-	conn, s1 := connect(t, h, "/", nil)
-	require.NoError(t, h.To("news").Emit("item", -1))
-	_, err := s1.Expect(ctx, "item")
-	require.NoError(t, err)
-	require.NoError(t, conn.Close())
-	assert.Equal(t, "transport close", <-reasons)
-
 	// More is missed than a client's queue holds.
-	payload := strings.Repeat("m", 4<<10)
-	for i := range 2 * defaultQueueBytes / len(payload) {
-		require.NoError(t, h.To("news").Emit("item", i, payload))
-	}
+	s1 := missSome(t, h, reasons, 2*defaultQueueBytes/(4<<10))
 
-	// The client comes back, takes the CONNECT answer and stops reading.
-	serverEnd, clientEnd := memory.Pipe(transport.Params{})
-	st := &stallingClient{answer: make(chan string, 1), release: make(chan struct{})}
-	clientEnd.Start(st)
-	h.ServeConn(serverEnd, nil)
-	auth := s1.RecoveryAuth()
-	require.NoError(t, clientEnd.Send(transport.TextFrame(`40{"pid":"`+auth["pid"]+`","offset":"`+auth["offset"]+`"}`)))
-	select {
-	case answer := <-st.answer:
-		require.Contains(t, answer, `"sid":"`+s1.ID()+`"`, "the session is being recovered")
-	case <-ctx.Done():
-		t.Fatal("no CONNECT answer")
-	}
-	// Then its connection is lost, mid-replay.
+	// The client comes back, takes the CONNECT answer and stops reading;
+	// then its connection is lost, mid-replay.
+	_, clientEnd := recoverStalling(t, h, s1)
 	require.NoError(t, clientEnd.Close())
-	close(st.release)
 	require.Eventually(t, func() bool { return h.Of("/").Socket(s1.ID()) == nil }, testTimeout, pollEvery)
 
 	conn3, err := hubtest.Dial(ctx, h, nil)
@@ -293,22 +265,139 @@ func TestFailedReplayIsNotKept(t *testing.T) {
 }
 
 // stallingClient is the client end of a memory pipe that reads up to the
-// CONNECT answer, then stops reading until released.
+// CONNECT answer, then stops reading until released; it then notes the
+// numbers of the "item" events it gets.
 type stallingClient struct {
 	answer  chan string
 	release chan struct{}
+	closed  chan struct{}
 	once    sync.Once
+
+	mu    sync.Mutex
+	items []int
+}
+
+func newStallingClient() *stallingClient {
+	return &stallingClient{answer: make(chan string, 1), release: make(chan struct{}), closed: make(chan struct{})}
 }
 
 func (c *stallingClient) HandleFrame(f transport.Frame) error {
-	if strings.HasPrefix(string(f.Data), "40") {
-		c.once.Do(func() { c.answer <- string(f.Data) })
+	text := string(f.Data)
+	if strings.HasPrefix(text, "40") {
+		c.once.Do(func() { c.answer <- text })
 		<-c.release
+	}
+	if rest, ok := strings.CutPrefix(text, `42["item",`); ok {
+		i, err := strconv.Atoi(rest[:strings.IndexByte(rest, ',')])
+		if err != nil {
+			return err
+		}
+		c.mu.Lock()
+		c.items = append(c.items, i)
+		c.mu.Unlock()
 	}
 	return nil
 }
 
-func (c *stallingClient) HandleClose(error) {}
+func (c *stallingClient) HandleClose(error) { close(c.closed) }
+
+func (c *stallingClient) received() []int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return slices.Clone(c.items)
+}
+
+// recoverStalling connects a stallingClient to h asking to recover old,
+// and waits for the CONNECT answer, which it checks is a recovery.
+func recoverStalling(t *testing.T, h *hub.Server, old *hubtest.Socket) (*stallingClient, *memory.Conn) {
+	t.Helper()
+	serverEnd, clientEnd := memory.Pipe(transport.Params{})
+	st := newStallingClient()
+	clientEnd.Start(st)
+	h.ServeConn(serverEnd, nil)
+	t.Cleanup(func() {
+		_ = clientEnd.Close()
+		select {
+		case <-st.release:
+		default:
+			close(st.release)
+		}
+	})
+	auth := old.RecoveryAuth()
+	require.NoError(t, clientEnd.Send(transport.TextFrame(`40{"pid":"`+auth["pid"]+`","offset":"`+auth["offset"]+`"}`)))
+	select {
+	case answer := <-st.answer:
+		require.Contains(t, answer, `"sid":"`+old.ID()+`"`, "the session is being recovered")
+	case <-testCtx(t).Done():
+		t.Fatal("no CONNECT answer")
+	}
+	return st, clientEnd
+}
+
+// missSome connects a client that joins "news", gets one broadcast (for
+// its offset) and loses its connection; then n broadcasts item(i, 4 KB)
+// are missed.
+func missSome(t *testing.T, h *hub.Server, reasons <-chan string, n int) *hubtest.Socket {
+	t.Helper()
+	conn, s1 := connect(t, h, "/", nil)
+	require.NoError(t, h.To("news").Emit("item", -1))
+	_, err := s1.Expect(testCtx(t), "item")
+	require.NoError(t, err)
+	require.NoError(t, conn.Close())
+	assert.Equal(t, "transport close", <-reasons)
+	payload := strings.Repeat("m", 4<<10)
+	for i := range n {
+		require.NoError(t, h.To("news").Emit("item", i, payload))
+	}
+	return s1
+}
+
+// recoveryHub is a hub with recovery whose sockets join "news", reporting
+// their disconnect reasons.
+func recoveryHub(t *testing.T) (*hub.Server, chan string) {
+	h := newHub(t, &hub.Options{ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute}})
+	reasons := make(chan string, 4)
+	h.OnConnection(func(s *hub.Socket) {
+		if !s.Recovered() {
+			s.Join("news")
+		}
+		s.OnDisconnect(func(r string) { reasons <- r })
+	})
+	return h, reasons
+}
+
+// TestLiveBroadcastsFollowTheReplay: broadcasts made while a recovered
+// client is still being sent what it missed reach it after the missed ones,
+// in order, through the replay: they neither overtake it nor overflow its
+// queue (which the replay keeps at its bound while the client reads).
+func TestLiveBroadcastsFollowTheReplay(t *testing.T) {
+	h, reasons := recoveryHub(t)
+	const missed, live = 2 * defaultQueueBytes / (4 << 10), 100
+	s1 := missSome(t, h, reasons, missed)
+	before := h.Stats().PacketsOut
+	st, _ := recoverStalling(t, h, s1)
+
+	// The replay is under way, and cannot be done: the client has read
+	// none of it, and it is twice what the client's queue holds. Once
+	// about a queue's worth has been sent, the broadcasts go on.
+	require.Eventually(t, func() bool { return h.Stats().PacketsOut-before >= 900 }, testTimeout, pollEvery)
+	payload := strings.Repeat("l", 4<<10)
+	for i := missed; i < missed+live; i++ {
+		require.NoError(t, h.To("news").Emit("item", i, payload))
+	}
+	close(st.release)
+	require.Eventually(t, func() bool { return len(st.received()) >= missed+live }, testTimeout, pollEvery,
+		"items received: %d of %d", len(st.received()), missed+live)
+	got := st.received()
+	for i, n := range got {
+		require.Equal(t, i, n, "every item once, in order")
+	}
+	assert.NotNil(t, h.Of("/").Socket(s1.ID()), "the recovered socket is connected")
+	assert.Equal(t, int64(0), h.Stats().Overflows)
+	require.NoError(t, h.To("news").Emit("item", missed+live, "after"))
+	require.Eventually(t, func() bool { return len(st.received()) == missed+live+1 }, testTimeout, pollEvery,
+		"a broadcast after the replay goes straight to the client")
+}
 
 // TestNonReaderCostsBoundedMemory: a client that asks for 500 echoes of
 // 500 KB and never reads them (it answers pings blindly) costs the server

@@ -245,10 +245,10 @@ func (c *Client) Receive(binary bool, data []byte) error {
 // connect handles a CONNECT packet.
 func (c *Client) connect(name string, auth json.RawMessage) {
 	var (
-		ns     *Namespace
-		s      *Socket
-		missed []storedPacket
-		err    error
+		ns  *Namespace
+		s   *Socket
+		rp  *replay
+		err error
 	)
 	for {
 		ns = c.resolve(name, auth)
@@ -257,7 +257,7 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 			_ = c.conn.Send(socketio.EncodeFrames(&p)...)
 			return
 		}
-		s, missed, err = ns.connect(c, auth)
+		s, rp, err = ns.connect(c, auth)
 		if !errors.Is(err, errGone) {
 			break
 		}
@@ -297,18 +297,9 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 		s.closed(ReasonTransportError)
 		return
 	}
-	// The missed packets go out as the client reads them, before the
-	// connection handlers run. If the connection is lost meanwhile, the
-	// socket is not kept for another recovery (see Socket.closed).
-	for _, p := range missed {
-		pkt := socketio.Packet{Type: socketio.Event, Namespace: ns.name, Data: p.data, Attachments: p.attachments}
-		if s.sendWait(ctx, socketio.EncodeFrames(&pkt)) != nil {
-			return
-		}
+	if rp != nil && !ns.recovery.replay(ctx, s, rp) {
+		return
 	}
-	s.mu.Lock()
-	s.replaying = false
-	s.mu.Unlock()
 	ns.welcome(s)
 }
 

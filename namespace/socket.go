@@ -61,7 +61,7 @@ type Socket struct {
 	connected atomic.Bool
 	recovered bool
 	ended     bool         // closed has run; under mu
-	replaying bool         // a recovered socket's missed packets are being sent; under mu
+	held      bool         // recovering: broadcasts go through the replay; under ns.recovery.mu
 	bucket    *tokenBucket // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
 }
@@ -646,15 +646,13 @@ func (s *Socket) closed(reason string) {
 	for _, fn := range disconnecting {
 		s.safelyNoDisconnect(func() { fn(reason) })
 	}
-	s.mu.Lock()
-	replaying := s.replaying
-	s.mu.Unlock()
-	// A socket whose recovery failed half way is not kept again: its
-	// client starts afresh at its next try rather than recovering into the
-	// same failure until the window ends.
-	if s.ns.recovery != nil && recoverable[reason] && !replaying {
-		rooms := slices.DeleteFunc(s.ns.adapter.Rooms(s.id), func(r string) bool { return r == s.id })
-		s.ns.recovery.persist(&session{sid: s.id, pid: s.pid, rooms: rooms, data: s.Data(), at: time.Now()})
+	if r := s.ns.recovery; r != nil {
+		var kept *session
+		if recoverable[reason] {
+			rooms := slices.DeleteFunc(s.ns.adapter.Rooms(s.id), func(r string) bool { return r == s.id })
+			kept = &session{sid: s.id, pid: s.pid, rooms: rooms, data: s.Data(), at: time.Now()}
+		}
+		r.leave(s, kept)
 	}
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)
