@@ -20,14 +20,9 @@
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
 // Origin allowed; and
 //
-//   - /flow/: a Socket.IO server with the default heartbeat and queue bound
-//     and connection state recovery (1 min window), for the flow-control
-//     tests: burst(n, size, ack) emits burst-item(i, data) for i in 0..n-1,
-//     data size bytes long, to the sender, then acks n; join(room, ack);
-//     observe(ack) joins room "observers"; prime(room) broadcasts
-//     item(-1, "") to the room; fill-after-close(room, n, size, ack) acks,
-//     then once the sender has disconnected broadcasts item(i, data) to the
-//     room for i in 0..n-1, then filled(room, n) to "observers".
+//   - /flow/: the flow-control application of internal/flowserver
+//     (connection state recovery, the default heartbeat and queue bound):
+//     burst, join, observe, prime, fill-after-close, mark and peak.
 //
 // Run it with
 //
@@ -42,11 +37,11 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/internal/flowserver"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
@@ -68,7 +63,7 @@ func main() {
 	mux.Handle("/socket.io/", sio)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
-	flow := newFlow(logger)
+	flow := flowserver.New("/flow/", logger)
 	mux.Handle("/flow/", flow)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
@@ -192,58 +187,6 @@ func newRecovery(logger *slog.Logger) *hub.Server {
 					time.Sleep(time.Duration(everyMs) * time.Millisecond)
 				}
 			}()
-		})
-	})
-	return h
-}
-
-// Bounds of what a /flow/ client may ask for.
-const (
-	maxFlowEvents = 100_000
-	maxFlowSize   = 1 << 20
-)
-
-// newFlow returns the Socket.IO server mounted at /flow/: default heartbeat
-// and queue bound (a burst or a replay outlasts the suites' 300 ms
-// heartbeat), connection state recovery.
-func newFlow(logger *slog.Logger) *hub.Server {
-	h := hub.New(&hub.Options{
-		Path:                    "/flow/",
-		AllowedOrigins:          []string{"*"},
-		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute, SkipMiddlewares: true},
-		Logger:                  logger,
-	})
-	valid := func(n, size int) bool { return n >= 0 && n <= maxFlowEvents && size >= 0 && size <= maxFlowSize }
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("burst", func(n, size int, ack hub.AckFunc) {
-			if !valid(n, size) {
-				return
-			}
-			data := strings.Repeat("b", size)
-			for i := 0; i < n; i++ {
-				if s.Emit("burst-item", i, data) != nil {
-					return
-				}
-			}
-			_ = ack(n)
-		})
-		s.On("join", func(room string, ack hub.AckFunc) { s.Join(room); _ = ack("ok") })
-		s.On("observe", func(ack hub.AckFunc) { s.Join("observers"); _ = ack("ok") })
-		s.On("prime", func(room string) { _ = h.To(room).Emit("item", -1, "") })
-		s.On("fill-after-close", func(room string, n, size int, ack hub.AckFunc) {
-			if !valid(n, size) {
-				return
-			}
-			done := s.Done()
-			go func() {
-				<-done
-				data := strings.Repeat("r", size)
-				for i := 0; i < n; i++ {
-					_ = h.To(room).Emit("item", i, data)
-				}
-				_ = h.To("observers").Emit("filled", room, n)
-			}()
-			_ = ack("ok")
 		})
 	})
 	return h
