@@ -462,18 +462,18 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	}
 	n.mu.RUnlock()
 
-	if n.recovery != nil && onAck == nil && !flags.Volatile {
-		if offset := lastString(p.Data); offset != "" {
-			// Recovering targets get the packet from their replay: it is
-			// kept, and they are taken out of targets.
-			n.recovery.store(offset, p.Data, p.Attachments, opts, targets)
-		}
-	}
 	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
 	if onAck != nil {
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
 	frames := socketio.EncodeFrames(&pkt)
+	if n.recovery != nil && onAck == nil && !flags.Volatile {
+		if offset := lastString(p.Data); offset != "" {
+			// Recovering targets get the packet from their replay: it is
+			// kept, and they are taken out of targets.
+			n.recovery.store(offset, frames, opts, targets)
+		}
+	}
 
 	count := 0
 	for _, s := range targets {

@@ -11,8 +11,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-realtime/realtime/internal/socketio"
 	"github.com/go-realtime/realtime/room"
+	"github.com/go-realtime/realtime/transport"
 )
 
 // Recovery configures connection state recovery (socket.io 4.6+
@@ -41,12 +41,11 @@ var recoverable = map[string]bool{
 
 // storedPacket is a broadcast kept for clients that may come back.
 type storedPacket struct {
-	seq         uint64 // order of storing, from 1
-	offset      string
-	opts        room.Options
-	data        []byte
-	attachments [][]byte
-	at          time.Time
+	seq    uint64 // order of storing, from 1
+	offset string
+	opts   room.Options
+	frames []transport.Frame // as Deliver sent them: a replay sends them again, as they are
+	at     time.Time
 }
 
 // session is a disconnected socket's state, kept for recovery.
@@ -108,17 +107,17 @@ func (r *recoveryStore) pruneLocked(now time.Time) {
 	}
 }
 
-// store keeps a broadcast; data carries offset as its last element. The
-// sockets of targets that are recovering get it from their replay: they
-// are set to nil.
-func (r *recoveryStore) store(offset string, data []byte, atts [][]byte, opts room.Options, targets []*Socket) {
+// store keeps a broadcast, encoded as frames, which carries offset as its
+// last argument. The sockets of targets that are recovering get it from
+// their replay: they are set to nil.
+func (r *recoveryStore) store(offset string, frames []transport.Frame, opts room.Options, targets []*Socket) {
 	now := time.Now()
 	opts.Rooms = slices.Clone(opts.Rooms)
 	opts.Except = slices.Clone(opts.Except)
 	r.mu.Lock()
 	r.pruneLocked(now)
 	r.seq++
-	r.packets = append(r.packets, storedPacket{seq: r.seq, offset: offset, opts: opts, data: data, attachments: atts, at: now})
+	r.packets = append(r.packets, storedPacket{seq: r.seq, offset: offset, opts: opts, frames: frames, at: now})
 	if r.held > 0 {
 		for i, s := range targets {
 			if s.held {
@@ -228,8 +227,7 @@ func (r *recoveryStore) replay(ctx context.Context, s *Socket, rp *replay) bool 
 	missed, upTo := rp.missed, rp.upTo
 	for {
 		for _, p := range missed {
-			pkt := socketio.Packet{Type: socketio.Event, Namespace: s.ns.name, Data: p.data, Attachments: p.attachments}
-			if s.sendWait(ctx, socketio.EncodeFrames(&pkt)) != nil {
+			if s.sendWait(ctx, p.frames) != nil {
 				return false // the socket will not be kept (see leave)
 			}
 		}
