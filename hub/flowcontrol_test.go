@@ -378,9 +378,10 @@ func TestLiveBroadcastsFollowTheReplay(t *testing.T) {
 	st, _ := recoverStalling(t, h, s1)
 
 	// The replay is under way, and cannot be done: the client has read
-	// none of it, and it is twice what the client's queue holds. Once
-	// about a queue's worth has been sent, the broadcasts go on.
-	require.Eventually(t, func() bool { return h.Stats().PacketsOut-before >= 900 }, testTimeout, pollEvery)
+	// none of it, and it is twice what the client's queue holds. Once a
+	// quarter of a queue's worth has been sent (the replay waits from half
+	// of it), the broadcasts go on.
+	require.Eventually(t, func() bool { return h.Stats().PacketsOut-before >= defaultQueueBytes/4/(4<<10) }, testTimeout, pollEvery)
 	payload := strings.Repeat("l", 4<<10)
 	for i := missed; i < missed+live; i++ {
 		require.NoError(t, h.To("news").Emit("item", i, payload))
