@@ -284,13 +284,13 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // JSON; []byte values (also inside []any and map[string]any) travel as
 // binary attachments; json.RawMessage is sent as is.
 //
-// Emit can wait: while the client's queue is over its bound (the hub's
-// MaxQueueBytes) it waits for the client to read, until the queue drains
+// Emit can wait: while the client's queue is full (see the package
+// documentation) it waits for the client to read, until the queue drains
 // or the socket disconnects (the error then wraps [ErrDisconnected]). So a
 // handler may emit any burst to its own client, which gets all of it in
 // order; the burst's wait holds up the socket's next events meanwhile. To
 // never wait, use [Socket.Volatile] (dropped when the client is not ready)
-// or a broadcast (a client over its bound is disconnected).
+// or a broadcast (a client at its queue's bound is disconnected).
 func (s *Socket) Emit(event string, args ...any) error {
 	frames, err := s.ns.encodeEvent(event, args, 0, false)
 	if err != nil {
@@ -434,7 +434,7 @@ func (s *Socket) allowEvent(rate float64, burst int) bool {
 }
 
 // send writes frames to the client without waiting (broadcasts, the
-// DISCONNECT packet): a client over its queue's bound is disconnected.
+// DISCONNECT packet): a client at its queue's bound is disconnected.
 func (s *Socket) send(frames []transport.Frame) error {
 	if !s.connected.Load() {
 		return ErrDisconnected

@@ -163,9 +163,9 @@ func (s *Session) Data() any {
 // to send the same bytes to many sessions. Frames are not copied: don't
 // modify their Data afterwards.
 //
-// Send never waits: when the client's queue is over its bound, the
-// session is closed (reason "transport error") and Send returns an error
-// wrapping [transport.ErrQueueFull]. That suits broadcasts, which must not
+// Send never waits: when the client's queue is at its bound (see
+// [Options]), the session is closed (reason "transport error") and Send
+// returns an error wrapping [transport.ErrQueueFull]. That suits broadcasts, which must not
 // wait for a slow client; a producer that may wait uses [Session.SendWait].
 func (s *Session) Send(frames ...transport.Frame) error {
 	if !messages(frames) {
@@ -180,12 +180,13 @@ func (s *Session) Send(frames ...transport.Frame) error {
 }
 
 // SendWait is Send for a producer that can wait for the client to read:
-// while the client's queue is over its bound, it waits (without holding up
-// other senders) until the queue has drained under the bound, ctx ends (the
-// error then wraps ctx.Err()), or the session closes ([ErrClosed]); then it
-// sends. A burst sent with SendWait therefore reaches a client that keeps
-// reading whole and in order, and costs the server at most about one
-// bound of queued bytes. The wait follows the session when it moves from
+// while the transport reports the client's queue too full for producers
+// that wait (see [transport.Writable]: short of the bound at which Send
+// fails), it waits, without holding up other senders, until the queue has
+// drained, ctx ends (the error then wraps ctx.Err()), or the session closes
+// ([ErrClosed]); then it sends. A burst sent with SendWait therefore
+// reaches a client that keeps reading whole and in order, and costs the
+// server no more than the queue's bound. The wait follows the session when it moves from
 // polling to WebSocket. ctx only bounds the wait: SendWait sends without
 // looking at it when the queue has room.
 //
@@ -280,7 +281,7 @@ func (s *Session) TrySend(frames ...transport.Frame) bool {
 		return true
 	}
 	// A transport that cannot refuse frames: send them unless its queue
-	// is known to be over its bound.
+	// is known to be too full.
 	if s.backlogLocked() != nil {
 		s.sendMu.Unlock()
 		s.srv.counters.dropped.Add(int64(len(frames)))
@@ -290,11 +291,12 @@ func (s *Session) TrySend(frames ...transport.Frame) bool {
 }
 
 // send writes frames that are not messages (a ping) on the current
-// transport. When the queue is over its bound (producers using SendWait
-// keep it near there while a client catches up), the frames would overflow
-// it and close the session of a client that reads: they are written once
-// the backlog has drained instead, after it, as socket.io writes a ping
-// after what is already buffered (its pong is due all the same).
+// transport. When the queue is too full for producers that wait
+// (producers using SendWait keep it there while a client catches up), the
+// frames could overflow it and close the session of a client that reads:
+// they are written once the backlog has drained instead, after it, as
+// socket.io writes a ping after what is already buffered (its pong is due
+// all the same).
 func (s *Session) send(frames ...transport.Frame) error {
 	s.sendMu.Lock()
 	if s.closed.Load() {
@@ -591,7 +593,7 @@ func (s *Session) probeFrame(ws transport.Conn, f transport.Frame) error {
 			return nil
 		}
 		// Release a pending poll so the client can pause polling. A queue
-		// over its bound holds no poll (a poll takes what is queued), and
+		// too full holds no poll (a poll takes what is queued), and
 		// the noop would overflow it.
 		s.sendMu.Lock()
 		if s.conn == polling && s.backlogLocked() == nil {
