@@ -15,6 +15,20 @@
 // [Server] implements [Hub], the interface to hold when code should accept
 // a fake in tests; [github.com/go-realtime/realtime/hub/hubtest] runs a hub
 // over an in-memory transport with real protocol clients.
+//
+// # Slow clients
+//
+// What waits to be written to one client is bounded in bytes (the
+// MaxQueueBytes option). Sending to one socket can wait for its client to
+// read: Socket.Emit, Socket.EmitWithAck, an AckFunc and a recovered
+// socket's replay of missed broadcasts wait while the client's queue is
+// full (the transport holds them back short of the bound), until it drains
+// or the socket disconnects, so a client that keeps reading loses nothing.
+// Broadcasts (Emit, To(...).Emit) never wait: a client whose queue is at
+// the bound is disconnected ("transport error"). Volatile emits,
+// Socket.Volatile().Emit and To(...).Volatile().Emit, never wait either:
+// they are dropped for a client not ready for them, and counted in Stats
+// (Dropped). The namespace package's documentation has the details.
 package hub
 
 import (

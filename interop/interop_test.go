@@ -48,6 +48,7 @@ var suites = []string{
 	"socketio.test.mjs",
 	"recovery.test.mjs",
 	"options.test.mjs",
+	"flowcontrol.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.

@@ -23,7 +23,13 @@
 //     -client-dist; /options-state/ tells what it saw (see options.go).
 //
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
-// Origin allowed.
+// Origin allowed; and
+//
+//   - /flow/: the flow-control application of internal/flowserver
+//     (connection state recovery, the default heartbeat and queue bound):
+//     burst, join, observe, prime, fill-after-close, mark and peak.
+//
+// Run it with
 //
 //	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist]
 package main
@@ -40,6 +46,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/internal/flowserver"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
@@ -65,6 +72,8 @@ func main() {
 	opt := newOptions(logger, *clientDist)
 	mux.Handle("/options/", opt)
 	mux.Handle("/options-state/", opt.state)
+	flow := flowserver.New("/flow/", logger)
+	mux.Handle("/flow/", flow)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -77,6 +86,7 @@ func main() {
 		_ = sio.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
 		_ = opt.Shutdown(shutdownCtx)
+		_ = flow.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)
