@@ -461,6 +461,9 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
 	frames := socketio.EncodeFrames(&pkt)
+	if flags.NoCompress {
+		noCompress(frames)
+	}
 
 	buf := socketsPool.Get().(*[]*Socket)
 	targets := (*buf)[:0]
