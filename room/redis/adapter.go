@@ -572,7 +572,7 @@ func (a *Adapter) onRequest(payload string) {
 		infos, _ := a.local.FetchSockets(ctx, req.Opts.options())
 		socks := make([]wireSocket, len(infos))
 		for i, s := range infos {
-			socks[i] = wireSocket{ID: s.ID, Handshake: rawOr(s.Handshake, "{}"), Rooms: s.Rooms, Data: rawOr(s.Data, "null")}
+			socks[i] = wireSocket{ID: s.ID, Handshake: nodeHandshake(rawOr(s.Handshake, "{}")), Rooms: s.Rooms, Data: rawOr(s.Data, "null")}
 		}
 		a.respondJSON(req.UID, struct {
 			RequestID string       `json:"requestId"`
