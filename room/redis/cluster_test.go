@@ -59,7 +59,12 @@ type testAuth struct {
 // else (socket.Broadcast).
 func newNode(t testing.TB, srv *redisServer, opts *redis.Options) *hub.Server {
 	t.Helper()
-	rdb := srv.Client(t)
+	return newNodeOn(t, srv.Client(t), opts)
+}
+
+// newNodeOn is newNode with a client of the test's own.
+func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *hub.Server {
+	t.Helper()
 	var o redis.Options
 	if opts != nil {
 		o = *opts
