@@ -585,7 +585,8 @@ func TestRedisRestart(t *testing.T) {
 	srv := startRedis(t)
 	logs := watchLog{msgs: make(chan string, 64)}
 	h0 := newNode(t, srv, &redis.Options{RequestTimeout: 500 * time.Millisecond, Logger: slog.New(logs)})
-	h1 := newNode(t, srv, &redis.Options{RequestTimeout: 500 * time.Millisecond})
+	logs1 := watchLog{msgs: make(chan string, 64)}
+	h1 := newNode(t, srv, &redis.Options{RequestTimeout: 500 * time.Millisecond, Logger: slog.New(logs1)})
 	a := connect(t, h0, nil)
 	b := connect(t, h1, nil)
 	ctx := testCtx(t)
@@ -596,6 +597,7 @@ func TestRedisRestart(t *testing.T) {
 
 	srv.Kill()
 	waitLog(t, logs, "Redis unreachable")
+	waitLog(t, logs1, "Redis unreachable") // else h1 could look ready before it saw the outage
 	err := h0.Emit("news", "during")
 	require.ErrorIs(t, err, redis.ErrUnavailable, "publishing without Redis fails")
 	expectOnly(t, a, "news", `"during"`) // local clients still get it
