@@ -94,13 +94,16 @@ const describe = (s) => ({
   },
 });
 
-// Crowds of clients that answer "question" with 1, for the load tests.
+// Crowds of clients that answer "question" with 1, and count "tick"s,
+// for the load tests.
 const crowd = [];
+let ticks = 0;
 async function connectMany({ target, count }) {
   const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
   const batch = [];
   for (let i = 0; i < count; i++) {
     const socket = connectClient(url, { transports: ["websocket"], reconnection: false, forceNew: true });
+    socket.on("tick", () => { ticks++; });
     socket.on("question", (...args) => {
       const cb = args.pop();
       if (typeof cb === "function") cb(1);
@@ -125,6 +128,14 @@ const commands = {
   emitWithAck: async ({ rooms, event, args, timeout }) =>
     toWire(await io.timeout(timeout || 3000).to(rooms || []).emitWithAck(event, ...fromWire(args || []))),
   connectMany,
+  // n broadcasts of "tick" to everyone; the ticks the crowd got, the CPU
+  // time this process used (µs, user+system).
+  emitMany: ({ n }) => {
+    for (let i = 0; i < n; i++) io.emit("tick", { user: "someone", text: "a chat message of a typical size, sent to every client" });
+    return true;
+  },
+  ticks: () => ticks,
+  cpu: () => { const u = process.cpuUsage(); return u.user + u.system; },
   // emitWithAck to everyone; the number of answers and the time taken.
   emitWithAckCount: async ({ event, timeout }) => {
     const start = performance.now();
