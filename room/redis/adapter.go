@@ -764,12 +764,14 @@ func (a *Adapter) onResponse(payload string) {
 	case reqBroadcast:
 		switch resp.Type {
 		case reqBroadcastClientCount:
+			// The caller learns the count before the request can complete:
+			// else it could stop waiting one node's acks short.
+			p.onCount(resp.ClientCount)
 			p.mu.Lock()
 			p.got++
 			p.acksDue += resp.ClientCount
 			p.checkLocked()
 			p.mu.Unlock()
-			p.onCount(resp.ClientCount)
 			a.maybeFinished(resp.RequestID, p)
 		case reqBroadcastAck:
 			a.ackArrived(resp.RequestID, p, room.Ack{Data: answerArgs(resp.Args, resp.Data)})
