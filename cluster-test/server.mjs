@@ -85,7 +85,38 @@ function connect({ name, target, auth }) {
   });
 }
 
-const describe = (s) => ({ id: s.id, rooms: [...s.rooms], data: s.data, handshake: { auth: s.handshake.auth, address: s.handshake.address } });
+const describe = (s) => ({
+  id: s.id, rooms: [...s.rooms], data: s.data,
+  handshake: {
+    auth: s.handshake.auth, address: s.handshake.address, time: s.handshake.time, issued: s.handshake.issued,
+    // what Node code does with them: both must give the same instant
+    timeParsed: Date.parse(s.handshake.time), issuedIsNumber: typeof s.handshake.issued === "number",
+  },
+});
+
+// Crowds of clients that answer "question" with 1, and count "tick"s,
+// for the load tests.
+const crowd = [];
+let ticks = 0;
+async function connectMany({ target, count }) {
+  const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
+  const batch = [];
+  for (let i = 0; i < count; i++) {
+    const socket = connectClient(url, { transports: ["websocket"], reconnection: false, forceNew: true });
+    socket.on("tick", () => { ticks++; });
+    socket.on("question", (...args) => {
+      const cb = args.pop();
+      if (typeof cb === "function") cb(1);
+    });
+    crowd.push(socket);
+    batch.push(new Promise((resolve, reject) => {
+      socket.once("connect_error", reject);
+      socket.once("ready", resolve);
+    }));
+  }
+  await Promise.all(batch);
+  return crowd.length;
+}
 
 const commands = {
   connect,
@@ -96,6 +127,21 @@ const commands = {
   },
   emitWithAck: async ({ rooms, event, args, timeout }) =>
     toWire(await io.timeout(timeout || 3000).to(rooms || []).emitWithAck(event, ...fromWire(args || []))),
+  connectMany,
+  // n broadcasts of "tick" to everyone; the ticks the crowd got, the CPU
+  // time this process used (µs, user+system).
+  emitMany: ({ n }) => {
+    for (let i = 0; i < n; i++) io.emit("tick", { user: "someone", text: "a chat message of a typical size, sent to every client" });
+    return true;
+  },
+  ticks: () => ticks,
+  cpu: () => { const u = process.cpuUsage(); return u.user + u.system; },
+  // emitWithAck to everyone; the number of answers and the time taken.
+  emitWithAckCount: async ({ event, timeout }) => {
+    const start = performance.now();
+    const answers = await io.timeout(timeout || 10000).emitWithAck(event || "question");
+    return { count: answers.length, ms: performance.now() - start };
+  },
   fetchSockets: async ({ rooms }) => (await io.in(rooms || []).fetchSockets()).map(describe),
   socketsJoin: ({ target, rooms }) => (io.in(target).socketsJoin(rooms), true),
   socketsLeave: ({ target, rooms }) => (io.in(target).socketsLeave(rooms), true),
@@ -125,6 +171,7 @@ lines.on("line", async (line) => {
 lines.on("close", async () => {
   // stdin closed: the test is over.
   for (const c of clients.values()) c.disconnect();
+  for (const c of crowd) c.disconnect();
   io.close();
   await Promise.allSettled([pub.quit(), sub.quit()]);
   process.exit(0);

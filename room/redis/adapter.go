@@ -102,33 +102,28 @@ func (a *Adapter) Sockets(rooms ...string) []string { return a.local.Sockets(roo
 // RoomNames implements [room.Adapter]: the rooms with local members.
 func (a *Adapter) RoomNames() []string { return a.local.RoomNames() }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
-
-// Broadcast implements [room.Adapter]: local sockets get p at once, and it
-// is published for the other nodes unless opts.Flags.Local.
+// Broadcast implements [room.Adapter]: local sockets get p at once, and,
+// unless opts.Flags.Local, it is queued for the other nodes without
+// waiting for Redis. The error says why it could not be queued
+// ([ErrUnavailable] while Redis is unreachable, [ErrQueueFull]); local
+// sockets got p all the same. A queued broadcast that Redis then fails to
+// take is counted in [Stats].PublishFailed and logged.
 func (a *Adapter) Broadcast(ctx context.Context, p *room.Packet, opts room.Options) error {
 	if err := a.local.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
 		return err
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer func() {
-		if cap(*bp) <= 64<<10 {
-			bufPool.Put(bp)
-		}
-	}()
-	b := appendArrayLen((*bp)[:0], 3)
+	b := appendArrayLen(make([]byte, 0, 64+len(a.node.uid)+len(p.Data)), 3)
 	b = appendStr(b, a.node.uid)
 	b, err := appendPacket(b, p, a.name)
 	if err != nil {
 		return fmt.Errorf("redis: broadcast: %w", err)
 	}
 	b = appendOpts(b, opts, 0)
-	*bp = b
 	channel := a.channel
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
 	}
-	return a.node.publish(ctx, channel, b)
+	return a.node.publishAsync(channel, b)
 }
 
 // onBroadcast delivers a broadcast from another node.
@@ -358,6 +353,10 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	}
 	b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
 
+	// The local sockets first: they get p whatever happens to Redis.
+	if err := a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
+		return err
+	}
 	pend := newPending(reqBroadcast)
 	pend.onCount, pend.onAck = onCount, onAck
 	if err := a.register(id, pend); err != nil {
@@ -365,10 +364,6 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	}
 	numSub, err := a.node.publishCounted(ctx, a.reqChannel, b)
 	if err != nil {
-		a.forget(id)
-		return err
-	}
-	if err := a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 		a.forget(id)
 		return err
 	}
@@ -416,12 +411,16 @@ func (a *Adapter) DelSockets(ctx context.Context, opts room.Options, rooms ...st
 func (a *Adapter) DisconnectSockets(ctx context.Context, opts room.Options, close bool) error {
 	var err error
 	if !opts.Flags.Local {
-		// Published first, as socket.io does; the local sockets go either way.
+		// Queued first, as socket.io publishes first; the local sockets go
+		// either way.
 		err = a.publishRequest(ctx, "disconnect sockets", jsonRequest{UID: a.node.uid, Type: reqRemoteDisconnect, Opts: toWire(opts), Close: close})
 	}
 	return errors.Join(err, a.local.DisconnectSockets(ctx, opts, close))
 }
 
+// publishRequest publishes a request that expects no answer, waiting
+// until Redis took it (at most RequestTimeout or until ctx ends); while
+// Redis is unreachable it fails at once with [ErrUnavailable].
 func (a *Adapter) publishRequest(ctx context.Context, what string, req jsonRequest) error {
 	if a.isClosed() {
 		return room.ErrClosed
@@ -430,7 +429,7 @@ func (a *Adapter) publishRequest(ctx context.Context, what string, req jsonReque
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", what, err)
 	}
-	return a.node.publish(ctx, a.reqChannel, payload)
+	return a.node.publishWait(ctx, a.reqChannel, payload)
 }
 
 func (a *Adapter) isClosed() bool {
@@ -573,7 +572,7 @@ func (a *Adapter) onRequest(payload string) {
 		infos, _ := a.local.FetchSockets(ctx, req.Opts.options())
 		socks := make([]wireSocket, len(infos))
 		for i, s := range infos {
-			socks[i] = wireSocket{ID: s.ID, Handshake: rawOr(s.Handshake, "{}"), Rooms: s.Rooms, Data: rawOr(s.Data, "null")}
+			socks[i] = wireSocket{ID: s.ID, Handshake: nodeHandshake(rawOr(s.Handshake, "{}")), Rooms: s.Rooms, Data: rawOr(s.Data, "null")}
 		}
 		a.respondJSON(req.UID, struct {
 			RequestID string       `json:"requestId"`
@@ -765,12 +764,14 @@ func (a *Adapter) onResponse(payload string) {
 	case reqBroadcast:
 		switch resp.Type {
 		case reqBroadcastClientCount:
+			// The caller learns the count before the request can complete:
+			// else it could stop waiting one node's acks short.
+			p.onCount(resp.ClientCount)
 			p.mu.Lock()
 			p.got++
 			p.acksDue += resp.ClientCount
 			p.checkLocked()
 			p.mu.Unlock()
-			p.onCount(resp.ClientCount)
 			a.maybeFinished(resp.RequestID, p)
 		case reqBroadcastAck:
 			a.ackArrived(resp.RequestID, p, room.Ack{Data: answerArgs(resp.Args, resp.Data)})

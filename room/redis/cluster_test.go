@@ -59,7 +59,12 @@ type testAuth struct {
 // else (socket.Broadcast).
 func newNode(t testing.TB, srv *redisServer, opts *redis.Options) *hub.Server {
 	t.Helper()
-	rdb := srv.Client(t)
+	return newNodeOn(t, srv.Client(t), opts)
+}
+
+// newNodeOn is newNode with a client of the test's own.
+func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *hub.Server {
+	t.Helper()
 	var o redis.Options
 	if opts != nil {
 		o = *opts
@@ -578,8 +583,10 @@ func TestAdapterClose(t *testing.T) {
 
 func TestRedisRestart(t *testing.T) {
 	srv := startRedis(t)
-	opts := &redis.Options{RequestTimeout: 500 * time.Millisecond}
-	h0, h1 := newNode(t, srv, opts), newNode(t, srv, opts)
+	logs := watchLog{msgs: make(chan string, 64)}
+	h0 := newNode(t, srv, &redis.Options{RequestTimeout: 500 * time.Millisecond, Logger: slog.New(logs)})
+	logs1 := watchLog{msgs: make(chan string, 64)}
+	h1 := newNode(t, srv, &redis.Options{RequestTimeout: 500 * time.Millisecond, Logger: slog.New(logs1)})
 	a := connect(t, h0, nil)
 	b := connect(t, h1, nil)
 	ctx := testCtx(t)
@@ -589,8 +596,10 @@ func TestRedisRestart(t *testing.T) {
 	expectOnly(t, b, "news", `"before"`)
 
 	srv.Kill()
+	waitLog(t, logs, "Redis unreachable")
+	waitLog(t, logs1, "Redis unreachable") // else h1 could look ready before it saw the outage
 	err := h0.Emit("news", "during")
-	require.Error(t, err, "publishing without Redis fails")
+	require.ErrorIs(t, err, redis.ErrUnavailable, "publishing without Redis fails")
 	expectOnly(t, a, "news", `"during"`) // local clients still get it
 	_, err = h0.Of("/").FetchSockets(ctx)
 	require.Error(t, err)
@@ -644,6 +653,22 @@ func (w watchLog) Handle(_ context.Context, r slog.Record) error {
 }
 func (w watchLog) WithAttrs([]slog.Attr) slog.Handler { return w }
 func (w watchLog) WithGroup(string) slog.Handler      { return w }
+
+// waitLog waits for a record whose message contains s.
+func waitLog(t testing.TB, logs watchLog, s string) {
+	t.Helper()
+	ctx := testCtx(t)
+	for {
+		select {
+		case m := <-logs.msgs:
+			if strings.Contains(m, s) {
+				return
+			}
+		case <-ctx.Done():
+			t.Fatalf("no %q record", s)
+		}
+	}
+}
 
 // A subscription connection that stops answering (Redis paused) is
 // replaced after two silent health-check intervals, and the cluster works

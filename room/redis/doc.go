@@ -33,20 +33,51 @@
 //     requester's own "K-response#N#uid#".
 //   - the number of nodes is the number of subscribers of the request
 //     channel (PUBSUB NUMSUB); a request that expects answers waits for
-//     that many minus one, at most [Options.RequestTimeout].
+//     that many minus one, at most [Options.RequestTimeout]. After a Redis
+//     outage nodes resubscribe one by one, so for RequestTimeout after
+//     Redis answers again the count does not drop below the one from
+//     before the outage (sampled every second): a request then waits for
+//     every node that was there and fails with [ErrTimeout] if one is
+//     gone, rather than returning a short result without error.
+//
+// # Publishing
+//
+// Each node has one queue of messages to publish (broadcasts, requests,
+// and the answers and acks owed to other nodes), emptied by one goroutine
+// that sends whatever has accumulated in one pipeline: a round trip per
+// batch, not per message. The queue is bounded in bytes
+// ([Options.MaxQueueBytes]); nothing is dropped unseen:
+//   - Emit and the other broadcasts queue and return without waiting for
+//     Redis; they fail at once with [ErrQueueFull] when the queue is full,
+//     or [ErrUnavailable] while Redis is known unreachable. A queued
+//     broadcast that Redis then fails to take is counted in
+//     [Stats].PublishFailed and logged.
+//   - room operations (SocketsJoin, SocketsLeave, DisconnectSockets) and
+//     server-side events wait until Redis took them (so another node's
+//     later broadcast cannot overtake them), at most RequestTimeout.
+//   - an answer that cannot be queued or published is counted in
+//     [Stats].AnswersDropped and logged; the requesting node's request
+//     ends with an error (a timeout), never with a short list.
+//   - server-side events and remote disconnects run on one worker
+//     goroutine, through a bounded queue: when it is full the receive
+//     loop waits for the worker ([Stats].HandlerQueueWaits) instead of
+//     dropping anything.
 //
 // # Redis faults
 //
 // The adapter never stops on a Redis error: the subscription connection
-// is re-established (with backoff) and its channels resubscribed when
-// Redis comes back, and [Adapter.Ready] reports when that is done. Redis
-// pub/sub keeps nothing, so while a node cannot reach Redis:
-//   - its broadcasts and room operations reach its own sockets only: Emit
-//     and friends return an error wrapping the Redis one;
+// is re-established (retried every 100ms at most) and its channels
+// resubscribed when Redis comes back, and [Adapter.Ready] reports when
+// that is done. Redis pub/sub keeps nothing, so while a node cannot reach
+// Redis:
+//   - its broadcasts, with or without ack, reach its own sockets, and
+//     return an error wrapping [ErrUnavailable] for the other nodes'
+//     part, at once (Redis is probed every 50ms, and messages are accepted
+//     again as soon as it answers);
 //   - whatever other nodes publish meanwhile never reaches it;
-//   - requests in flight (FetchSockets, EmitWithAck, ServerSideEmitWithAck)
-//     end with [ErrTimeout] or a Redis error, and the answers it owes
-//     others are dropped.
+//   - requests (FetchSockets, EmitWithAck, ServerSideEmitWithAck) fail
+//     with [ErrUnavailable], or, in flight, with [ErrTimeout]; the
+//     answers it owes others are counted as dropped.
 //
 // Nothing needs rebuilding afterwards, since no node keeps state about
 // another: once resubscribed, the cluster works as before.

@@ -219,7 +219,11 @@ type nodeSocket struct {
 	Rooms     []string        `json:"rooms"`
 	Data      json.RawMessage `json:"data"`
 	Handshake struct {
-		Auth json.RawMessage `json:"auth"`
+		Auth           json.RawMessage `json:"auth"`
+		Time           string          `json:"time"`
+		Issued         float64         `json:"issued"`
+		TimeParsed     float64         `json:"timeParsed"`
+		IssuedIsNumber bool            `json:"issuedIsNumber"`
 	} `json:"handshake"`
 }
 
@@ -326,6 +330,13 @@ func TestMixedCluster(t *testing.T) {
 		assert.ElementsMatch(t, []string{ids["gA"], "r"}, ga.Rooms)
 		assert.JSONEq(t, `{"name":"gA"}`, string(ga.Data))
 		assert.JSONEq(t, `{"rooms":["r"],"data":{"name":"gA"}}`, string(ga.Handshake.Auth))
+		// As socket.io gives them: issued in ms, time as Date's string.
+		assert.True(t, ga.Handshake.IssuedIsNumber, "issued is a number")
+		assert.Regexp(t, `^\w{3} \w{3} \d\d \d{4} \d\d:\d\d:\d\d GMT\+0000 \(Coordinated Universal Time\)$`, ga.Handshake.Time)
+		assert.InDelta(t, time.Now().UnixMilli(), ga.Handshake.Issued, 60_000, "issued is now-ish")
+		assert.Equal(t, float64(int64(ga.Handshake.Issued)/1000*1000), ga.Handshake.TimeParsed, "time and issued agree (to the second)")
+		na := byID[ids["nA"]]
+		assert.True(t, na.Handshake.IssuedIsNumber)
 		d.call(&socks, "fetchSockets", map[string]any{"rooms": []string{"r"}})
 		var inR []string
 		for _, s := range socks {

@@ -96,11 +96,6 @@ const (
 	routeResponse
 )
 
-type outMsg struct {
-	channel string
-	payload []byte
-}
-
 // node is one cluster member: the uid and the subscription connection
 // shared by a hub's namespaces. Its goroutines (receive loop, publisher
 // of responses, worker for handlers) run while it serves at least one
@@ -125,6 +120,14 @@ type node struct {
 	patterns  map[string]route
 	confirmed map[string]bool // "c:"+channel or "p:"+pattern, on the current connection
 	changed   chan struct{}   // closed and replaced when confirmed changes
+
+	down  atomic.Bool // Redis known unreachable: publishing refused
+	stats counters
+
+	countMu    sync.Mutex     // the node counts of expectedNodes
+	known      map[string]int // request channel: nodes counted last
+	recovering bool           // Redis down: keep the counts from before
+	graceUntil time.Time      // after an outage, counts do not drop before this
 }
 
 // run is one generation of a node's goroutines, from the first namespace
@@ -134,7 +137,7 @@ type run struct {
 	ctx    context.Context // cancelled at stop
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
-	outbox chan outMsg
+	out    *outbox
 	work   chan func()
 	ps     *goredis.PubSub // guarded by node.psMu
 }
@@ -228,7 +231,7 @@ func (n *node) unregister(a *Adapter) {
 // start launches a generation of the node's goroutines (with n.life
 // held).
 func (n *node) start() {
-	r := &run{stop: make(chan struct{}), outbox: make(chan outMsg, 1024), work: make(chan func(), 1024)}
+	r := &run{stop: make(chan struct{}), out: newOutbox(), work: make(chan func(), workQueueLen)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.ps = n.client.Subscribe(r.ctx) // no channels yet: connects on first use
 	n.mu.Lock()
@@ -265,12 +268,12 @@ func subscriptionKeys(a *Adapter) [4]string {
 }
 
 // waitSubscribed waits until Redis has confirmed a's subscriptions on the
-// current connection.
+// current connection and the node publishes again.
 func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
 	keys := subscriptionKeys(a)
 	for {
 		n.mu.RLock()
-		all := true
+		all := !n.down.Load()
 		for _, k := range keys {
 			all = all && n.confirmed[k]
 		}
@@ -355,11 +358,13 @@ func (n *node) lost(err error) {
 	n.signalLocked()
 	n.mu.Unlock()
 	n.log.Warn("redis: subscription connection lost; reconnecting", "err", err)
+	n.setDown(true, err)
 }
 
 // backoff waits before the next reconnection attempt, or until stop.
 func (n *node) backoff(r *run, failures int) {
-	d := 50 * time.Millisecond << min(failures, 5) // up to 1.6s
+	// Short and capped: Redis back, the node resumes within 100ms.
+	d := min(25*time.Millisecond<<min(failures, 3), maxBackoff)
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -459,41 +464,6 @@ func (n *node) dispatch(m *goredis.Message) {
 	}
 }
 
-// publish publishes payload now, returning Redis' error.
-func (n *node) publish(ctx context.Context, channel string, payload []byte) error {
-	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
-	defer cancel()
-	if err := n.client.Publish(ctx, channel, payload).Err(); err != nil {
-		return fmt.Errorf("redis: publish on %s: %w", channel, err)
-	}
-	return nil
-}
-
-// publishCounted publishes payload on a request channel and returns how
-// many nodes subscribe to it (this one included), read in the same round
-// trip as the publish when Redis is a single server.
-func (n *node) publishCounted(ctx context.Context, channel string, payload []byte) (int, error) {
-	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
-	defer cancel()
-	if _, ok := n.client.(*goredis.ClusterClient); ok {
-		numSub, err := n.numSub(ctx, channel)
-		if err == nil {
-			err = n.client.Publish(ctx, channel, payload).Err()
-		}
-		if err != nil {
-			return 0, fmt.Errorf("redis: publish on %s: %w", channel, err)
-		}
-		return numSub, nil
-	}
-	pipe := n.client.Pipeline()
-	numSub := pipe.PubSubNumSub(ctx, channel)
-	pipe.Publish(ctx, channel, payload)
-	if _, err := pipe.Exec(ctx); err != nil {
-		return 0, fmt.Errorf("redis: publish on %s: %w", channel, err)
-	}
-	return int(numSub.Val()[channel]), nil
-}
-
 // serverCount returns the number of nodes serving a namespace.
 func (n *node) serverCount(ctx context.Context, channel string) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
@@ -522,37 +492,21 @@ func (n *node) numSub(ctx context.Context, channel string) (int, error) {
 	return int(total.Load()), err
 }
 
-// send queues payload for publishing by the node's publisher, for answers
-// that must not wait (or block the receive loop); when the queue is full
-// the message is dropped.
-func (n *node) send(channel string, payload []byte) {
-	r := n.cur.Load()
-	if r == nil {
-		return
-	}
-	select {
-	case r.outbox <- outMsg{channel, payload}:
-	default:
-		n.log.Warn("redis: outgoing queue full; answer dropped", "channel", channel)
-	}
-}
-
-func (n *node) publisher(r *run) {
-	defer r.wg.Done()
-	for {
-		select {
-		case <-r.stop:
-			return
-		case m := <-r.outbox:
-			if err := n.publish(r.ctx, m.channel, m.payload); err != nil && r.ctx.Err() == nil {
-				n.log.Warn("redis: answer not delivered", "err", err)
-			}
-		}
-	}
-}
+// workQueueLen bounds the handler queue; maxBackoff the wait between two
+// attempts to reconnect the subscription.
+const (
+	workQueueLen = 1024
+	maxBackoff   = 100 * time.Millisecond
+)
 
 // do queues fn for the node's worker goroutine: code that may run
-// application handlers, kept off the receive loop.
+// application handlers, kept off the receive loop. Nothing is dropped:
+// when the queue is full, the receive loop waits for the worker (counted
+// in Stats.HandlerQueueWaits), and Redis holds the node's messages
+// meanwhile (up to its client-output-buffer-limit for pub/sub clients).
+// A handler that waits for other nodes' answers (FetchSockets,
+// ServerSideEmitWithAck) while the queue is full therefore waits until
+// the queue drains, or times out.
 func (n *node) do(fn func()) {
 	r := n.cur.Load()
 	if r == nil {
@@ -560,8 +514,15 @@ func (n *node) do(fn func()) {
 	}
 	select {
 	case r.work <- fn:
+		return
 	default:
-		n.log.Warn("redis: handler queue full; a server-side event or remote disconnect was dropped")
+	}
+	if c := n.stats.handlerWaits.Add(1); isLogPoint(c) {
+		n.log.Warn("redis: handler queue full; reading from Redis waits for the handlers", "total", c)
+	}
+	select {
+	case r.work <- fn:
+	case <-r.stop:
 	}
 }
 

@@ -3,8 +3,11 @@ package redis
 import (
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/go-realtime/realtime/room"
 )
 
 // Options configure the adapter. The zero value (or a nil *Options) means
@@ -25,6 +28,12 @@ type Options struct {
 	// silent this long it is pinged, and replaced if the ping goes
 	// unanswered as long again. Default 15s.
 	HealthCheckInterval time.Duration
+	// MaxQueueBytes bounds the node's queue of messages to publish
+	// (broadcasts, requests, and answers owed to other nodes), in bytes of
+	// payload. An operation that would exceed it fails with ErrQueueFull;
+	// an answer that would is counted in Stats.AnswersDropped (its
+	// requester times out). Default 64 MiB.
+	MaxQueueBytes int64
 	// Logger receives diagnostics (connection loss and recovery, dropped
 	// messages). Default: the namespace's logger (a hub's Options.Logger;
 	// see room.LoggerOf).
@@ -34,6 +43,18 @@ type Options struct {
 // ErrTimeout is returned (wrapped, with how many nodes answered) when some
 // nodes did not answer a request within Options.RequestTimeout.
 var ErrTimeout = errors.New("redis: timed out waiting for other server nodes")
+
+// ErrQueueFull is returned (wrapped) when the node's publish queue is over
+// Options.MaxQueueBytes: Redis does not take messages as fast as they
+// come.
+var ErrQueueFull = errors.New("redis: publish queue full")
+
+// ErrUnavailable is returned (wrapped) while the node cannot reach Redis:
+// local sockets got the broadcast, the other nodes did not.
+var ErrUnavailable = errors.New("redis: Redis unreachable")
+
+// errNodeStopped: the node's namespaces are all closed.
+var errNodeStopped = fmt.Errorf("redis: node stopped: %w", room.ErrClosed)
 
 func (o *Options) resolve() Options {
 	var r Options
@@ -48,6 +69,9 @@ func (o *Options) resolve() Options {
 	}
 	if r.HealthCheckInterval <= 0 {
 		r.HealthCheckInterval = 15 * time.Second
+	}
+	if r.MaxQueueBytes <= 0 {
+		r.MaxQueueBytes = 64 << 20
 	}
 	return r
 }
