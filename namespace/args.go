@@ -41,7 +41,8 @@ func (a Args) Binary(i int) ([]byte, bool) {
 
 // Decode decodes argument i into v like json.Unmarshal; binary data goes
 // into []byte values (also []byte struct fields). It returns [ErrNoArg]
-// when the client sent fewer arguments.
+// when the client sent fewer arguments, and an [*ArgError] naming the
+// field when the data does not fit v.
 func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a.raw) {
 		return fmt.Errorf("%w: %d of %d", ErrNoArg, i, len(a.raw))
@@ -53,7 +54,7 @@ func (a Args) Decode(i int, v any) error {
 		}
 	}
 	if err := socketio.Unmarshal(a.raw[i], a.attachments, v); err != nil {
-		return fmt.Errorf("namespace: argument %d: %w", i, err)
+		return argError(i, err)
 	}
 	return nil
 }

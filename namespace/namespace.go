@@ -323,8 +323,11 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 	}
 	if restored == nil || !n.recovery.cfg.SkipMiddlewares {
 		mws, _ := n.toRun()
+		s.joinable.Store(true) // rooms joined in the middlewares exist when the client is told it is connected
 		for _, mw := range mws {
 			if err := n.runMiddleware(s, mw); err != nil {
+				s.joinable.Store(false)
+				n.adapter.DelAll(s.id) // what it joined before being refused
 				s.closeRefused()
 				n.mu.Lock()
 				n.pending--
@@ -334,6 +337,7 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 		}
 	}
 	s.connected.Store(true)
+	s.joinable.Store(true)
 	n.mu.Lock()
 	n.pending--
 	n.sockets[s.id] = s
@@ -474,6 +478,9 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 
 	count := 0
 	for _, s := range targets {
+		if s.outgoing.Load() && !s.notifyOutgoing(p.Data, p.Attachments) {
+			continue // an outgoing listener panicked: not sent to s (fail closed)
+		}
 		if onAck != nil {
 			id := s.id
 			if !s.registerAck(pkt.ID, func(a Args) {

@@ -435,8 +435,17 @@ func TestServerSideEmit(t *testing.T) {
 	h0, h1, h2 := newNode(t, srv, nil), newNode(t, srv, nil), newNode(t, srv, nil)
 	got := make(chan string, 10)
 	for i, h := range []*hub.Server{h0, h1, h2} {
-		h.Of("/").OnServerSideEmit("hello", func(who string, n int) { got <- fmt.Sprintf("%d:%s:%d", i, who, n) })
-		h.Of("/").OnServerSideEmit("load", func(ack hub.AckFunc) { _ = ack(i, "node") })
+		h.Of("/").OnServerSideEmit("hello", func(e *hub.Event) {
+			var who string
+			var n int
+			_ = e.Args.Scan(&who, &n)
+			got <- fmt.Sprintf("%d:%s:%d", i, who, n)
+		})
+		h.Of("/").OnServerSideEmit("load", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack(i, "node")
+			}
+		})
 	}
 	ctx := testCtx(t)
 
@@ -469,7 +478,7 @@ func TestServerSideEmit(t *testing.T) {
 	require.ErrorIs(t, err, namespace.ErrReservedEvent)
 
 	// Namespaces are separate.
-	h1.Of("/other").OnServerSideEmit("hello", func(string, int) { got <- "other" })
+	h1.Of("/other").OnServerSideEmit("hello", func(*hub.Event) { got <- "other" })
 	h0.Of("/other")
 	require.NoError(t, h0.Of("/other").ServerSideEmit("hello", "x", 1))
 	require.NoError(t, h0.Of("/").ServerSideEmit("hello", "h0", 2))
