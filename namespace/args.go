@@ -54,7 +54,7 @@ func (a Args) Decode(i int, v any) error {
 		}
 	}
 	if err := socketio.Unmarshal(a.raw[i], a.attachments, v); err != nil {
-		return argError(i, err)
+		return argError(i, v, err)
 	}
 	return nil
 }

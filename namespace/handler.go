@@ -187,17 +187,20 @@ func (e *ArgError) Error() string {
 
 func (e *ArgError) Unwrap() error { return e.Err }
 
-// argError describes a decoding error of argument i.
-func argError(i int, err error) error {
+// argError describes the error of decoding argument i into v.
+func argError(i int, v any, err error) error {
 	ae := &ArgError{Index: i, Err: err}
 	var ute *json.UnmarshalTypeError
 	if errors.As(err, &ute) {
 		ae.Want, ae.Got = jsonKind(ute.Type), ute.Value
-		switch {
-		case ute.Struct != "" && ute.Field != "":
-			ae.Field = ute.Struct + "." + ute.Field
-		case ute.Field != "":
-			ae.Field = ute.Field
+		if ae.Got == "bool" {
+			ae.Got = "boolean" // JSON's name, as in Want
+		}
+		if ute.Field != "" {
+			ae.Field = ute.Field // the path from v's type, e.g. "Origin.Y"
+			if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && t.Elem().Name() != "" {
+				ae.Field = t.Elem().Name() + "." + ae.Field
+			}
 		}
 	}
 	return ae
