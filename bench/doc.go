@@ -11,6 +11,7 @@
 //	go run ./bench/run [-quick]   # both servers, side-by-side table
 //	go run ./bench/server         # the Go bench server (-pprof for profiles)
 //	go run ./bench/load           # scenarios against one running server
+//	go run ./bench/flow           # a handler's burst and a recovery replay
 //
 // See BENCHMARKS.md at the repository root for results and profiles.
 package bench

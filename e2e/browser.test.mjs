@@ -51,14 +51,15 @@ function url(base, path, params) {
   return base + path + (q ? "?" + q : "");
 }
 
-// scenario runs fn with an open(base, path, params, label) function that
-// opens a page in its own browser context (a separate user). Pages still
+// scenario runs fn with an open(base, path, params, label, before) function
+// that opens a page in its own browser context (a separate user), calling
+// before(page), if given, before it navigates. Pages still
 // open when fn fails are screenshotted; any page error, console error or
 // request to another origin fails the scenario.
 function scenario(name, fn) {
   test(name, { timeout: 90_000 }, async () => {
     const opened = [];
-    const open = async (base, path, params, label) => {
+    const open = async (base, path, params, label, before) => {
       const context = await browser.newContext({ viewport: { width: 720, height: 760 } });
       const page = await context.newPage();
       const p = { label, page, context, problems: [], closed: false };
@@ -77,6 +78,7 @@ function scenario(name, fn) {
         await context.close();
       };
       opened.push(p);
+      if (before) await before(page);
       await page.goto(url(base, path, params));
       return p;
     };
@@ -128,6 +130,40 @@ async function shot(p, file) {
 }
 
 // --- the scenarios -----------------------------------------------------
+
+// The hub serves the official bundle (hub.Options.ClientFiles) where a
+// socket.io page expects it: <script src="/socket.io/socket.io.js">.
+scenario("client bundle: the chat page loads /socket.io/socket.io.js from the hub (ETag, 304 on reload) and chats", async (open) => {
+  const bundle = []; // the bundle's responses, in order
+  const watch = (page) => page.on("response", (r) => {
+    if (new URL(r.url()).pathname === "/socket.io/socket.io.js") bundle.push(r);
+  });
+  const alice = await open(CHAT, "/", { name: "alice" }, "alice", watch);
+  await connected(alice, "websocket");
+  assert.equal(bundle.length, 1, "one request for the bundle");
+  const first = bundle[0];
+  assert.equal(first.status(), 200);
+  const headers = first.headers();
+  assert.equal(headers["content-type"], "application/javascript; charset=utf-8");
+  assert.equal(headers["cache-control"], "public, max-age=0");
+  const loaded = await alice.page.evaluate(() => typeof window.io === "function" && typeof io.Manager === "function");
+  assert.ok(loaded, "the page has the socket.io client (io, io.Manager)");
+  assert.match(headers["etag"], /^"4\.8\.\d+-[0-9a-f]+"$/);
+
+  // A reload revalidates the bundle: If-None-Match, answered 304.
+  await alice.page.reload();
+  await connected(alice, "websocket");
+  assert.equal(bundle.length, 2, "the reload asked for the bundle again");
+  const again = bundle[1];
+  assert.equal((await again.request().allHeaders())["if-none-match"], headers["etag"]);
+  assert.equal(again.status(), 304);
+
+  const bob = await open(CHAT, "/", { name: "bob" }, "bob");
+  await connected(bob, "websocket");
+  await sees(note(alice, "joined", "bob joined"));
+  await send(bob, "loaded from /socket.io/socket.io.js");
+  await sees(received(alice, "loaded from /socket.io/socket.io.js"));
+});
 
 for (const mode of modes) {
   describe(`over ${mode.name}`, () => {

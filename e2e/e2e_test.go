@@ -90,7 +90,7 @@ func TestExamples(t *testing.T) {
 		// say what to run.
 		for _, name := range examples {
 			cctx, cancel := context.WithTimeout(ctx, maxStartup)
-			cmd := exec.CommandContext(cctx, bins[name], "-addr", "127.0.0.1:0", "-client-js", filepath.Join(t.TempDir(), "socket.io.min.js"))
+			cmd := exec.CommandContext(cctx, bins[name], "-addr", "127.0.0.1:0", "-client-dist", t.TempDir())
 			out, err := cmd.CombinedOutput()
 			cancel()
 			var exit *exec.ExitError

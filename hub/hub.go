@@ -15,6 +15,20 @@
 // [Server] implements [Hub], the interface to hold when code should accept
 // a fake in tests; [github.com/go-realtime/realtime/hub/hubtest] runs a hub
 // over an in-memory transport with real protocol clients.
+//
+// # Slow clients
+//
+// What waits to be written to one client is bounded in bytes (the
+// MaxQueueBytes option). Sending to one socket can wait for its client to
+// read: Socket.Emit, Socket.EmitWithAck, an AckFunc and a recovered
+// socket's replay of missed broadcasts wait while the client's queue is
+// full (the transport holds them back short of the bound), until it drains
+// or the socket disconnects, so a client that keeps reading loses nothing.
+// Broadcasts (Emit, To(...).Emit) never wait: a client whose queue is at
+// the bound is disconnected ("transport error"). Volatile emits,
+// Socket.Volatile().Emit and To(...).Volatile().Emit, never wait either:
+// they are dropped for a client not ready for them, and counted in Stats
+// (Dropped). The namespace package's documentation has the details.
 package hub
 
 import (
@@ -22,6 +36,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -52,6 +67,12 @@ type (
 	RemoteSocket = namespace.RemoteSocket
 	Recovery     = namespace.Recovery
 	Listener     = namespace.Listener
+	// Cookie configures the Engine.IO session cookie (Options.Cookie).
+	Cookie = engineio.Cookie
+	// ConnectionError is a request the Engine.IO server refused
+	// (Options.OnConnectionError); not to be confused with ConnectError,
+	// a middleware's refusal of a namespace.
+	ConnectionError = engineio.ConnectionError
 )
 
 // Handle is [namespace.Handle]: a handler of event on s whose first
@@ -112,6 +133,39 @@ type Options struct {
 	// Transports accepted. Default long-polling and WebSocket (with
 	// upgrades from the first to the second), logging to Logger.
 	Transports []transport.Transport
+	// DisableUpgrades keeps long-polling clients on long-polling
+	// (socket.io's allowUpgrades: false).
+	DisableUpgrades bool
+	// UpgradeTimeout bounds a long-polling client's move to WebSocket.
+	// Default 10s.
+	UpgradeTimeout time.Duration
+	// ClientFiles, when set, holds the official socket.io-client browser
+	// bundle, the dist directory of the npm package (this module ships no
+	// client code): the hub serves its socket.io.js, socket.io.min.js,
+	// socket.io.esm.min.js and their source maps under Path, as socket.io's
+	// serveClient does, so pages can load /socket.io/socket.io.js. For
+	// example os.DirFS("node_modules/socket.io-client/dist"), or an
+	// embed.FS through fs.Sub (see the README). Default: not served; those
+	// URLs answer 404 with a body saying how to serve them.
+	ClientFiles fs.FS
+	// Cookie, when set, has the handshake response set a cookie holding
+	// the Engine.IO session id, for load balancers that route by cookie
+	// (sticky sessions, which long-polling on several servers needs).
+	// &hub.Cookie{} is socket.io's cookie: true ("io", path "/", HttpOnly,
+	// SameSite=Lax). Default: no cookie.
+	Cookie *Cookie
+	// GenerateID, when set, returns the Engine.IO session id of each new
+	// connection from its handshake request (socket.io's
+	// engine.generateId); see engineio.Options.GenerateID for what it may
+	// return. A bad or duplicate id, an error or a panic refuses the
+	// connection. Default: 20 random characters.
+	GenerateID func(r *http.Request) (string, error)
+	// OnConnectionError, when set, is told of every request the Engine.IO
+	// server refuses, with the code, message, context and a copy of the
+	// request (socket.io's io.engine.on("connection_error")). It runs on
+	// its own goroutine, never holding a request; a panic is recovered and
+	// logged.
+	OnConnectionError func(e *ConnectionError)
 	// AllowedOrigins and CheckOrigin decide which cross-origin browsers may
 	// connect; see engineio.Options. Default: same origin only.
 	AllowedOrigins []string
@@ -162,6 +216,7 @@ type Server struct {
 
 	rateLimited atomic.Int64
 	clientOpts  *namespace.ClientOptions // shared by every client
+	client      *clientFiles             // the browser bundle's files
 
 	mu             sync.RWMutex
 	namespaces     map[string]*Namespace // static ones; dynamic instances are their parents' children
@@ -203,25 +258,35 @@ func New(opts *Options) *Server {
 		Logger:         o.Logger,
 	}
 	s.eio = engineio.NewServer(engineio.HandlerFunc(s.open), &engineio.Options{
-		PingInterval:   o.PingInterval,
-		PingTimeout:    o.PingTimeout,
-		MaxPayload:     o.MaxPayload,
-		MaxQueueBytes:  o.MaxQueueBytes,
-		Transports:     o.Transports,
-		AllowedOrigins: o.AllowedOrigins,
-		CheckOrigin:    o.CheckOrigin,
-		MaxConnections: o.MaxConnections,
-		Logger:         o.Logger,
+		PingInterval:      o.PingInterval,
+		PingTimeout:       o.PingTimeout,
+		MaxPayload:        o.MaxPayload,
+		MaxQueueBytes:     o.MaxQueueBytes,
+		UpgradeTimeout:    o.UpgradeTimeout,
+		Transports:        o.Transports,
+		DisableUpgrades:   o.DisableUpgrades,
+		AllowedOrigins:    o.AllowedOrigins,
+		CheckOrigin:       o.CheckOrigin,
+		MaxConnections:    o.MaxConnections,
+		Cookie:            o.Cookie,
+		GenerateID:        o.GenerateID,
+		OnConnectionError: o.OnConnectionError,
+		Logger:            o.Logger,
 	})
+	s.client = newClientFiles(o.ClientFiles, o.Logger)
 	s.Of("/")
 	return s
 }
 
-// ServeHTTP serves Socket.IO clients on the hub's path (404 elsewhere).
+// ServeHTTP serves Socket.IO clients on the hub's path (404 elsewhere),
+// and the client bundle's files there (see Options.ClientFiles).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
 	if p != s.path && !strings.HasPrefix(p, s.path+"/") {
 		http.NotFound(w, r)
+		return
+	}
+	if len(p) > len(s.path)+1 && s.client.serve(w, r, p[len(s.path)+1:]) {
 		return
 	}
 	s.eio.ServeHTTP(w, r)

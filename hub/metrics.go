@@ -10,8 +10,8 @@ import (
 )
 
 // Stats are the hub's counters and gauges: the Engine.IO layer's
-// (connections, packets and bytes in and out, overflows, close reasons) and
-// the sockets connected to each namespace.
+// (connections, packets and bytes in and out, overflows, volatile packets
+// dropped, close reasons) and the sockets connected to each namespace.
 type Stats struct {
 	engineio.Stats
 	// Sockets connected now, by namespace.
@@ -59,6 +59,7 @@ func MetricsHandler(m Metrics) http.Handler {
 		metric("realtime_packets_out_total", "counter", "Engine.IO packets sent.", st.PacketsOut)
 		metric("realtime_bytes_out_total", "counter", "Payload bytes sent.", st.BytesOut)
 		metric("realtime_overflows_total", "counter", "Sessions closed because the client read too slowly.", st.Overflows)
+		metric("realtime_dropped_total", "counter", "Volatile frames dropped for clients not ready for them.", st.Dropped)
 		metric("realtime_rate_limited_total", "counter", "Sockets disconnected for sending events too fast.", st.RateLimited)
 		fmt.Fprintf(&b, "# HELP realtime_disconnects_total Sessions closed, by reason.\n# TYPE realtime_disconnects_total counter\n")
 		reasons := make([]string, 0, len(st.Closed))

@@ -9,7 +9,14 @@
 //   - engineio-protocol.test.mjs: raw Engine.IO v4 wire checks (fetch, ws);
 //   - socketio.test.mjs: the official socket.io-client (namespaces, auth,
 //     events, acks both ways, binary, rooms, disconnects, bursts);
-//   - socketio-protocol.test.mjs: raw Socket.IO v5 wire checks.
+//   - socketio-protocol.test.mjs: raw Socket.IO v5 wire checks;
+//   - options.test.mjs: the official socket.io-client against the /options/
+//     hub: GenerateID's session ids, the sticky session cookie sent back,
+//     refusals reported to OnConnectionError, the served client bundle;
+//   - recovery.test.mjs: connection state recovery with socket.io-client;
+//   - flowcontrol.test.mjs: socket.io-client over WebSocket only and polling
+//     only gets a handler's burst of 10,000 events of 1 KB, and a recovery
+//     replay of 3,000 missed broadcasts, whole and in order.
 //
 // Start with `make test` at the repository root: it installs the pinned npm
 // packages (npm ci --prefix interop) and runs the test with

@@ -47,6 +47,8 @@ var suites = []string{
 	"socketio-protocol.test.mjs",
 	"socketio.test.mjs",
 	"recovery.test.mjs",
+	"options.test.mjs",
+	"flowcontrol.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.
@@ -150,7 +152,11 @@ func freeAddr(t *testing.T) string {
 
 func tryStart(ctx context.Context, t *testing.T, bin, addr string) (*server, error) {
 	s := &server{addr: addr, log: newTailBuffer(256 << 10), exited: make(chan struct{})}
-	s.cmd = exec.CommandContext(ctx, bin, "-addr", addr)
+	dist, err := filepath.Abs(filepath.Join("node_modules", "socket.io-client", "dist"))
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.CommandContext(ctx, bin, "-addr", addr, "-client-dist", dist)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=0")

@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
@@ -15,15 +16,35 @@ import (
 )
 
 // Conn is the connection a client's sockets share: an Engine.IO session
-// (*engineio.Session satisfies it). Send takes Engine.IO message frames.
+// (*engineio.Session satisfies it). Send takes Engine.IO message frames
+// and must not wait for the client: broadcasts use it.
 //
-// A Conn that also has a method Header() http.Header (the handshake
-// request's header) lets the client leave [Handshake.Header] nil in
-// NewClient: the header is then asked of the Conn whenever a socket's
-// handshake is described, and never stored by the client.
+// A Conn may have more methods, which the client then uses:
+//
+//   - Header() http.Header (the handshake request's header) lets the client
+//     leave [Handshake.Header] nil in NewClient: the header is then asked of
+//     the Conn whenever a socket's handshake is described, and never stored
+//     by the client.
+//   - SendWait(ctx context.Context, frames ...transport.Frame) error sends
+//     like Send but first waits, until ctx ends, while the client is too
+//     far behind: [Socket.Emit], acks and recovery replays use it. Without
+//     it they use Send.
+//   - TrySend(frames ...transport.Frame) bool sends volatile packets only
+//     when the client is ready for them, and reports whether it did.
+//     Without it volatile packets are sent like others.
 type Conn interface {
 	Send(frames ...transport.Frame) error
 	Close() error
+}
+
+// waitSender is a Conn whose sends can wait for the client to read.
+type waitSender interface {
+	SendWait(ctx context.Context, frames ...transport.Frame) error
+}
+
+// trySender is a Conn that can drop volatile packets.
+type trySender interface {
+	TrySend(frames ...transport.Frame) bool
 }
 
 // headerConn is a Conn that keeps the handshake request's header.
@@ -236,10 +257,10 @@ func (c *Client) refuse(p *socketio.Packet) error {
 // connect handles a CONNECT packet.
 func (c *Client) connect(name string, auth json.RawMessage) {
 	var (
-		ns     *Namespace
-		s      *Socket
-		missed []storedPacket
-		err    error
+		ns  *Namespace
+		s   *Socket
+		rp  *replay
+		err error
 	)
 	for {
 		ns = c.resolve(name, auth)
@@ -248,7 +269,7 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 			_ = c.conn.Send(socketio.EncodeFrames(&p)...)
 			return
 		}
-		s, missed, err = ns.connect(c, auth)
+		s, rp, err = ns.connect(c, auth)
 		if !errors.Is(err, errGone) {
 			break
 		}
@@ -283,15 +304,13 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 		reply = append(reply, s.pid...)
 	}
 	reply = append(reply, `"}`...)
-	if err := s.send(ns.encodeSimple(socketio.Connect, reply)); err != nil {
+	ctx := s.waitCtx()
+	if err := s.sendWait(ctx, ns.encodeSimple(socketio.Connect, reply)); err != nil {
 		s.closed(ReasonTransportError)
 		return
 	}
-	for _, p := range missed {
-		pkt := socketio.Packet{Type: socketio.Event, Namespace: ns.name, Data: p.data, Attachments: p.attachments}
-		if s.send(socketio.EncodeFrames(&pkt)) != nil {
-			return
-		}
+	if rp != nil && !ns.recovery.replay(ctx, s, rp) {
+		return
 	}
 	ns.welcome(s)
 }

@@ -300,17 +300,17 @@ func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport
 // connect runs the middlewares for a socket of client c and, if they all
 // pass, registers it. The client then sends the CONNECT answer and calls
 // welcome.
-func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedPacket, error) {
+func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, *replay, error) {
 	if !n.enter() {
 		return nil, nil, errGone
 	}
 	s := newSocket(n, c, auth)
-	var missed []storedPacket
+	var rp *replay
 	var restored *session
 	if n.recovery != nil {
 		var ra recoveryAuth
 		if json.Unmarshal(auth, &ra) == nil && ra.PID != "" {
-			restored, missed = n.recovery.restore(ra.PID, ra.Offset)
+			restored, rp = n.recovery.restore(ra.PID, ra.Offset)
 		}
 		if restored != nil {
 			s.id, s.pid, s.recovered = restored.sid, restored.pid, true
@@ -336,6 +336,11 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 			}
 		}
 	}
+	if restored != nil {
+		// Until its replay is done, the broadcasts the socket gets are
+		// kept for the replay, to follow what it missed.
+		n.recovery.hold(s)
+	}
 	s.connected.Store(true)
 	s.joinable.Store(true)
 	n.mu.Lock()
@@ -346,7 +351,7 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, []storedP
 	if restored != nil && len(restored.rooms) > 0 {
 		n.adapter.AddAll(s.id, restored.rooms...)
 	}
-	return s, missed, nil
+	return s, rp, nil
 }
 
 // errMiddlewarePanicked refuses a connection whose middleware panicked.
@@ -455,17 +460,6 @@ var socketsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); retur
 // frames to each local socket in ids.
 func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onAck func(room.Ack)) int {
 	flags := opts.Flags
-	if n.recovery != nil && onAck == nil && !flags.Volatile {
-		if offset := lastString(p.Data); offset != "" {
-			n.recovery.store(offset, p.Data, p.Attachments, opts)
-		}
-	}
-	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
-	if onAck != nil {
-		pkt.ID, pkt.HasID = n.nextAckID(), true
-	}
-	frames := socketio.EncodeFrames(&pkt)
-
 	buf := socketsPool.Get().(*[]*Socket)
 	targets := (*buf)[:0]
 	n.mu.RLock()
@@ -476,8 +470,24 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	}
 	n.mu.RUnlock()
 
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
+	if onAck != nil {
+		pkt.ID, pkt.HasID = n.nextAckID(), true
+	}
+	frames := socketio.EncodeFrames(&pkt)
+	if n.recovery != nil && onAck == nil && !flags.Volatile {
+		if offset := lastString(p.Data); offset != "" {
+			// Recovering targets get the packet from their replay: it is
+			// kept, and they are taken out of targets.
+			n.recovery.store(offset, frames, opts, targets)
+		}
+	}
+
 	count := 0
 	for _, s := range targets {
+		if s == nil {
+			continue
+		}
 		if s.outgoing.Load() && !s.notifyOutgoing(p.Data, p.Attachments) {
 			continue // an outgoing listener panicked: not sent to s (fail closed)
 		}
@@ -490,7 +500,7 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 			}
 		}
 		if flags.Volatile {
-			if ts, ok := s.client.conn.(transport.TrySender); ok && s.connected.Load() {
+			if ts, ok := s.client.conn.(trySender); ok && s.connected.Load() {
 				if ts.TrySend(frames...) {
 					count++
 				}

@@ -2,14 +2,17 @@ package namespace
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"slices"
+	"sort"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/go-realtime/realtime/room"
+	"github.com/go-realtime/realtime/transport"
 )
 
 // Recovery configures connection state recovery (socket.io 4.6+
@@ -38,11 +41,11 @@ var recoverable = map[string]bool{
 
 // storedPacket is a broadcast kept for clients that may come back.
 type storedPacket struct {
-	offset      string
-	opts        room.Options
-	data        []byte
-	attachments [][]byte
-	at          time.Time
+	seq    uint64 // order of storing, from 1
+	offset string
+	opts   room.Options
+	frames []transport.Frame // as Deliver sent them: a replay sends them again, as they are
+	at     time.Time
 }
 
 // session is a disconnected socket's state, kept for recovery.
@@ -60,8 +63,10 @@ type recoveryStore struct {
 
 	mu       sync.Mutex
 	packets  []storedPacket
+	seq      uint64              // of the last packet stored
 	sessions map[string]*session // by pid
 	order    []*session          // by disconnection time
+	held     int                 // sockets whose Socket.held is set
 }
 
 var offsetSeq atomic.Uint64
@@ -102,14 +107,24 @@ func (r *recoveryStore) pruneLocked(now time.Time) {
 	}
 }
 
-// store keeps a broadcast; data carries offset as its last element.
-func (r *recoveryStore) store(offset string, data []byte, atts [][]byte, opts room.Options) {
+// store keeps a broadcast, encoded as frames, which carries offset as its
+// last argument. The sockets of targets that are recovering get it from
+// their replay: they are set to nil.
+func (r *recoveryStore) store(offset string, frames []transport.Frame, opts room.Options, targets []*Socket) {
 	now := time.Now()
 	opts.Rooms = slices.Clone(opts.Rooms)
 	opts.Except = slices.Clone(opts.Except)
 	r.mu.Lock()
 	r.pruneLocked(now)
-	r.packets = append(r.packets, storedPacket{offset: offset, opts: opts, data: data, attachments: atts, at: now})
+	r.seq++
+	r.packets = append(r.packets, storedPacket{seq: r.seq, offset: offset, opts: opts, frames: frames, at: now})
+	if r.held > 0 {
+		for i, s := range targets {
+			if s.held {
+				targets[i] = nil
+			}
+		}
+	}
 	r.mu.Unlock()
 }
 
@@ -128,18 +143,35 @@ func lastString(data []byte) string {
 	return string(data[start+1 : end])
 }
 
-// persist keeps a disconnected socket's state.
-func (r *recoveryStore) persist(s *session) {
+// leave forgets socket s, which disconnected, and keeps its state for a
+// recovery (kept; nil when the disconnect was meant). A socket that was
+// still recovering is not kept: its replay failed (the connection was lost
+// during it), and offering it again would fail the same way until the
+// window ends; its client starts afresh at its next try.
+func (r *recoveryStore) leave(s *Socket, kept *session) {
 	r.mu.Lock()
-	r.pruneLocked(s.at)
-	r.sessions[s.pid] = s
-	r.order = append(r.order, s)
-	r.mu.Unlock()
+	defer r.mu.Unlock()
+	if s.held {
+		s.held = false
+		r.held--
+		return
+	}
+	if kept != nil {
+		r.pruneLocked(kept.at)
+		r.sessions[kept.pid] = kept
+		r.order = append(r.order, kept)
+	}
+}
+
+// replay is what a recovered socket missed, as restore found it.
+type replay struct {
+	missed []storedPacket
+	upTo   uint64 // the seq of the last packet stored by then
 }
 
 // restore takes the session pid if it is still recoverable from offset, with
 // the broadcasts it missed.
-func (r *recoveryStore) restore(pid, offset string) (*session, []storedPacket) {
+func (r *recoveryStore) restore(pid, offset string) (*session, *replay) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLocked(time.Now())
@@ -152,25 +184,78 @@ func (r *recoveryStore) restore(pid, offset string) (*session, []storedPacket) {
 		return nil, nil
 	}
 	delete(r.sessions, pid)
-	// The session's rooms as a set: checking each missed broadcast's
-	// rooms against a list would cost its length every time, under the
-	// lock that every broadcast takes.
-	joined := make(map[string]struct{}, 1+len(s.rooms))
-	joined[s.sid] = struct{}{}
-	for _, name := range s.rooms {
+	return s, &replay{missed: r.reachingLocked(r.packets[index+1:], s.sid, s.rooms), upTo: r.seq}
+}
+
+// reachingLocked returns the packets that reach a socket of id in rooms.
+func (r *recoveryStore) reachingLocked(packets []storedPacket, id string, rooms []string) []storedPacket {
+	// The rooms as a set: checking each broadcast's rooms against a list
+	// would cost its length every time, under the lock that every
+	// broadcast takes.
+	joined := make(map[string]struct{}, 1+len(rooms))
+	joined[id] = struct{}{}
+	for _, name := range rooms {
 		joined[name] = struct{}{}
 	}
 	in := func(name string) bool {
 		_, ok := joined[name]
 		return ok
 	}
-	var missed []storedPacket
-	for _, p := range r.packets[index+1:] {
+	var out []storedPacket
+	for _, p := range packets {
 		if reaches(p.opts, in) {
-			missed = append(missed, p)
+			out = append(out, p)
 		}
 	}
-	return s, missed
+	return out
+}
+
+// hold makes the broadcasts to s, a recovered socket, go through its
+// replay until the replay is done.
+func (r *recoveryStore) hold(s *Socket) {
+	r.mu.Lock()
+	s.held = true
+	r.held++
+	r.mu.Unlock()
+}
+
+// replay sends recovered socket s what it missed, as its client reads it
+// (each send waits until ctx ends): the packets restore found, then those
+// kept meanwhile, until none is left; the socket's broadcasts then go to it
+// directly, after them. It reports whether the socket is still connected.
+func (r *recoveryStore) replay(ctx context.Context, s *Socket, rp *replay) bool {
+	missed, upTo := rp.missed, rp.upTo
+	for {
+		for _, p := range missed {
+			if s.sendWait(ctx, p.frames) != nil {
+				return false // the socket will not be kept (see leave)
+			}
+		}
+		var more bool
+		if missed, upTo, more = r.next(s, upTo); !more {
+			return s.Connected()
+		}
+	}
+}
+
+// next returns the packets kept after upTo that reach s, and the seq of the
+// last packet stored. When there are none, s's hold ends and it reports
+// false; also when s has left.
+func (r *recoveryStore) next(s *Socket, upTo uint64) ([]storedPacket, uint64, bool) {
+	rooms := s.ns.adapter.Rooms(s.id) // not under r.mu: Deliver takes it under the adapter's locks
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !s.held {
+		return nil, upTo, false
+	}
+	i := sort.Search(len(r.packets), func(i int) bool { return r.packets[i].seq > upTo })
+	missed := r.reachingLocked(r.packets[i:], s.id, rooms)
+	if len(missed) == 0 {
+		s.held = false
+		r.held--
+		return nil, r.seq, false
+	}
+	return missed, r.seq, true
 }
 
 // reaches reports whether a broadcast with opts would have reached a socket

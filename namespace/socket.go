@@ -64,6 +64,7 @@ type Socket struct {
 	outgoing  atomic.Bool // there are OnAnyOutgoing listeners
 	recovered bool
 	ended     bool         // closed has run; under mu
+	held      bool         // recovering: broadcasts go through the replay; under ns.recovery.mu
 	bucket    *tokenBucket // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
 }
@@ -200,16 +201,54 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // The socket's [Socket.OnAnyOutgoing] listeners see the event first; when
 // one panics, nothing is sent and Emit returns an error wrapping
 // [ErrPanicked].
+//
+// Emit can wait: while the client's queue is full (see the package
+// documentation) it waits for the client to read, until the queue drains
+// or the socket disconnects (the error then wraps [ErrDisconnected]). So a
+// handler may emit any burst to its own client, which gets all of it in
+// order; the burst's wait holds up the socket's next events meanwhile. To
+// never wait, use [Socket.Volatile] (dropped when the client is not ready)
+// or a broadcast (a client at its queue's bound is disconnected).
 func (s *Socket) Emit(event string, args ...any) error {
 	frames, err := s.encodeOut(event, args, 0, false)
 	if err != nil {
 		return err
 	}
+	return s.sendWait(s.waitCtx(), frames)
+}
+
+// Volatile returns the socket's volatile emitter: what it emits is dropped
+// when the client is not ready for it. socket.io's socket.volatile.
+func (s *Socket) Volatile() VolatileSocket { return VolatileSocket{s: s} }
+
+// VolatileSocket emits volatile events to one socket: for data of which
+// only the latest matters (positions, cursors, typing indicators). Get one
+// with [Socket.Volatile].
+type VolatileSocket struct{ s *Socket }
+
+// Emit sends an event, as [Socket.Emit] does, unless the client is not
+// ready for it: when its WebSocket still has frames to write, or a polling
+// client has no request waiting, the event is dropped, counted in the
+// hub's Stats (Dropped), and Emit returns nil. It never waits.
+func (v VolatileSocket) Emit(event string, args ...any) error {
+	s := v.s
+	frames, err := s.encodeOut(event, args, 0, false)
+	if err != nil {
+		return err
+	}
+	if !s.connected.Load() {
+		return ErrDisconnected
+	}
+	if ts, ok := s.client.conn.(trySender); ok {
+		ts.TrySend(frames...)
+		return nil
+	}
 	return s.send(frames)
 }
 
 // EmitWithAck sends an event asking the client for an acknowledgement and
-// waits for it, for ctx to end, or for the socket to disconnect.
+// waits for it, for ctx to end, or for the socket to disconnect. Sending
+// can wait as [Socket.Emit] does, bounded by the same ctx.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	id := s.ns.nextAckID()
 	frames, err := s.encodeOut(event, args, id, true)
@@ -221,8 +260,11 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	if !s.registerAck(id, func(a Args) { ch <- a }) {
 		return Args{}, ErrDisconnected
 	}
-	if err := s.send(frames); err != nil {
+	if err := s.sendWaitBoth(ctx, frames); err != nil {
 		s.forgetAck(id)
+		if ctx.Err() != nil {
+			return Args{}, fmt.Errorf("namespace: ack for %q: %w", event, ctx.Err())
+		}
 		return Args{}, err
 	}
 	select {
@@ -359,13 +401,65 @@ func (s *Socket) allowEvent(rate float64, burst int) bool {
 	return true
 }
 
-// send writes frames to the client.
+// send writes frames to the client without waiting (broadcasts, the
+// DISCONNECT packet): a client at its queue's bound is disconnected.
 func (s *Socket) send(frames []transport.Frame) error {
 	if !s.connected.Load() {
 		return ErrDisconnected
 	}
 	if err := s.client.conn.Send(frames...); err != nil {
 		return fmt.Errorf("%w: %w", ErrDisconnected, err)
+	}
+	return nil
+}
+
+// sendWait writes frames to the client, waiting while its queue is over
+// its bound until ctx ends (see [Socket.Emit]).
+func (s *Socket) sendWait(ctx context.Context, frames []transport.Frame) error {
+	wc, ok := s.client.conn.(waitSender)
+	if !ok {
+		return s.send(frames)
+	}
+	if !s.connected.Load() {
+		return ErrDisconnected
+	}
+	if err := wc.SendWait(ctx, frames...); err != nil {
+		return fmt.Errorf("%w: %w", ErrDisconnected, err)
+	}
+	return nil
+}
+
+// sendWaitBoth is sendWait bounded by ctx and by the socket's connection.
+func (s *Socket) sendWaitBoth(ctx context.Context, frames []transport.Frame) error {
+	if _, ok := s.client.conn.(waitSender); !ok {
+		return s.send(frames)
+	}
+	both, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stop := context.AfterFunc(s.Context(), cancel)
+	defer stop()
+	return s.sendWait(both, frames)
+}
+
+// waitCtx returns the context that bounds the socket's waiting sends: done
+// once the socket has disconnected. Unlike [Socket.Context], it costs
+// nothing until a send has to wait.
+func (s *Socket) waitCtx() context.Context { return (*socketWait)(s) }
+
+// socketWait is a Socket seen as a context.Context done when it
+// disconnects; Done makes its channel only when asked for.
+type socketWait Socket
+
+func (w *socketWait) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (w *socketWait) Done() <-chan struct{}       { return (*Socket)(w).Done() }
+func (w *socketWait) Value(any) any               { return nil }
+
+func (w *socketWait) Err() error {
+	s := (*Socket)(w)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ended {
+		return context.Canceled
 	}
 	return nil
 }
@@ -529,7 +623,7 @@ func (in *inbound) ack(args ...any) error {
 	if err != nil {
 		return fmt.Errorf("namespace: ack: %w", err)
 	}
-	return s.send(frames)
+	return s.sendWait(s.waitCtx(), frames)
 }
 
 // safely runs user code, turning a panic into a logged error and a
@@ -562,9 +656,13 @@ func (s *Socket) closed(reason string) {
 	for _, fn := range disconnecting {
 		s.safelyNoDisconnect(func() { fn(reason) })
 	}
-	if s.ns.recovery != nil && recoverable[reason] {
-		rooms := slices.DeleteFunc(s.ns.adapter.Rooms(s.id), func(r string) bool { return r == s.id })
-		s.ns.recovery.persist(&session{sid: s.id, pid: s.pid, rooms: rooms, data: s.Data(), at: time.Now()})
+	if r := s.ns.recovery; r != nil {
+		var kept *session
+		if recoverable[reason] {
+			rooms := slices.DeleteFunc(s.ns.adapter.Rooms(s.id), func(r string) bool { return r == s.id })
+			kept = &session{sid: s.id, pid: s.pid, rooms: rooms, data: s.Data(), at: time.Now()}
+		}
+		r.leave(s, kept)
 	}
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)

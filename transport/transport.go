@@ -179,7 +179,8 @@ type Transport interface {
 	// Name is the transport's name, as in [Conn.Name].
 	Name() string
 	// Accept turns r into a new Conn. A WebSocket transport completes the
-	// upgrade handshake (answering w with an error status when it cannot);
+	// upgrade handshake (answering w with an error status when it cannot),
+	// with the Set-Cookie headers already set on w in its response;
 	// a polling transport only creates the Conn and leaves r unanswered, for
 	// the caller to pass to the Conn's ServeHTTP once the first frames are
 	// queued.

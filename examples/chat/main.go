@@ -41,23 +41,25 @@ var pages embed.FS
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	clientJS := flag.String("client-js", "", "path to socket.io.min.js (default: found under examples/"+site.BundlePath+")")
+	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served at /socket.io/socket.io.js (default: examples/"+site.DistPath+")")
 	flag.Parse()
 
-	bundle, err := site.ClientJS(*clientJS)
+	clientFiles, err := site.ClientFiles(*clientDist)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)
 		os.Exit(1)
 	}
 
-	h := hub.New(nil) // same-origin pages need no options
+	// Same-origin pages need no other option; ClientFiles serves the
+	// browser bundle at /socket.io/socket.io.js.
+	h := hub.New(&hub.Options{ClientFiles: clientFiles})
 	h.OnConnection((&chat{}).connect)
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", h)
 	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
 	mux.Handle("GET /message.html", site.Page(pages, "message.html"))
-	site.Mount(mux, bundle)
+	site.Mount(mux)
 
 	if err := site.Run("chat", *addr, mux, h.Shutdown, "/", "/message.html"); err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)

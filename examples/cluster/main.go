@@ -52,10 +52,10 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	redisAddr := flag.String("redis", "127.0.0.1:6379", "Redis address (host:port)")
 	key := flag.String("key", "socket.io", "Redis channel prefix; Node.js servers in the cluster must use the same")
-	clientJS := flag.String("client-js", "", "path to socket.io.min.js (default: found under examples/"+site.BundlePath+")")
+	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served at /socket.io/socket.io.js (default: examples/"+site.DistPath+")")
 	flag.Parse()
 
-	bundle, err := site.ClientJS(*clientJS)
+	clientFiles, err := site.ClientFiles(*clientDist)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "cluster:", err)
 		os.Exit(1)
@@ -63,7 +63,7 @@ func main() {
 
 	rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
 	defer rdb.Close()
-	h := hub.New(&hub.Options{Adapter: redisadapter.New(rdb, &redisadapter.Options{Key: *key})})
+	h := hub.New(&hub.Options{Adapter: redisadapter.New(rdb, &redisadapter.Options{Key: *key}), ClientFiles: clientFiles})
 	node := h.Of("/").Adapter().(*redisadapter.Adapter).UID()
 	c := &chat{h: h, node: node}
 	h.OnConnection(c.connect)
@@ -71,7 +71,7 @@ func main() {
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", h)
 	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
-	site.Mount(mux, bundle)
+	site.Mount(mux)
 
 	slog.Info("cluster: node started", "uid", node, "redis", *redisAddr)
 	if err := site.Run("cluster", *addr, mux, h.Shutdown, "/"); err != nil {

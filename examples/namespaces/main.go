@@ -38,16 +38,16 @@ type message struct {
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	clientJS := flag.String("client-js", "", "path to socket.io.min.js (default: found under examples/"+site.BundlePath+")")
+	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served at /socket.io/socket.io.js (default: examples/"+site.DistPath+")")
 	flag.Parse()
 
-	bundle, err := site.ClientJS(*clientJS)
+	clientFiles, err := site.ClientFiles(*clientDist)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "namespaces:", err)
 		os.Exit(1)
 	}
 
-	h := hub.New(nil)
+	h := hub.New(&hub.Options{ClientFiles: clientFiles})
 	register(h)
 
 	mux := http.NewServeMux()
@@ -57,7 +57,7 @@ func main() {
 	// named by its own path.
 	mux.Handle("GET /post.html", site.Page(pages, "namespace.html"))
 	mux.Handle("GET /get.html", site.Page(pages, "namespace.html"))
-	site.Mount(mux, bundle)
+	site.Mount(mux)
 
 	if err := site.Run("namespaces", *addr, mux, h.Shutdown, "/post.html", "/get.html"); err != nil {
 		fmt.Fprintln(os.Stderr, "namespaces:", err)

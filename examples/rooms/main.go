@@ -61,22 +61,22 @@ type (
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
-	clientJS := flag.String("client-js", "", "path to socket.io.min.js (default: found under examples/"+site.BundlePath+")")
+	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served at /socket.io/socket.io.js (default: examples/"+site.DistPath+")")
 	flag.Parse()
 
-	bundle, err := site.ClientJS(*clientJS)
+	clientFiles, err := site.ClientFiles(*clientDist)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "rooms:", err)
 		os.Exit(1)
 	}
 
-	h := hub.New(nil)
+	h := hub.New(&hub.Options{ClientFiles: clientFiles})
 	register(h)
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", h)
 	mux.Handle("GET /{$}", site.Page(pages, "index.html"))
-	site.Mount(mux, bundle)
+	site.Mount(mux)
 
 	if err := site.Run("rooms", *addr, mux, h.Shutdown, "/"); err != nil {
 		fmt.Fprintln(os.Stderr, "rooms:", err)

@@ -36,9 +36,9 @@ var listeningRE = regexp.MustCompile(`listening on (http://\S+)`)
 // stopped with SIGTERM (and must exit cleanly) when the test ends.
 func startProcess(t *testing.T, bin, redisAddr string) string {
 	t.Helper()
-	clientJS := filepath.Join(t.TempDir(), "socket.io.min.js")
-	require.NoError(t, os.WriteFile(clientJS, []byte("// not needed by this test\n"), 0o600))
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-redis", redisAddr, "-client-js", clientJS)
+	clientDist := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(clientDist, "socket.io.js"), []byte("// not needed by this test\n"), 0o600))
+	cmd := exec.Command(bin, "-addr", "127.0.0.1:0", "-redis", redisAddr, "-client-dist", clientDist)
 	stdout, err := cmd.StdoutPipe()
 	require.NoError(t, err)
 	var stderr strings.Builder

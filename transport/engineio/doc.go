@@ -20,4 +20,9 @@
 // [github.com/go-realtime/realtime/transport/polling] and
 // [github.com/go-realtime/realtime/transport/websocket]; tests can hand it an
 // in-memory connection with [Server.ServeConn].
+//
+// As engine.io's options do, [Options.Cookie] sets a session cookie for
+// load balancers that route by cookie, [Options.GenerateID] chooses the
+// session ids, and [Options.OnConnectionError] is told of every refused
+// request ([ConnectionError], with the reference server's [ErrorCode]s).
 package engineio

@@ -93,33 +93,14 @@ func closeError(err error) error {
 	}
 }
 
-// Error codes of the reference server's HTTP error answers.
-const (
-	codeUnknownTransport = 0
-	codeUnknownSID       = 1
-	codeBadHandshake     = 2
-	codeBadRequest       = 3
-	codeForbidden        = 4
-	codeUnsupported      = 5
-)
-
-var codeMessages = [...]string{
-	codeUnknownTransport: "Transport unknown",
-	codeUnknownSID:       "Session ID unknown",
-	codeBadHandshake:     "Bad handshake method",
-	codeBadRequest:       "Bad request",
-	codeForbidden:        "Forbidden",
-	codeUnsupported:      "Unsupported protocol version",
-}
-
 // writeError answers like the reference server: JSON {"code","message"}
 // with 403 for Forbidden and 400 for everything else.
-func writeError(w http.ResponseWriter, code int) {
+func writeError(w http.ResponseWriter, code ErrorCode) {
 	status := http.StatusBadRequest
-	if code == codeForbidden {
+	if code == CodeForbidden {
 		status = http.StatusForbidden
 	}
-	body := `{"code":` + strconv.Itoa(code) + `,"message":"` + codeMessages[code] + `"}`
+	body := `{"code":` + strconv.Itoa(int(code)) + `,"message":"` + code.String() + `"}`
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(status)

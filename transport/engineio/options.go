@@ -59,6 +59,29 @@ type Options struct {
 	// answered 503 (polling) or closed with status 1013 (WebSocket).
 	// Default 0: no bound.
 	MaxConnections int
+	// Cookie, when set, has the handshake response set a cookie holding
+	// the session id, for load balancers that route by cookie (sticky
+	// sessions); see [Cookie]. Default: no cookie, as in engine.io.
+	Cookie *Cookie
+	// GenerateID, when set, returns the id of each new session from its
+	// handshake request (engine.io's generateId): 1 to [MaxIDLength]
+	// characters among A-Z, a-z, 0-9, '-', '_', '.' and '~', unique among
+	// the open sessions. It runs on the handshake's goroutine, and should
+	// be quick. A handshake whose id is invalid or in use, or for which it
+	// returns an error or panics, is refused (HTTP 400, code 3 "Bad
+	// request"; OnConnectionError is told, with Context["name"]
+	// "ID_GENERATION_ERROR"). Default: 20 random URL-safe characters (120
+	// bits).
+	GenerateID func(r *http.Request) (string, error)
+	// OnConnectionError, when set, is told of every request the server
+	// refuses (bad or unknown transport, unknown session, bad handshake,
+	// refused origin, unsupported protocol version, server full):
+	// engine.io's "connection_error" event. It runs after the answer, on
+	// a goroutine of its own, one refusal at a time and in order, so that
+	// it never holds a request; a panic in it is recovered and logged.
+	// Refusals that find more than 1024 others still waiting for it are
+	// not reported (a warning says how many, once a minute).
+	OnConnectionError func(e *ConnectionError)
 	// Logger receives the server's diagnostics, and the default
 	// transports'. Default slog.Default().
 	Logger *slog.Logger

@@ -124,6 +124,7 @@ func (s *Server) refuseOrigin(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusForbidden)
 	_, _ = w.Write(forbiddenOrigin)
+	s.reportRefusal(r, CodeForbidden, "origin", r.Header.Get("Origin"))
 }
 
 // A refused origin is logged once per refusalEvery, for at most

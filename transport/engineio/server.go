@@ -2,10 +2,9 @@ package engineio
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"sync"
 	"time"
@@ -95,8 +94,10 @@ type Server struct {
 	upgrades   string // JSON array announced to polling sessions
 	hb         *heartbeats
 
-	counters counters
-	refusals refusals
+	counters  counters
+	refusals  refusals
+	cookie    *http.Cookie // the session cookie's attributes, or nil
+	errorHook *errorHook   // calls Options.OnConnectionError, or nil
 
 	mu       sync.Mutex
 	sessions map[string]*Session
@@ -104,8 +105,9 @@ type Server struct {
 	// last frames (the close packet) for the client's next GET: that GET
 	// must still find them.
 	closing  map[string]*Session
-	live     int           // sessions whose close has not been fully handled
-	drained  chan struct{} // closed when live reaches 0 during shutdown
+	pending  map[string]struct{} // ids reserved by handshakes under way
+	live     int                 // sessions whose close has not been fully handled
+	drained  chan struct{}       // closed when live reaches 0 during shutdown
 	shutdown bool
 }
 
@@ -122,9 +124,14 @@ func NewServer(h Handler, opts *Options) *Server {
 		params:   transport.Params{MaxPayload: o.MaxPayload, MaxQueueBytes: o.MaxQueueBytes, SendsFirst: true},
 		sessions: make(map[string]*Session),
 		closing:  make(map[string]*Session),
+		pending:  make(map[string]struct{}),
 		upgrades: "[]",
 		hb:       newHeartbeats(o.PingInterval, o.PingTimeout),
 		refusals: refusals{now: time.Now},
+		cookie:   cookieTemplate(o.Cookie, o.Logger),
+	}
+	if o.OnConnectionError != nil {
+		s.errorHook = &errorHook{fn: o.OnConnectionError, logger: o.Logger}
 	}
 	for _, t := range o.Transports {
 		s.transports[t.Name()] = t
@@ -174,22 +181,22 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	name := q.Get("transport")
 	t, ok := s.transports[name]
 	if !ok {
-		writeError(w, codeUnknownTransport)
+		s.refuse(w, r, CodeUnknownTransport, "transport", name)
 		return
 	}
 	upgrade := isUpgrade(r)
 	sid := q.Get("sid")
 	if sid == "" {
 		if r.Method != http.MethodGet {
-			writeError(w, codeBadHandshake)
+			s.refuse(w, r, CodeBadHandshakeMethod, "method", r.Method)
 			return
 		}
-		if q.Get("EIO") != "4" {
-			writeError(w, codeUnsupported)
+		if eio := q.Get("EIO"); eio != "4" {
+			s.refuse(w, r, CodeUnsupportedProtocolVersion, "protocol", eio)
 			return
 		}
 		if name == transport.NameWebSocket && !upgrade {
-			writeError(w, codeBadRequest)
+			s.refuse(w, r, CodeBadRequest, "name", "TRANSPORT_HANDSHAKE_ERROR")
 			return
 		}
 		s.handshake(w, r, t)
@@ -198,7 +205,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	sess := s.lookup(sid)
 	if sess == nil || sess.timedOut() { // a request after the pong deadline finds the session gone
-		writeError(w, codeUnknownSID)
+		s.refuse(w, r, CodeUnknownSID, "sid", sid)
 		return
 	}
 	if name == transport.NameWebSocket && upgrade {
@@ -267,23 +274,41 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.T
 	s.mu.Unlock()
 	switch {
 	case down:
-		s.counters.refused.Add(1)
-		http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
+		s.refuseShutdown(w, r)
 		return
 	case full:
-		s.refuseFull(w)
+		s.refuseFull(w, r)
 		return
 	}
+	id, err := s.reserveID(r)
+	if err != nil {
+		s.opts.Logger.Debug("engineio: handshake refused: no session id", "err", err)
+		s.refuse(w, r, CodeBadRequest, "name", "ID_GENERATION_ERROR", "error", err)
+		return
+	}
+	// Before Accept: the WebSocket transport writes the cookie into its
+	// handshake response.
+	s.setCookie(w.Header(), id)
 	conn, err := t.Accept(w, r, s.params)
 	if err != nil {
 		// The transport has answered the request.
+		s.unreserve(id)
 		s.opts.Logger.Debug("engineio: accept failed", "transport", t.Name(), "err", err)
 		return
 	}
-	sess := s.open(conn, r)
+	sess := s.open(conn, r, id)
 	if sess == nil {
 		if conn.Name() != transport.NameWebSocket {
-			s.refuseFull(w) // a polling request is still unanswered
+			// A polling request is still unanswered.
+			w.Header().Del("Set-Cookie")
+			s.mu.Lock()
+			down := s.shutdown
+			s.mu.Unlock()
+			if down {
+				s.refuseShutdown(w, r)
+			} else {
+				s.refuseFull(w, r)
+			}
 		}
 		return
 	}
@@ -297,36 +322,46 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.T
 // connection (for example one end of a transport/memory pipe), as if a
 // WebSocket handshake had just completed. r describes the handshake
 // (headers, query, remote address) and may be nil. It returns the session,
-// or nil if the server is shutting down (conn is then closed).
+// or nil if the server refuses it (shutting down, full, or no id from
+// Options.GenerateID): conn is then closed.
 func (s *Server) ServeConn(conn transport.Conn, r *http.Request) *Session {
 	if r == nil {
-		r = &http.Request{Method: http.MethodGet, Header: http.Header{}, URL: nil}
+		r = &http.Request{Method: http.MethodGet, Header: http.Header{}, URL: &url.URL{Path: "/"}}
 	}
-	return s.open(conn, r)
+	id, err := s.reserveID(r)
+	if err != nil {
+		s.opts.Logger.Debug("engineio: handshake refused: no session id", "err", err)
+		s.reportRefusal(r, CodeBadRequest, "name", "ID_GENERATION_ERROR", "error", err)
+		_ = conn.Close()
+		return nil
+	}
+	return s.open(conn, r, id)
 }
 
-// open registers a session on conn, queues the open packet, tells the
-// application, and starts the connection.
-func (s *Server) open(conn transport.Conn, r *http.Request) *Session {
-	sess := newSession(s, conn, r)
+// open registers a session with the reserved id on conn, queues the open
+// packet, tells the application, and starts the connection.
+func (s *Server) open(conn transport.Conn, r *http.Request, id string) *Session {
+	sess := newSession(s, conn, r, id)
 	// Held until the application has its handler: a close from now on (the
 	// session is reachable once registered) tells the handler after Open.
 	sess.deliverMu.Lock()
 	s.mu.Lock()
-	if s.shutdown || s.fullLocked() {
+	delete(s.pending, id)
+	if down := s.shutdown; down || s.fullLocked() {
 		s.mu.Unlock()
 		sess.deliverMu.Unlock()
 		if c, ok := conn.(statusCloser); ok {
 			_ = c.CloseWithStatus(1013, "try again later") // WebSocket: 1013 Try Again Later
+			s.reportFullOrDown(r, down)
 		} else {
 			_ = conn.Close()
+			if conn.Name() != transport.NamePolling {
+				s.reportFullOrDown(r, down) // a polling handshake's answer reports it
+			}
 		}
 		return nil
 	}
-	for s.sessions[sess.ID()] != nil { // never in practice: 120 random bits
-		sess.setID(newID())
-	}
-	s.sessions[sess.ID()] = sess
+	s.sessions[id] = sess
 	s.live++
 	s.mu.Unlock()
 	s.counters.opened.Add(1)
@@ -371,12 +406,31 @@ func (s *Server) fullLocked() bool {
 }
 
 // refuseFull answers a handshake when the server is full.
-func (s *Server) refuseFull(w http.ResponseWriter) {
+func (s *Server) refuseFull(w http.ResponseWriter, r *http.Request) {
 	s.counters.refused.Add(1)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Retry-After", "1")
 	w.WriteHeader(http.StatusServiceUnavailable)
 	_, _ = w.Write([]byte(`{"code":3,"message":"Server full: too many connections"}`))
+	s.reportRefusal(r, CodeBadRequest, "name", "SERVER_FULL")
+}
+
+// refuseShutdown answers a handshake when the server is shutting down.
+func (s *Server) refuseShutdown(w http.ResponseWriter, r *http.Request) {
+	s.counters.refused.Add(1)
+	http.Error(w, "engineio: server shutting down", http.StatusServiceUnavailable)
+	s.reportRefusal(r, CodeBadRequest, "name", "SERVER_SHUTTING_DOWN")
+}
+
+// reportFullOrDown counts and reports a handshake refused by open, which
+// has closed its connection.
+func (s *Server) reportFullOrDown(r *http.Request, down bool) {
+	s.counters.refused.Add(1)
+	name := "SERVER_FULL"
+	if down {
+		name = "SERVER_SHUTTING_DOWN"
+	}
+	s.reportRefusal(r, CodeBadRequest, "name", name)
 }
 
 // lookup returns the session with the given id, open or closing.
@@ -476,11 +530,4 @@ func (s *Server) startShutdown() chan struct{} {
 		sess.close(ErrServerShutdown, true)
 	}
 	return drained
-}
-
-// newID returns a session id: 15 random bytes, URL-safe base64 (20 chars).
-func newID() string {
-	var b [15]byte
-	_, _ = rand.Read(b[:]) // never fails: crypto/rand crashes the program instead
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }

@@ -31,6 +31,7 @@ type Session struct {
 
 	upgrading bool        // "3probe" sent, waiting for "5"; guarded by mu
 	hbList    uint8       // heartbeat list; guarded by srv.hb.mu
+	pingLater bool        // a ping waits for the backlog to drain; guarded by sendMu
 	closed    atomic.Bool // set once, with mu held
 	created   time.Time
 
@@ -56,7 +57,7 @@ type Session struct {
 	data atomic.Pointer[any] // application data
 }
 
-func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
+func newSession(srv *Server, conn transport.Conn, r *http.Request, id string) *Session {
 	uri := "/"
 	if r.URL != nil {
 		uri = r.URL.RequestURI()
@@ -67,7 +68,7 @@ func newSession(srv *Server, conn transport.Conn, r *http.Request) *Session {
 		created: time.Now(),
 		conn:    conn,
 	}
-	s.setInfo(newID(), uri, r.RemoteAddr, r.Host, r.Header)
+	s.setInfo(id, uri, r.RemoteAddr, r.Host, r.Header)
 	return s
 }
 
@@ -93,11 +94,6 @@ func (s *Session) setInfo(id, uri, addr, host string, h http.Header) {
 	s.hostEnd = uint32(b.Len())
 	writeHeader(&b, h)
 	s.info = b.String()
-}
-
-// setID gives the session another id (for a collision, never in practice).
-func (s *Session) setID(id string) {
-	s.setInfo(id, s.RequestURI(), s.RemoteAddr(), s.Host(), s.Header())
 }
 
 // ID is the session id (the handshake's "sid").
@@ -164,11 +160,88 @@ func (s *Session) Data() any {
 // them with [Text], [Binary] or [Message.Frame], or encode the '4' yourself
 // to send the same bytes to many sessions. Frames are not copied: don't
 // modify their Data afterwards.
+//
+// Send never waits: when the client's queue is at its bound (see
+// [Options]), the session is closed (reason "transport error") and Send
+// returns an error wrapping [transport.ErrQueueFull]. That suits broadcasts, which must not
+// wait for a slow client; a producer that may wait uses [Session.SendWait].
 func (s *Session) Send(frames ...transport.Frame) error {
 	if !messages(frames) {
 		return ErrNotMessage
 	}
-	return s.send(frames...)
+	s.sendMu.Lock()
+	if s.closed.Load() {
+		s.sendMu.Unlock()
+		return ErrClosed
+	}
+	return s.sendLocked(frames)
+}
+
+// SendWait is Send for a producer that can wait for the client to read:
+// while the transport reports the client's queue too full for producers
+// that wait (see [transport.Writable]: short of the bound at which Send
+// fails), it waits, without holding up other senders, until the queue has
+// drained, ctx ends (the error then wraps ctx.Err()), or the session closes
+// ([ErrClosed]); then it sends. A burst sent with SendWait therefore
+// reaches a client that keeps reading whole and in order, and costs the
+// server no more than the queue's bound. The wait follows the session when it moves from
+// polling to WebSocket. ctx only bounds the wait: SendWait sends without
+// looking at it when the queue has room.
+//
+// A transport whose connections do not report when they can be written
+// (see [transport.Writable]) never makes SendWait wait: it is Send.
+func (s *Session) SendWait(ctx context.Context, frames ...transport.Frame) error {
+	if !messages(frames) {
+		return ErrNotMessage
+	}
+	for {
+		s.sendMu.Lock()
+		if s.closed.Load() {
+			s.sendMu.Unlock()
+			return ErrClosed
+		}
+		wait := s.backlogLocked()
+		if wait == nil {
+			return s.sendLocked(frames)
+		}
+		s.sendMu.Unlock()
+		if hook := testHookWaiting.Load(); hook != nil {
+			(*hook)(s)
+		}
+		select {
+		case <-wait:
+			// Drained, or the Conn closed (the session is closing, or it
+			// moved to another transport): look again.
+		case <-ctx.Done():
+			return fmt.Errorf("engineio: send: %w", ctx.Err())
+		}
+	}
+}
+
+// testHookWaiting, when set (by tests), is called each time SendWait is
+// about to wait.
+var testHookWaiting atomic.Pointer[func(*Session)]
+
+// backlogLocked returns nil when the current transport would take a frame
+// now, else a channel closed once it is worth looking again (the queue
+// drained under its bound, or the Conn closed). sendMu is held.
+func (s *Session) backlogLocked() <-chan struct{} {
+	w, ok := s.conn.(transport.Writable)
+	if !ok {
+		return nil
+	}
+	wait := w.Writable()
+	if wait == nil {
+		return nil
+	}
+	select {
+	case <-wait:
+		// Closed already: the queue just drained, or the Conn closed, in
+		// which case Send says so (waiting again would spin).
+		return nil
+	default:
+		return wait
+	}
 }
 
 // messages reports whether frames are all message packets.
@@ -181,37 +254,77 @@ func messages(frames []transport.Frame) bool {
 	return true
 }
 
-// TrySend is Send for volatile messages: when the client's queue has no
-// room for the frames, they are dropped (it reports false) instead of the
-// session being closed for falling behind.
+// TrySend is Send for volatile messages: when the client is not ready for
+// them (see [transport.TrySender]: a WebSocket still has frames to write, a
+// polling client has no request waiting), they are dropped and it reports
+// false, instead of the session being closed for falling behind. Dropped
+// frames are counted in [Stats].Dropped.
 func (s *Session) TrySend(frames ...transport.Frame) bool {
 	if !messages(frames) {
 		return false
 	}
 	s.sendMu.Lock()
-	defer s.sendMu.Unlock()
 	if s.closed.Load() {
+		s.sendMu.Unlock()
 		return false
 	}
-	ts, ok := s.conn.(transport.TrySender)
-	if !ok {
-		return false
+	if ts, ok := s.conn.(transport.TrySender); ok {
+		sent := ts.TrySend(frames...)
+		s.sendMu.Unlock()
+		if !sent {
+			s.srv.counters.dropped.Add(int64(len(frames)))
+			return false
+		}
+		s.srv.counters.sent(frames)
+		return true
 	}
-	if !ts.TrySend(frames...) {
+	// A transport that cannot refuse frames: send them unless its queue
+	// is known to be too full.
+	if s.backlogLocked() != nil {
+		s.sendMu.Unlock()
 		s.srv.counters.dropped.Add(int64(len(frames)))
 		return false
 	}
-	s.srv.counters.sent(frames)
-	return true
+	return s.sendLocked(frames) == nil
 }
 
-// send writes frames of any packet type on the current transport.
+// send writes frames that are not messages (a ping) on the current
+// transport. When the queue is too full for producers that wait
+// (producers using SendWait keep it there while a client catches up), the
+// frames could overflow it and close the session of a client that reads:
+// they are written once the backlog has drained instead, after it, as
+// socket.io writes a ping after what is already buffered (its pong is due
+// all the same).
 func (s *Session) send(frames ...transport.Frame) error {
 	s.sendMu.Lock()
 	if s.closed.Load() {
 		s.sendMu.Unlock()
 		return ErrClosed
 	}
+	if wait := s.backlogLocked(); wait != nil {
+		later := !s.pingLater
+		s.pingLater = true
+		s.sendMu.Unlock()
+		if later {
+			go s.sendAfter(wait, frames)
+		}
+		return nil
+	}
+	return s.sendLocked(frames)
+}
+
+// sendAfter sends frames once wait is closed (see send).
+func (s *Session) sendAfter(wait <-chan struct{}, frames []transport.Frame) {
+	<-wait
+	s.sendMu.Lock()
+	s.pingLater = false
+	s.sendMu.Unlock()
+	_ = s.send(frames...)
+}
+
+// sendLocked writes frames on the current transport; sendMu is held, and
+// released before it returns.
+func (s *Session) sendLocked(frames []transport.Frame) error {
 	err := s.conn.Send(frames...)
 	s.sendMu.Unlock()
 	c := &s.srv.counters
@@ -342,11 +455,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 		conn, upgrading = s.awaitUpgrade(r.Context(), pr)
 	}
 	if name != transport.NamePolling || conn.Name() != transport.NamePolling {
-		writeError(w, codeBadRequest)
+		s.srv.refuse(w, r, CodeBadRequest, "name", "TRANSPORT_MISMATCH", "transport", name, "previousTransport", conn.Name())
 		return
 	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
-		writeError(w, codeBadRequest)
+		s.srv.refuse(w, r, CodeBadRequest, "name", "BAD_METHOD", "method", r.Method)
 		return
 	}
 	if upgrading && r.Method == http.MethodGet && !s.closed.Load() {
@@ -357,7 +470,7 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 	}
 	h, ok := conn.(http.Handler)
 	if !ok {
-		writeError(w, codeBadRequest)
+		s.srv.refuse(w, r, CodeBadRequest, "name", "TRANSPORT_MISMATCH", "transport", name, "previousTransport", conn.Name())
 		return
 	}
 	h.ServeHTTP(w, r)
@@ -528,8 +641,14 @@ func (s *Session) probeFrame(ws transport.Conn, f transport.Frame) error {
 			s.abortUpgrade(ws)
 			return nil
 		}
-		// Release a pending poll so the client can pause polling.
-		_ = polling.Send(transport.Frame{Data: []byte{'6'}})
+		// Release a pending poll so the client can pause polling. A queue
+		// too full holds no poll (a poll takes what is queued), and
+		// the noop would overflow it.
+		s.sendMu.Lock()
+		if s.conn == polling && s.backlogLocked() == nil {
+			_ = polling.Send(transport.Frame{Data: []byte{'6'}})
+		}
+		s.sendMu.Unlock()
 		return nil
 	case !f.Binary && string(f.Data) == "5":
 		s.finishUpgrade(ws)

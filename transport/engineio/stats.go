@@ -25,7 +25,8 @@ type Stats struct {
 	// Overflows counts sessions closed because the client did not read
 	// fast enough (its bounded send queue overflowed).
 	Overflows int64 `json:"overflows"`
-	// Dropped counts volatile frames dropped for clients that were behind.
+	// Dropped counts volatile frames dropped ([Session.TrySend]) for
+	// clients that were not ready for them.
 	Dropped int64 `json:"dropped"`
 	// Closed counts closed sessions by Reason ("ping timeout", ...).
 	Closed map[string]int64 `json:"closed"`

@@ -199,6 +199,11 @@ func (t *Transport) accept(w http.ResponseWriter, r *http.Request, p transport.P
 
 	var deflate bool
 	u := ws.HTTPUpgrader{Timeout: t.handshakeTimeout}
+	if cookies := w.Header()["Set-Cookie"]; len(cookies) > 0 {
+		// The caller's cookies (Engine.IO's session cookie) go into the
+		// upgrade response.
+		u.Header = http.Header{"Set-Cookie": cookies}
+	}
 	if t.compression {
 		u.Negotiate = negotiateDeflate(&deflate)
 	}

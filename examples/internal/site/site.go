@@ -1,16 +1,16 @@
 // Package site is the plumbing the example servers share, kept out of their
-// main.go files so that those show the hub alone: it serves the official
-// socket.io-client browser bundle from examples/node_modules (installed
-// with `npm ci --prefix examples`; this repository holds none of its code),
-// the pages' common stylesheet and script, and runs an http.Server that
-// prints its URL and stops gracefully on Ctrl-C.
+// main.go files so that those show the hub alone: it finds the official
+// socket.io-client browser bundle in examples/node_modules (installed with
+// `npm ci --prefix examples`; this repository holds none of its code) for
+// the hub to serve (hub.Options.ClientFiles), serves the pages' common
+// stylesheet and script, and runs an http.Server that prints its URL and
+// stops gracefully on Ctrl-C.
 //
-// Call [ClientJS] to find the bundle, [Mount] to add it and the common
-// assets to a mux, then [Run].
+// Call [ClientFiles] to find the bundle, [Mount] to add the common assets
+// to a mux, then [Run].
 package site
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"errors"
@@ -27,74 +27,54 @@ import (
 	"time"
 )
 
-// BundlePath is where npm puts the browser bundle, relative to examples/.
-const BundlePath = "node_modules/socket.io-client/dist/socket.io.min.js"
+// DistPath is where npm puts the browser bundle, relative to examples/.
+const DistPath = "node_modules/socket.io-client/dist"
 
-// ErrNoClientJS reports that the socket.io-client bundle is not installed.
-var ErrNoClientJS = errors.New("site: socket.io-client browser bundle not found; run `npm ci --prefix examples` in the repository root (or pass -client-js PATH to socket.io.min.js)")
+// ErrNoClientFiles reports that the socket.io-client bundle is not installed.
+var ErrNoClientFiles = errors.New("site: socket.io-client browser bundle not found; run `npm ci --prefix examples` in the repository root (or pass -client-dist DIR, the dist directory of socket.io-client)")
 
 //go:embed static
 var static embed.FS
 
-// Bundle is the socket.io-client browser bundle read from disk.
-type Bundle struct {
-	Path       string // the file it was read from
-	js, srcMap []byte
-	modTime    time.Time
-}
-
-// ClientJS reads the socket.io-client browser bundle. With path set (the
-// -client-js flag) it reads that file; otherwise it looks for
-// examples/node_modules relative to the working directory (the repository
-// root, examples/ or examples/NAME) and to this source file. A missing
-// bundle is reported with [ErrNoClientJS], telling the user what to run.
-func ClientJS(path string) (*Bundle, error) {
-	candidates := []string{path}
-	if path == "" {
+// ClientFiles finds the socket.io-client package's dist directory, for
+// hub.Options.ClientFiles. With dir set (the -client-dist flag) it takes
+// that directory; otherwise it looks for examples/node_modules relative to
+// the working directory (the repository root, examples/ or examples/NAME)
+// and to this source file. A directory without socket.io.js is reported
+// with [ErrNoClientFiles], telling the user what to run.
+func ClientFiles(dir string) (fs.FS, error) {
+	candidates := []string{dir}
+	if dir == "" {
 		candidates = []string{
-			filepath.Join("examples", BundlePath),
-			BundlePath,
-			filepath.Join("..", BundlePath),
+			filepath.Join("examples", DistPath),
+			DistPath,
+			filepath.Join("..", DistPath),
 		}
 		if _, file, _, ok := runtime.Caller(0); ok && filepath.IsAbs(file) {
 			// file is examples/internal/site/site.go when built from a checkout.
-			candidates = append(candidates, filepath.Join(filepath.Dir(file), "..", "..", BundlePath))
+			candidates = append(candidates, filepath.Join(filepath.Dir(file), "..", "..", DistPath))
 		}
 	}
 	for _, c := range candidates {
-		js, err := os.ReadFile(c)
+		_, err := os.Stat(filepath.Join(c, "socket.io.js"))
 		if errors.Is(err, fs.ErrNotExist) {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("site: reading the socket.io-client bundle: %w", err)
+			return nil, fmt.Errorf("site: looking for the socket.io-client bundle: %w", err)
 		}
-		b := &Bundle{Path: c, js: js, modTime: time.Now()}
-		if fi, err := os.Stat(c); err == nil {
-			b.modTime = fi.ModTime()
-		}
-		b.srcMap, _ = os.ReadFile(c + ".map") // optional: only devtools ask for it
-		return b, nil
+		return os.DirFS(c), nil
 	}
-	if path != "" {
-		return nil, fmt.Errorf("%w (tried %s)", ErrNoClientJS, path)
+	if dir != "" {
+		return nil, fmt.Errorf("%w (no socket.io.js in %s)", ErrNoClientFiles, dir)
 	}
-	return nil, ErrNoClientJS
+	return nil, ErrNoClientFiles
 }
 
-// Mount adds to mux the browser bundle at /socket.io.js (and its source
-// map), and the pages' shared assets at /assets/ (style.css, page.js).
-func Mount(mux *http.ServeMux, b *Bundle) {
-	serve := func(data []byte, name string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeContent(w, r, name, b.modTime, bytes.NewReader(data))
-		}
-	}
-	mux.Handle("GET /socket.io.js", serve(b.js, "socket.io.js"))
-	if b.srcMap != nil {
-		mux.Handle("GET /socket.io.min.js.map", serve(b.srcMap, "socket.io.min.js.map"))
-	}
+// Mount adds the pages' shared assets to mux, at /assets/ (style.css,
+// page.js). The hub serves the client bundle itself, at
+// /socket.io/socket.io.js.
+func Mount(mux *http.ServeMux) {
 	assets, _ := fs.Sub(static, "static")
 	mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
 }

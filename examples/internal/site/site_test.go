@@ -21,20 +21,25 @@ import (
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestClientJSMissing(t *testing.T) {
-	_, err := ClientJS(filepath.Join(t.TempDir(), "socket.io.min.js"))
+func TestClientFilesMissing(t *testing.T) {
+	_, err := ClientFiles(t.TempDir())
 	require.Error(t, err)
-	assert.True(t, errors.Is(err, ErrNoClientJS))
+	assert.True(t, errors.Is(err, ErrNoClientFiles))
 	assert.Contains(t, err.Error(), "npm ci --prefix examples")
 }
 
+// TestMount: the hub serves the bundle ClientFiles found, Mount the
+// shared assets.
 func TestMount(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "socket.io.min.js")
-	require.NoError(t, os.WriteFile(path, []byte("/* the bundle */"), 0o644))
-	b, err := ClientJS(path)
+	dir := t.TempDir()
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "socket.io.js"), []byte("/* the bundle */"), 0o644))
+	files, err := ClientFiles(dir)
 	require.NoError(t, err)
+	h := hub.New(&hub.Options{ClientFiles: files})
+	t.Cleanup(func() { _ = h.Shutdown(context.Background()) })
 	mux := http.NewServeMux()
-	Mount(mux, b)
+	mux.Handle("/socket.io/", h)
+	Mount(mux)
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -42,10 +47,11 @@ func TestMount(t *testing.T) {
 		path, contentType, body string
 		status                  int
 	}{
-		{"/socket.io.js", "text/javascript", "/* the bundle */", http.StatusOK},
+		{"/socket.io/socket.io.js", "application/javascript", "/* the bundle */", http.StatusOK},
 		{"/assets/style.css", "text/css", ".card", http.StatusOK},
 		{"/assets/page.js", "text/javascript", "window.RT", http.StatusOK},
-		{"/socket.io.min.js.map", "", "", http.StatusNotFound}, // no map file next to this bundle
+		{"/socket.io/socket.io.min.js", "", "", http.StatusNotFound}, // not in this directory
+		{"/socket.io.js", "", "", http.StatusNotFound},               // the old address
 		{"/assets/nothing.js", "", "", http.StatusNotFound},
 	} {
 		t.Run(tc.path, func(t *testing.T) {

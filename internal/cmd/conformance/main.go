@@ -16,11 +16,22 @@
 //   - /recovery/: a Socket.IO server with connection state recovery (2 s
 //     window): sockets join room "stream"; stream(n, everyMs) broadcasts
 //     item(0..n-1) to the room, one every everyMs milliseconds.
+//   - /options/: a Socket.IO server with the Engine.IO options of
+//     hub.Options: a "sticky" session cookie, ids from GenerateID
+//     ("custom-N", or the handshake's id query parameter), refusals
+//     recorded by OnConnectionError, and the socket.io-client bundle of
+//     -client-dist; /options-state/ tells what it saw (see options.go).
 //
 // with pingInterval 300 ms, pingTimeout 200 ms, maxPayload 1000000 and any
-// Origin allowed.
+// Origin allowed; and
 //
-//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000
+//   - /flow/: the flow-control application of internal/flowserver
+//     (connection state recovery, the default heartbeat and queue bound):
+//     burst, join, observe, prime, fill-after-close, mark and peak.
+//
+// Run it with
+//
+//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist]
 package main
 
 import (
@@ -35,12 +46,14 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/internal/flowserver"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	verbose := flag.Bool("v", false, "log debug messages")
+	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served by the /options/ hub")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -56,6 +69,11 @@ func main() {
 	mux.Handle("/socket.io/", sio)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
+	opt := newOptions(logger, *clientDist)
+	mux.Handle("/options/", opt)
+	mux.Handle("/options-state/", opt.state)
+	flow := flowserver.New("/flow/", logger)
+	mux.Handle("/flow/", flow)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -67,6 +85,8 @@ func main() {
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
+		_ = opt.Shutdown(shutdownCtx)
+		_ = flow.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)

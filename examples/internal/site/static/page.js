@@ -1,4 +1,4 @@
-// page.js: what every example page shares. Load it after /socket.io.js.
+// page.js: what every example page shares. Load it after the socket.io client (/socket.io/socket.io.js).
 //
 //   const socket = RT.connect("/post");   // io("/post", options from the URL)
 //   RT.log("server", "hello");            // a note in #log
