@@ -15,6 +15,7 @@ import (
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
 	"github.com/go-realtime/realtime/namespace"
+	"github.com/go-realtime/realtime/room"
 )
 
 // eventsHub is a quiet hub whose main namespace runs setup for every
@@ -377,4 +378,19 @@ func decodeAuth(s *namespace.Socket, v any) error {
 		return err
 	}
 	return a.Decode(0, v)
+}
+
+func TestNamespaceRoomEvents(t *testing.T) {
+	h := eventsHub(t, func(s *namespace.Socket) { s.Join("lobby") })
+	events := make(chan room.Event, 16)
+	require.NoError(t, h.Of("/").OnRoomEvent(func(e room.Event) { events <- e }))
+	c, s := dialSocket(t, h)
+	assert.Equal(t, room.Event{Kind: room.CreateRoom, Room: "lobby"}, <-events)
+	assert.Equal(t, room.Event{Kind: room.JoinRoom, Room: "lobby", ID: s.ID()}, <-events)
+	require.NoError(t, c.Close())
+	assert.Equal(t, room.Event{Kind: room.LeaveRoom, Room: "lobby", ID: s.ID()}, <-events)
+	assert.Equal(t, room.Event{Kind: room.DeleteRoom, Room: "lobby"}, <-events)
+
+	plain := namespace.New("/", &namespace.Config{Adapter: func(l room.Local) room.Adapter { return struct{ room.Adapter }{room.NewMemory(l)} }})
+	assert.ErrorIs(t, plain.OnRoomEvent(func(room.Event) {}), namespace.ErrNoRoomEvents)
 }

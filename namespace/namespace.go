@@ -177,6 +177,29 @@ func (n *Namespace) Name() string { return n.name }
 // Adapter is the namespace's room adapter.
 func (n *Namespace) Adapter() room.Adapter { return n.adapter }
 
+// ErrNoRoomEvents is returned by OnRoomEvent when the namespace's adapter
+// does not report room events.
+var ErrNoRoomEvents = errors.New("namespace: the adapter does not report room events")
+
+// OnRoomEvent registers fn to run when a room of this namespace is
+// created, deleted, joined or left on this node: socket.io's
+// io.of(name).adapter.on("create-room" | "delete-room" | "join-room" |
+// "leave-room"). The adapter must implement [room.Notifier] (the in-memory
+// and Redis adapters do), else it returns [ErrNoRoomEvents]. fn runs
+// outside the adapter's lock, in the order of the changes; see
+// [room.Memory.OnRoomEvent].
+func (n *Namespace) OnRoomEvent(fn func(e room.Event)) error {
+	rn, ok := n.adapter.(room.Notifier)
+	if !ok {
+		return ErrNoRoomEvents
+	}
+	if fn == nil {
+		panic("namespace: OnRoomEvent: nil handler")
+	}
+	rn.OnRoomEvent(fn)
+	return nil
+}
+
 // Logger is where the namespace logs (Config.Logger); it implements
 // [room.Logged], so the adapter logs there too.
 func (n *Namespace) Logger() *slog.Logger { return n.logger }

@@ -677,3 +677,29 @@ func TestUnresponsiveConnectionIsReplaced(t *testing.T) {
 	require.NoError(t, h1.Emit("news", "after"))
 	expectOnly(t, a, "news", `"after"`)
 }
+
+// Room events report this node's rooms, as with the in-memory adapter;
+// a room joined on another node (by a remote AddSockets) is this node's
+// change there, not here.
+func TestRoomEventsLocal(t *testing.T) {
+	srv := startRedis(t)
+	h0, h1 := newNode(t, srv, nil), newNode(t, srv, nil)
+	events := make(chan room.Event, 16)
+	require.NoError(t, h0.Of("/").OnRoomEvent(func(e room.Event) {
+		if e.Room != "" && e.Room[0] == 'r' { // the test's rooms, not the sockets' own
+			events <- e
+		}
+	}))
+	a := connect(t, h0, &testAuth{Rooms: []string{"r1"}})
+	assert.Equal(t, room.Event{Kind: room.CreateRoom, Room: "r1"}, <-events)
+	assert.Equal(t, room.Event{Kind: room.JoinRoom, Room: "r1", ID: a.ID()}, <-events)
+	connect(t, h1, &testAuth{Rooms: []string{"r1"}})
+	require.NoError(t, h1.Of("/").In("r1").SocketsJoin("r2")) // a, on h0, joins too
+	assert.Equal(t, room.Event{Kind: room.CreateRoom, Room: "r2"}, <-events)
+	assert.Equal(t, room.Event{Kind: room.JoinRoom, Room: "r2", ID: a.ID()}, <-events)
+	select {
+	case e := <-events:
+		t.Fatalf("unexpected %+v: the other node's socket is not in this node's rooms", e)
+	default:
+	}
+}
