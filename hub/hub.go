@@ -133,6 +133,12 @@ type Options struct {
 	// Transports accepted. Default long-polling and WebSocket (with
 	// upgrades from the first to the second), logging to Logger.
 	Transports []transport.Transport
+	// HTTPCompression configures the gzip/deflate compression of
+	// long-polling responses (socket.io's httpCompression). Default (nil):
+	// on, for bodies of 1024 bytes or more, by the request's
+	// Accept-Encoding; &hub.Compression{Disable: true} turns it off. Not
+	// used with Transports, whose own options apply.
+	HTTPCompression *Compression
 	// DisableUpgrades keeps long-polling clients on long-polling
 	// (socket.io's allowUpgrades: false).
 	DisableUpgrades bool
@@ -265,6 +271,7 @@ func New(opts *Options) *Server {
 		UpgradeTimeout:    o.UpgradeTimeout,
 		Transports:        o.Transports,
 		DisableUpgrades:   o.DisableUpgrades,
+		HTTPCompression:   o.HTTPCompression,
 		AllowedOrigins:    o.AllowedOrigins,
 		CheckOrigin:       o.CheckOrigin,
 		MaxConnections:    o.MaxConnections,

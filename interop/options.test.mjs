@@ -9,12 +9,16 @@
 //   - refusals reported to hub.Options.OnConnectionError, read back from
 //     /options-state/refusal?marker=M (M: a unique query parameter);
 //   - the socket.io-client bundle served by the hub (hub.Options.ClientFiles)
-//     at /options/socket.io.js, with its ETag and 304.
+//     at /options/socket.io.js, with its ETag and 304;
+//   - gzip compression of polling responses over 1 kB (on by default), and
+//     socket.Compress(false), with the answers' headers read back from
+//     /options-state/encodings?sid=S.
 
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { io } from "socket.io-client";
+import { Fetch } from "engine.io-client";
 import { HTTP_URL, STEP_TIMEOUT, TEST_TIMEOUT, show, withTimeout } from "./lib.mjs";
 
 const T = { timeout: TEST_TIMEOUT };
@@ -171,5 +175,50 @@ describe("hub options with socket.io-client", () => {
     const res = await fetch(`${HTTP_URL}${PATH}socket.io.min.js`);
     assert.ok(res.headers.get("etag").startsWith(`"${version}-`), `the ETag names socket.io-client ${version}`);
     await res.arrayBuffer();
+  });
+});
+
+describe("HTTP compression of polling responses (hub.Options.HTTPCompression, on by default)", () => {
+  // The Fetch transport: Node's fetch asks for gzip/deflate and decodes
+  // the answer, as a browser does (the default XHR transport of Node
+  // asks for no compression).
+  const SIZE = 20000;
+  const expected = "realtime ".repeat(SIZE / 9 + 1).slice(0, SIZE);
+
+  async function bigOverPolling(compress) {
+    const socket = open({ transports: [Fetch] });
+    await connected(socket, "polling with fetch");
+    assert.equal(socket.io.engine.transport.name, "polling");
+    const got = withTimeout(new Promise((resolve) => socket.once("big", resolve)), STEP_TIMEOUT, "event big");
+    socket.emit("big", SIZE, compress);
+    const text = await got;
+    assert.equal(typeof text, "string");
+    assert.equal(text.length, SIZE);
+    assert.ok(text === expected, "the event arrives intact");
+    const res = await fetch(`${HTTP_URL}/options-state/encodings?sid=${socket.io.engine.id}`);
+    assert.equal(res.status, 200);
+    const answers = await res.json();
+    socket.disconnect();
+    return answers;
+  }
+
+  test("a large event arrives intact in a gzip response", T, async () => {
+    const answers = await bigOverPolling(true);
+    const big = answers.filter((a) => a.contentEncoding !== "");
+    assert.equal(big.length, 1, `one compressed answer expected: ${show(answers)}`);
+    assert.match(big[0].acceptEncoding, /gzip/, show(answers));
+    assert.equal(big[0].contentEncoding, "gzip", show(answers));
+    assert.ok(Number(big[0].contentLength) < SIZE / 10, `compressed length ${big[0].contentLength}: ${show(answers)}`);
+    for (const a of answers) {
+      if (a.contentEncoding === "") assert.ok(Number(a.contentLength) < 1024, `uncompressed answer over the threshold: ${show(answers)}`);
+    }
+  });
+
+  test("socket.Compress(false): the same event in a plain response", T, async () => {
+    const answers = await bigOverPolling(false);
+    assert.ok(answers.length > 0);
+    assert.ok(answers.every((a) => a.contentEncoding === ""), `no answer compressed: ${show(answers)}`);
+    assert.ok(answers.some((a) => Number(a.contentLength) > SIZE), `the event's answer: ${show(answers)}`);
+    assert.match(answers[0].acceptEncoding, /gzip/, "the client asked for compression");
   });
 });

@@ -498,6 +498,9 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
 	frames := socketio.EncodeFrames(&pkt)
+	if flags.NoCompress {
+		noCompress(frames)
+	}
 	if n.recovery != nil && onAck == nil && !flags.Volatile {
 		if offset := lastString(p.Data); offset != "" {
 			// Recovering targets get the packet from their replay: it is

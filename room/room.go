@@ -37,6 +37,9 @@ type Flags struct {
 	Volatile bool
 	// Local restricts the broadcast to this node.
 	Local bool
+	// NoCompress sends the packets uncompressed (socket.io's
+	// compress(false)); see transport.Frame.NoCompress.
+	NoCompress bool
 }
 
 // Options select the sockets a broadcast or a room operation applies to:

@@ -42,9 +42,15 @@ const (
 // Frames are shared: the same Frame may be sent on many connections at once
 // (a broadcast encodes its packet once). Whoever builds a Frame must not modify
 // Data after handing it to [Conn.Send], and a Conn must never modify it.
+//
+// NoCompress asks the transport not to compress the frame (socket.io's
+// compress(false)); the zero value lets it compress. A WebSocket with
+// permessage-deflate sends such a frame as it is; a polling response is
+// compressed only when at least one of the frames it carries allows it.
 type Frame struct {
-	Binary bool
-	Data   []byte
+	Binary     bool
+	NoCompress bool
+	Data       []byte
 }
 
 // TextFrame returns a text frame holding s.

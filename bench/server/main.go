@@ -53,7 +53,7 @@ func main() {
 	var opts *hub.Options
 	if *maxFragments != 0 || *noPoller {
 		opts = &hub.Options{Transports: []transport.Transport{
-			polling.New(nil),
+			polling.New(&polling.Options{Compression: &polling.Compression{Disable: true}}),
 			websocket.New(&websocket.Options{MaxFragments: *maxFragments, NoPoller: *noPoller}),
 		}}
 	}

@@ -38,6 +38,13 @@ type Options struct {
 	// than "polling" and "websocket" are accepted as given; transports
 	// given here log where their own options say.
 	Transports []transport.Transport
+	// HTTPCompression configures the gzip/deflate compression of the
+	// default long-polling transport's responses (engine.io's
+	// httpCompression). Default (nil): on, for bodies of 1024 bytes or
+	// more, by the request's Accept-Encoding; &polling.Compression{Disable:
+	// true} turns it off. Transports given in Transports use their own
+	// options instead.
+	HTTPCompression *polling.Compression
 	// DisableUpgrades stops polling sessions from moving to WebSocket (the
 	// handshake then announces no upgrades).
 	DisableUpgrades bool
@@ -112,7 +119,7 @@ func (o *Options) withDefaults() Options {
 	}
 	if len(c.Transports) == 0 {
 		c.Transports = []transport.Transport{
-			polling.New(&polling.Options{Logger: c.Logger}),
+			polling.New(&polling.Options{Logger: c.Logger, Compression: c.HTTPCompression}),
 			websocket.New(&websocket.Options{Logger: c.Logger}),
 		}
 	} else {

@@ -291,6 +291,8 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 		}
 		buf = AppendPayload(buf, []transport.Frame{extra})
 	}
+	// Whether the frames allow compression, read before they are cleared.
+	allowed := c.t.compression.on && compressible(frames)
 	if reuse {
 		clear(frames)
 		c.mu.Lock()
@@ -299,9 +301,17 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 		}
 		c.mu.Unlock()
 	}
-	err := c.write(w, http.StatusOK, "text/plain; charset=UTF-8", buf)
+	var zp *[]byte // the compressed body's buffer, if any
+	body, coding := c.t.compression.encodeBody(r, allowed, buf, &zp)
+	if coding != codingNone {
+		w.Header().Set("Content-Encoding", codingNames[coding])
+	}
+	err := c.write(w, http.StatusOK, "text/plain; charset=UTF-8", body)
 	*bp = buf
 	putBuffer(bp)
+	if zp != nil {
+		putBuffer(zp)
+	}
 	c.mu.Lock()
 	// Written (or failed): the frames no longer count against the bound.
 	c.budget.Release(taken)

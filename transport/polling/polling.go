@@ -32,6 +32,10 @@ type Options struct {
 	// A live client polls again at once. Default: 2 s; negative: dropped at
 	// once.
 	CloseTimeout time.Duration
+	// Compression configures the gzip/deflate compression of responses
+	// by the request's Accept-Encoding. Default (nil): on, for bodies of
+	// 1024 bytes or more; see [Compression].
+	Compression *Compression
 }
 
 // Defaults for zero Options fields.
@@ -75,7 +79,8 @@ type Transport struct {
 	writeTimeout time.Duration
 	startTimeout time.Duration
 	closeTimeout time.Duration // <= 0: no waiting for the next GET
-	hooks        *testHooks    // nil outside tests
+	compression  compression
+	hooks        *testHooks // nil outside tests
 }
 
 // testHooks let tests wait for states that have no outside sign.
@@ -90,7 +95,7 @@ func New(opts *Options) *Transport {
 	if opts != nil {
 		o = *opts
 	}
-	t := &Transport{log: o.Logger, writeTimeout: o.WriteTimeout, startTimeout: o.StartTimeout, closeTimeout: o.CloseTimeout}
+	t := &Transport{log: o.Logger, writeTimeout: o.WriteTimeout, startTimeout: o.StartTimeout, closeTimeout: o.CloseTimeout, compression: newCompression(o.Compression)}
 	if t.log == nil {
 		t.log = slog.Default()
 	}

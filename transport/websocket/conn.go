@@ -77,9 +77,11 @@ const (
 // outFrame is a queued frame: data is shared with the sender, never
 // modified.
 type outFrame struct {
-	op   ws.OpCode
-	raw  bool // data is written as is, not framed (the handshake response)
-	data []byte
+	op  ws.OpCode
+	raw bool // data is written as is, not framed (the handshake response)
+	// noCompress: sent without permessage-deflate (transport.Frame.NoCompress).
+	noCompress bool
+	data       []byte
 }
 
 // idleQueueCap is the largest queue capacity kept while the connection is
@@ -227,7 +229,7 @@ func (c *Conn) queueLocked(frames []transport.Frame) (inline bool) {
 		if f.Binary {
 			op = ws.OpBinary
 		}
-		c.queue = append(c.queue, outFrame{op: op, data: f.Data})
+		c.queue = append(c.queue, outFrame{op: op, data: f.Data, noCompress: f.NoCompress})
 	}
 	c.budget.Add(flow.Size(frames))
 	return c.startWriterLocked()

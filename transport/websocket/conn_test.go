@@ -485,6 +485,33 @@ func TestCompressionOnTheWire(t *testing.T) {
 	assert.Equal(t, orig, big)
 }
 
+// A frame with NoCompress goes out plain even over the threshold, between
+// frames that are compressed.
+func TestCompressionNoCompressFrame(t *testing.T) {
+	f := newFixture(t, &Options{Compression: true, CompressionThreshold: 100}, transport.Params{})
+	cc, c, _ := f.pair(&DialOptions{Compression: true}, false)
+	big := strings.Repeat("abcdefgh", 100)
+	require.NoError(t, c.Send(transport.TextFrame(big), transport.Frame{Data: []byte(big), NoCompress: true}, transport.TextFrame(big)))
+
+	require.NoError(t, cc.nc.SetReadDeadline(time.Now().Add(waitTimeout)))
+	for i, compressed := range []bool{true, false, true} {
+		h, err := ws.ReadHeader(cc.rd.src)
+		require.NoError(t, err)
+		p := make([]byte, h.Length)
+		_, err = io.ReadFull(cc.rd.src, p)
+		require.NoError(t, err)
+		if !compressed {
+			assert.Zero(t, h.Rsv, "frame %d", i)
+			assert.Equal(t, big, string(p), "frame %d", i)
+			continue
+		}
+		assert.Equal(t, byte(rsv1), h.Rsv, "frame %d", i)
+		out, err := inflate(p, 1<<20)
+		require.NoError(t, err)
+		assert.Equal(t, big, string(out), "frame %d", i)
+	}
+}
+
 func TestCompressedFromClient(t *testing.T) {
 	f := newFixture(t, &Options{Compression: true}, transport.Params{MaxPayload: 1000})
 	cc, _, rec := f.pair(&DialOptions{Compression: true}, false)

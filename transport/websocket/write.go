@@ -322,7 +322,7 @@ func (b *batch) prepare(c *Conn, items []outFrame, sendClose bool, closeMsg []by
 		b.z, b.zend = b.z[:0], b.zend[:0]
 		for _, it := range items {
 			end := -1
-			if !it.raw && it.op.IsData() && len(it.data) >= c.t.threshold {
+			if !it.raw && !it.noCompress && it.op.IsData() && len(it.data) >= c.t.threshold {
 				b.z = deflateAppend(b.z, it.data, c.t.level)
 				end = len(b.z)
 			}

@@ -37,7 +37,9 @@ type Stats struct {
 }
 
 // New returns the benchmark hub. opts may be nil (the hub's defaults, with
-// a logger that only reports errors).
+// a logger that only reports errors). HTTP compression of polling responses
+// is off unless opts set HTTPCompression, so that the figures measure the
+// transports and stay comparable with earlier runs.
 func New(opts *hub.Options) *hub.Server {
 	var o hub.Options
 	if opts != nil {
@@ -45,6 +47,9 @@ func New(opts *hub.Options) *hub.Server {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	if o.HTTPCompression == nil {
+		o.HTTPCompression = &hub.Compression{Disable: true}
 	}
 	h := hub.New(&o)
 	// The handlers are made once for all sockets (they find theirs in the
