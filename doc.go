@@ -14,10 +14,16 @@
 //		})
 //	}
 //	h.OnConnection(func(s *hub.Socket) {
-//		s.On("join", func(room string) { s.Join(room) })
-//		s.On("leave", func(room string) { s.Leave(room) })
-//		s.On("message", func(m struct{ Message, Time string }) {
-//			s.To("room one").Emit("message", m) // socket.broadcast.to('room one')
+//		hub.Handle(s, "join", func(ctx context.Context, room string) error {
+//			s.Join(room)
+//			return nil
+//		})
+//		hub.Handle(s, "leave", func(ctx context.Context, room string) error {
+//			s.Leave(room)
+//			return nil
+//		})
+//		hub.Handle(s, "message", func(ctx context.Context, m Message) error {
+//			return s.To("room one").Emit("message", m) // socket.broadcast.to('room one')
 //		})
 //	})
 //	http.Handle("/socket.io/", h)

@@ -209,17 +209,19 @@ func BenchmarkEmit(b *testing.B) {
 
 // BenchmarkEventAck is one client event with an ack, handled and answered
 // (decode, dispatch, handler, encode, send), in the two handler forms:
-// func(*hub.Event) and a typed function called through reflection.
+// func(*hub.Event) and a typed hub.HandleAck.
 func BenchmarkEventAck(b *testing.B) {
 	for _, bc := range []struct {
-		name    string
-		handler any
+		name     string
+		register func(s *hub.Socket)
 	}{
-		{"event", func(e *hub.Event) { _ = e.Ack(e.Args.Values()...) }},
-		{"typed", func(p json.RawMessage, ack hub.AckFunc) { _ = ack(p) }},
+		{"event", func(s *hub.Socket) { s.On("echo", func(e *hub.Event) { _ = e.Ack(e.Args.Values()...) }) }},
+		{"typed", func(s *hub.Socket) {
+			hub.HandleAck(s, "echo", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) { return p, nil })
+		}},
 	} {
 		b.Run("handler="+bc.name, func(b *testing.B) {
-			sh := newSinkHub(b, 1, func(_ *hub.Server, s *hub.Socket) { s.On("echo", bc.handler) })
+			sh := newSinkHub(b, 1, func(_ *hub.Server, s *hub.Socket) { bc.register(s) })
 			c := sh.conns[0]
 			c.keep = true
 			frame := transport.TextFrame(`4212["echo",` + string(payload) + `]`)

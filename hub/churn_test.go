@@ -22,7 +22,7 @@ func TestChurnNoLeaks(t *testing.T) {
 	// Sessions cut mid-upgrade end by heartbeat: short enough to keep the
 	// test quick, long enough that live sessions survive a loaded machine.
 	h := newHub(t, &hub.Options{PingInterval: 1500 * time.Millisecond, PingTimeout: 1500 * time.Millisecond})
-	h.OnConnection(func(s *hub.Socket) { s.On("hello", func(string) {}) })
+	h.OnConnection(func(s *hub.Socket) { s.On("hello", func(*hub.Event) {}) })
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	_, _ = netpoll.Default() // started by the first WebSocket; part of the baseline

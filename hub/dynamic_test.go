@@ -165,7 +165,11 @@ func TestDynamicNamespaceChurn(t *testing.T) {
 	h := newHub(t, &hub.Options{Logger: slog.New(slog.DiscardHandler)})
 	dyn := h.OfRegexp(regexp.MustCompile(`^/hot$`))
 	dyn.OnConnection(func(s *hub.Socket) {
-		s.On("ping", func(ack hub.AckFunc) { _ = ack("pong") })
+		s.On("ping", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack("pong")
+			}
+		})
 	})
 	const workers, rounds = 8, 40
 	ctx := testCtx(t)

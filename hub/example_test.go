@@ -34,8 +34,8 @@ func ExampleSocket_To() {
 	h := hub.New(nil)
 	defer h.Shutdown(context.Background())
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("message", func(text string) {
-			_ = s.To("room one").Emit("message", text)
+		hub.Handle(s, "message", func(_ context.Context, text string) error {
+			return s.To("room one").Emit("message", text)
 		})
 		s.Join("room one")
 		_ = s.Emit("joined", "room one")
@@ -58,12 +58,18 @@ func ExampleSocket_To() {
 	// Output: bob got: "hi room"
 }
 
-// Acknowledgements: handlers take an AckFunc as their last parameter.
+// Acknowledgements: a func(*Event) handler reads its arguments and answers
+// with e.Ack (nil when the client asked for no ack).
 func ExampleSocket_On() {
 	h := hub.New(nil)
 	defer h.Shutdown(context.Background())
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("add", func(a, b int, ack hub.AckFunc) { _ = ack(a + b) })
+		s.On("add", func(e *hub.Event) {
+			var a, b int
+			if e.Args.Scan(&a, &b) == nil && e.Ack != nil {
+				_ = e.Ack(a + b)
+			}
+		})
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

@@ -195,7 +195,7 @@ func TestHandlerPanicsFailClosed(t *testing.T) {
 				h.OnConnection(func(s *hub.Socket) {
 					s.OnDisconnect(func(string) { panic("disconnect bug") })
 					s.OnDisconnect(func(reason string) { ran <- "second disconnect handler: " + reason })
-					s.On("bye", func() { s.Disconnect(false) })
+					s.On("bye", func(*hub.Event) { s.Disconnect(false) })
 				})
 			},
 			trigger: func(t *testing.T, s *hubtest.Socket) { require.NoError(t, s.Emit("bye")) },

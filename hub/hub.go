@@ -6,8 +6,8 @@
 //
 //	h := hub.New(nil)
 //	h.OnConnection(func(s *hub.Socket) {
-//		s.On("chat message", func(msg string) {
-//			h.Emit("chat message", msg)
+//		hub.Handle(s, "chat message", func(ctx context.Context, msg string) error {
+//			return h.Emit("chat message", msg)
 //		})
 //	})
 //	http.Handle("/socket.io/", h)
@@ -66,6 +66,7 @@ type (
 	ConnectError = namespace.ConnectError
 	RemoteSocket = namespace.RemoteSocket
 	Recovery     = namespace.Recovery
+	Listener     = namespace.Listener
 	// Cookie configures the Engine.IO session cookie (Options.Cookie).
 	Cookie = engineio.Cookie
 	// ConnectionError is a request the Engine.IO server refused
@@ -73,6 +74,24 @@ type (
 	// a middleware's refusal of a namespace.
 	ConnectionError = engineio.ConnectionError
 )
+
+// Handle is [namespace.Handle]: a handler of event on s whose first
+// argument the client's data is decoded into.
+func Handle[T any](s *Socket, event string, fn func(ctx context.Context, v T) error) Listener {
+	return namespace.Handle(s, event, fn)
+}
+
+// HandleAck is [namespace.HandleAck]: a handler of event on s whose result
+// answers the client's ack.
+func HandleAck[T, R any](s *Socket, event string, fn func(ctx context.Context, v T) (R, error)) Listener {
+	return namespace.HandleAck(s, event, fn)
+}
+
+// EmitWithAck is [namespace.EmitWithAck]: it emits event to s and decodes
+// the client's ack into an R.
+func EmitWithAck[R any](ctx context.Context, s *Socket, event string, args ...any) (R, error) {
+	return namespace.EmitWithAck[R](ctx, s, event, args...)
+}
 
 // Hub owns namespaces and rooms and emits events to clients through
 // transports. [*Server] implements it; hold a Hub where a fake should fit.

@@ -128,21 +128,25 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 	h := newHub(t, nil)
 	got := make(chan string, 10)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("move", func(p point, label string, ack hub.AckFunc) {
+		s.On("move", func(e *hub.Event) {
+			var p point
+			var label string
+			require.NoError(t, e.Args.Scan(&p, &label))
 			got <- fmt.Sprintf("%s %d,%d", label, p.X, p.Y)
-			require.NoError(t, ack("moved", p.X+p.Y))
-			assert.ErrorIs(t, ack("again"), namespace.ErrAckSent)
+			require.NoError(t, e.Ack("moved", p.X+p.Y))
+			assert.ErrorIs(t, e.Ack("again"), namespace.ErrAckSent)
 		})
-		s.On("sum", func(ctx context.Context, nums ...float64) {
+		namespace.Handle(s, "sum", func(ctx context.Context, nums []float64) error {
 			total := 0.0
 			for _, n := range nums {
 				total += n
 			}
 			assert.NoError(t, ctx.Err())
 			got <- fmt.Sprint(total)
+			return nil
 		})
 		s.On("echo", func(e *hub.Event) { require.NoError(t, e.Ack(e.Args.Values()...)) })
-		s.On("bad", func(n int) { got <- "bad called" })
+		namespace.Handle(s, "bad", func(_ context.Context, n int) error { got <- "bad called"; return nil })
 	})
 	_, s := connect(t, h, "/", nil)
 	ctx := testCtx(t)
@@ -157,7 +161,7 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 	assert.Equal(t, 5, sum)
 
 	require.NoError(t, s.Emit("bad", "not a number"))
-	require.NoError(t, s.Emit("sum", 1, 2, 3.5))
+	require.NoError(t, s.Emit("sum", []float64{1, 2, 3.5}))
 	assert.Equal(t, "6.5", <-got, "a handler whose arguments don't decode is skipped")
 
 	// Echo keeps the client's JSON exactly, key order included.
@@ -199,8 +203,11 @@ func TestServerEmitWithAck(t *testing.T) {
 func TestBinary(t *testing.T) {
 	h := newHub(t, nil)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("upload", func(name string, data []byte, ack hub.AckFunc) {
-			_ = ack(name, len(data), data, map[string]any{"nested": []byte{9}})
+		s.On("upload", func(e *hub.Event) {
+			var name string
+			var data []byte
+			_ = e.Args.Scan(&name, &data)
+			_ = e.Ack(name, len(data), data, map[string]any{"nested": []byte{9}})
 		})
 	})
 	_, s := connect(t, h, "/", nil)
@@ -220,10 +227,18 @@ func TestBinary(t *testing.T) {
 func TestRooms(t *testing.T) {
 	h := newHub(t, nil)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("join", func(room string, ack hub.AckFunc) { s.Join(room); _ = ack("ok") })
-		s.On("leave", func(room string, ack hub.AckFunc) { s.Leave(room); _ = ack("ok") })
-		s.On("to room", func(room, msg string) { _ = s.To(room).Emit("room message", msg) })
-		s.On("to room all", func(room, msg string) { _ = h.To(room).Emit("room message", msg) })
+		namespace.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
+		namespace.HandleAck(s, "leave", func(_ context.Context, room string) (string, error) { s.Leave(room); return "ok", nil })
+		s.On("to room", func(e *hub.Event) {
+			var room, msg string
+			_ = e.Args.Scan(&room, &msg)
+			_ = s.To(room).Emit("room message", msg)
+		})
+		s.On("to room all", func(e *hub.Event) {
+			var room, msg string
+			_ = e.Args.Scan(&room, &msg)
+			_ = h.To(room).Emit("room message", msg)
+		})
 	})
 	ctx := testCtx(t)
 	_, a := connect(t, h, "/", nil)
@@ -450,10 +465,11 @@ func TestDynamicNamespaces(t *testing.T) {
 func TestManyEventsInOrder(t *testing.T) {
 	h := newHub(t, nil)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("burst", func(n int) {
+		namespace.Handle(s, "burst", func(_ context.Context, n int) error {
 			for i := 0; i < n; i++ {
 				_ = s.Emit("item", i)
 			}
+			return nil
 		})
 	})
 	_, s := connect(t, h, "/", nil)
@@ -471,8 +487,12 @@ func TestManyEventsInOrder(t *testing.T) {
 func TestHandlerPanicDisconnectsOnlyThatSocket(t *testing.T) {
 	h := newHub(t, nil)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("boom", func() { panic("handler bug") })
-		s.On("ping", func(ack hub.AckFunc) { _ = ack("pong") })
+		s.On("boom", func(*hub.Event) { panic("handler bug") })
+		s.On("ping", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack("pong")
+			}
+		})
 	})
 	_, bad := connect(t, h, "/", nil)
 	_, good := connect(t, h, "/", nil)

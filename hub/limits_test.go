@@ -20,7 +20,11 @@ func TestEventRateLimit(t *testing.T) {
 	h := newHub(t, &hub.Options{EventRate: 5, EventBurst: 5})
 	reasons := make(chan string, 4)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("ping", func(ack hub.AckFunc) { _ = ack("pong") })
+		s.On("ping", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack("pong")
+			}
+		})
 		s.OnDisconnect(func(reason string) { reasons <- reason })
 	})
 	ctx := testCtx(t)
@@ -55,7 +59,11 @@ func TestPacketLimits(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHub(t, nil)
 			h.OnConnection(func(s *hub.Socket) {
-				s.On("ping", func(ack hub.AckFunc) { _ = ack("pong") })
+				s.On("ping", func(e *hub.Event) {
+					if e.Ack != nil {
+						_ = e.Ack("pong")
+					}
+				})
 			})
 			conn, _ := connect(t, h, "/", nil)
 			_, other := connect(t, h, "/", nil)

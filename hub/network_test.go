@@ -146,7 +146,7 @@ func TestOverTheNetwork(t *testing.T) {
 				_ = s.Emit("auth", s.Handshake().Auth)
 				s.On("message", func(e *hub.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
 				s.On("message-with-ack", func(e *hub.Event) { _ = e.Ack(e.Args.Values()...) })
-				s.On("ask", func() {
+				s.On("ask", func(*hub.Event) {
 					go func() {
 						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 						defer cancel()
@@ -156,7 +156,7 @@ func TestOverTheNetwork(t *testing.T) {
 						}
 					}()
 				})
-				s.On("bye", func() { s.Disconnect(false) })
+				s.On("bye", func(*hub.Event) { s.Disconnect(false) })
 			})
 			srv := httptest.NewServer(h)
 			defer srv.Close()

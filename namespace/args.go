@@ -41,19 +41,28 @@ func (a Args) Binary(i int) ([]byte, bool) {
 
 // Decode decodes argument i into v like json.Unmarshal; binary data goes
 // into []byte values (also []byte struct fields). It returns [ErrNoArg]
-// when the client sent fewer arguments.
+// when the client sent fewer arguments, and an [*ArgError] naming the
+// field when the data does not fit v. A *json.RawMessage receives the
+// argument's JSON as sent, without a copy (binary placeholders resolved
+// when there are some).
 func (a Args) Decode(i int, v any) error {
 	if i < 0 || i >= len(a.raw) {
 		return fmt.Errorf("%w: %d of %d", ErrNoArg, i, len(a.raw))
 	}
-	if p, ok := v.(*[]byte); ok {
+	switch p := v.(type) {
+	case *[]byte:
 		if b, ok := socketio.ResolveBinary(a.raw[i], a.attachments); ok {
 			*p = b
 			return nil
 		}
+	case *json.RawMessage:
+		if len(a.attachments) == 0 || !hasPlaceholder(a.raw[i]) {
+			*p = a.raw[i] // valid JSON, kept as received: not copied
+			return nil
+		}
 	}
 	if err := socketio.Unmarshal(a.raw[i], a.attachments, v); err != nil {
-		return fmt.Errorf("namespace: argument %d: %w", i, err)
+		return argError(i, v, err)
 	}
 	return nil
 }

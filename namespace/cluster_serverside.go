@@ -27,7 +27,7 @@ var reservedServerSide = []string{"connect", "connection", "new_namespace"}
 // namespace takes its handlers with it.
 type serverSideListeners struct {
 	mu       sync.RWMutex
-	handlers map[string]eventHandler
+	handlers map[string]func(*Event)
 }
 
 var serverSideRegistry sync.Map // weak.Pointer[Namespace] -> *serverSideListeners
@@ -40,7 +40,7 @@ func (n *Namespace) serverSide(create bool) *serverSideListeners {
 	if !create {
 		return nil
 	}
-	v, loaded := serverSideRegistry.LoadOrStore(key, &serverSideListeners{handlers: make(map[string]eventHandler)})
+	v, loaded := serverSideRegistry.LoadOrStore(key, &serverSideListeners{handlers: make(map[string]func(*Event))})
 	if !loaded {
 		runtime.AddCleanup(n, func(k weak.Pointer[Namespace]) { serverSideRegistry.Delete(k) }, key)
 	}
@@ -49,15 +49,21 @@ func (n *Namespace) serverSide(create bool) *serverSideListeners {
 
 // OnServerSideEmit registers the handler for event when another server
 // node of the cluster sends it with ServerSideEmit, replacing any earlier
-// one. The handler takes the same forms as for [Socket.On] (the Event's
-// Socket is nil); when the sender awaits an answer (ServerSideEmitWithAck)
-// the handler's AckFunc sends it. A dynamic namespace's handlers serve all
-// its instances. Handlers run one at a time on the adapter's goroutine:
-// don't block in them.
+// one. The Event's Socket is nil; when the sender awaits an answer
+// (ServerSideEmitWithAck) the Event's Ack sends it. A dynamic namespace's
+// handlers serve all its instances. Handlers run one at a time on the
+// adapter's goroutine: don't block in them. fn must not be nil.
 //
-//	chat.OnServerSideEmit("load", func(ack namespace.AckFunc) { ack(len(chat.Sockets())) })
-func (n *Namespace) OnServerSideEmit(event string, handler any) {
-	h := compileHandler(handler)
+//	chat.OnServerSideEmit("load", func(e *namespace.Event) {
+//		if e.Ack != nil {
+//			_ = e.Ack(chat.Len())
+//		}
+//	})
+func (n *Namespace) OnServerSideEmit(event string, fn func(e *Event)) {
+	if fn == nil {
+		panic("namespace: OnServerSideEmit: nil handler")
+	}
+	h := fn
 	l := n.serverSide(true)
 	l.mu.Lock()
 	l.handlers[event] = h
@@ -132,15 +138,15 @@ func (n *Namespace) HandleServerSideEmit(data json.RawMessage, reply func(args j
 		n.logger.Debug("namespace: malformed server-side event", "namespace", n.name, "err", err)
 		return
 	}
-	var h eventHandler
-	for ns := n; ns != nil && !h.ok(); ns = ns.parent {
+	var h func(*Event)
+	for ns := n; ns != nil && h == nil; ns = ns.parent {
 		if l := ns.serverSide(false); l != nil {
 			l.mu.RLock()
 			h = l.handlers[name]
 			l.mu.RUnlock()
 		}
 	}
-	if !h.ok() {
+	if h == nil {
 		return
 	}
 	e := &Event{Name: name, Args: args}
@@ -167,9 +173,7 @@ func (n *Namespace) HandleServerSideEmit(data json.RawMessage, reply func(args j
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
-	if err := h.call(e); err != nil {
-		n.logger.Warn("namespace: server-side event handler failed", "namespace", n.name, "event", name, "err", err)
-	}
+	h(e)
 }
 
 var _ room.ServerSideHandler = (*Namespace)(nil)

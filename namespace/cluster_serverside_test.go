@@ -88,7 +88,13 @@ func TestServerSideEmitBetweenNodes(t *testing.T) {
 	a, b, c := namespace.New("/", cfg), namespace.New("/", cfg), namespace.New("/", cfg)
 
 	got := make(chan string, 4)
-	b.OnServerSideEmit("hello", func(who string, n int, blob []byte) { got <- who + ":" + string(blob) })
+	b.OnServerSideEmit("hello", func(e *namespace.Event) {
+		var who string
+		var n int
+		var blob []byte
+		assert.NoError(t, e.Args.Scan(&who, &n, &blob))
+		got <- who + ":" + string(blob)
+	})
 	c.OnServerSideEmit("hello", func(e *namespace.Event) {
 		assert.Nil(t, e.Socket, "server-side events have no socket")
 		assert.Nil(t, e.Ack, "no ack asked")
@@ -97,11 +103,14 @@ func TestServerSideEmitBetweenNodes(t *testing.T) {
 	require.NoError(t, a.ServerSideEmit("hello", "a", 1, []byte("bin")))
 	assert.ElementsMatch(t, []string{"a:bin", `c:"a"`}, []string{<-got, <-got})
 
-	b.OnServerSideEmit("load", func(ack namespace.AckFunc) {
-		assert.NoError(t, ack("b", 2))
-		assert.ErrorIs(t, ack("again"), namespace.ErrAckSent)
+	b.OnServerSideEmit("load", func(e *namespace.Event) {
+		assert.NoError(t, e.Ack("b", 2))
+		assert.ErrorIs(t, e.Ack("again"), namespace.ErrAckSent)
 	})
-	c.OnServerSideEmit("load", func(ctx context.Context, ack func(...any)) { ack() })
+	c.OnServerSideEmit("load", func(e *namespace.Event) {
+		assert.NoError(t, e.Context().Err())
+		_ = e.Ack()
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	replies, err := a.ServerSideEmitWithAck(ctx, "load")
@@ -123,8 +132,8 @@ func TestServerSideEmitBetweenNodes(t *testing.T) {
 	// (here: is cancelled) once the other node answered.
 	short, cancel2 := context.WithCancel(ctx)
 	defer cancel2()
-	b.OnServerSideEmit("boom", func() { panic("handler bug") })
-	c.OnServerSideEmit("boom", func(ack namespace.AckFunc) { _ = ack("ok"); cancel2() })
+	b.OnServerSideEmit("boom", func(*namespace.Event) { panic("handler bug") })
+	c.OnServerSideEmit("boom", func(e *namespace.Event) { _ = e.Ack("ok"); cancel2() })
 	replies, err = a.ServerSideEmitWithAck(short, "boom")
 	require.ErrorIs(t, err, context.Canceled)
 	require.Len(t, replies, 1)
@@ -158,7 +167,11 @@ func TestServerSideEmitDynamicNamespace(t *testing.T) {
 	parent := namespace.New("", cfg)
 	child, _ := parent.NewChild("/dyn-1")
 	got := make(chan string, 1)
-	parent.OnServerSideEmit("hello", func(s string) { got <- s })
+	parent.OnServerSideEmit("hello", func(e *namespace.Event) {
+		var s string
+		_ = e.Args.Decode(0, &s)
+		got <- s
+	})
 	other := namespace.New("/dyn-1", cfg)
 	require.NoError(t, other.ServerSideEmit("hello", "to the instance"))
 	select {

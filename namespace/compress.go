@@ -32,7 +32,7 @@ func (e SocketEmitter) Compress(on bool) SocketEmitter { e.noCompress = !on; ret
 
 // Emit is [Socket.Emit] with the emitter's compression flag.
 func (e SocketEmitter) Emit(event string, args ...any) error {
-	frames, err := e.s.ns.encodeEvent(event, args, 0, false)
+	frames, err := e.s.encodeOut(event, args, 0, false)
 	if err != nil {
 		return err
 	}
@@ -44,7 +44,7 @@ func (e SocketEmitter) Emit(event string, args ...any) error {
 func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	s := e.s
 	id := s.ns.nextAckID()
-	frames, err := s.ns.encodeEvent(event, args, id, true)
+	frames, err := s.encodeOut(event, args, id, true)
 	if err != nil {
 		return Args{}, err
 	}

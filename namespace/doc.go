@@ -3,43 +3,35 @@
 // [Event]s and acks, and immutable [Broadcast] values that select sockets
 // by room.
 //
-// Get a namespace from the hub (hub.Of), register OnConnection, and set the
-// socket's event handlers there:
+// Get a namespace from the hub (hub.Of), register OnConnection, and add the
+// socket's listeners there:
 //
 //	chat := h.Of("/chat")
 //	chat.OnConnection(func(s *namespace.Socket) {
 //		s.Join("room one")
-//		s.On("message", func(m Message) {
-//			s.To("room one").Emit("message", m) // everyone in the room but s
+//		namespace.Handle(s, "message", func(ctx context.Context, m Message) error {
+//			return s.To("room one").Emit("message", m) // everyone in the room but s
 //		})
 //	})
 //
+// # Listeners
+//
+// As in socket.io, an event may have several listeners, run in the order
+// they were added ([Socket.On], [Socket.Once]); [Socket.Off] removes an
+// event's listeners, [Listener.Off] one of them. Listeners take an
+// [*Event] (untyped: read its Args, answer its Ack), or are typed with
+// the generic [Handle] and [HandleAck], whose shape the compiler checks:
+// data that does not fit the type, and errors the handler returns, answer
+// the client's ack with {"error": "..."} ([AckError]) and are logged, so a
+// client never waits for an ack that will not come. A nil handler panics
+// where it is registered.
+//
+// Every event the client sends goes through the socket's [Socket.OnAny]
+// listeners, then its middlewares ([Socket.Use], which may refuse it: the
+// refusal goes to [Socket.OnError]), then the event's listeners. Every
+// event sent to the client goes through its [Socket.OnAnyOutgoing]
+// listeners first. Room changes are reported by [Namespace.OnRoomEvent].
+//
 // Handlers of one socket run one at a time, in the order its client sent
 // the events; never block in them.
-//
-// # Which calls wait
-//
-// Each client connection has a queue of what waits to be written to it,
-// bounded in bytes (the hub's MaxQueueBytes). What is sent to one socket can
-// wait for the client to read; what is sent to many never waits:
-//
-//   - [Socket.Emit], [Socket.EmitWithAck] and an event's [AckFunc] wait
-//     while the client's queue is full (the transport holds such producers
-//     back short of the bound), until the client has read enough or the
-//     socket disconnects (EmitWithAck: or its ctx ends). A
-//     client that keeps reading thus gets every event of any burst, in
-//     order. Called from a handler, the wait holds up the socket's next
-//     events (and those of the client's other namespaces) meanwhile; emit
-//     from another goroutine when that matters. EmitWithAck then waits for
-//     the acknowledgement.
-//   - A recovered socket's missed broadcasts (see [Recovery]) are sent the
-//     same way, as the client reads them, before the connection handlers
-//     run.
-//   - [Socket.Volatile] emits never wait: the event is dropped when the
-//     client is not ready for it (counted in the hub's Stats).
-//   - Broadcasts ([Broadcast.Emit], [Namespace.Emit], [RemoteSocket.Emit])
-//     never wait for a client: one whose queue is at its bound is
-//     disconnected with [ReasonTransportError], and volatile broadcasts skip
-//     clients that are not ready. [Broadcast.EmitWithAck] waits only for the
-//     acknowledgements.
 package namespace

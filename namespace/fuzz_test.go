@@ -2,7 +2,9 @@ package namespace_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"errors"
 	"log/slog"
 	"sync"
 	"testing"
@@ -62,8 +64,15 @@ func FuzzClientReceive(f *testing.F) {
 					_ = e.Ack(e.Args.Values()...)
 				}
 			})
-			s.On("boom", func() { panic("boom") })
-			s.On("typed", func(n int, p struct{ A []byte }, rest ...json.RawMessage) {})
+			s.On("boom", func(*namespace.Event) { panic("boom") })
+			namespace.Handle(s, "typed", func(_ context.Context, p struct{ A []byte }) error { return nil })
+			namespace.HandleAck(s, "typed-ack", func(_ context.Context, n int) (int, error) { return n, nil })
+			s.Use(func(e *namespace.Event) error {
+				if e.Name == "refused" {
+					return errors.New("refused")
+				}
+				return nil
+			})
 		})
 		resolve := func(name string, _ json.RawMessage) *namespace.Namespace {
 			switch name {

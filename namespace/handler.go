@@ -6,13 +6,15 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 )
 
 // AckFunc answers an event that asked for an acknowledgement. Call it once;
 // a second call returns [ErrAckSent].
 type AckFunc func(args ...any) error
 
-// Event is an event received from a client.
+// Event is an event received from a client (or, for OnAnyOutgoing
+// listeners, about to be sent to it).
 type Event struct {
 	// Name is the event name.
 	Name string
@@ -21,177 +23,215 @@ type Event struct {
 	// Ack answers the client's acknowledgement request; nil when the client
 	// did not ask for one.
 	Ack AckFunc
-	// Socket is the socket the event arrived on.
+	// Socket is the socket the event arrived on; nil for server-side events
+	// ([Namespace.OnServerSideEmit]).
 	Socket *Socket
 }
 
-// eventHandler is a compiled handler: the common func(*Event) form is kept
-// as it is, every other form is wrapped in gen.
-type eventHandler struct {
-	fn  func(*Event)
-	gen func(*Event) error
-}
-
-// ok reports whether h holds a handler.
-func (h eventHandler) ok() bool { return h.fn != nil || h.gen != nil }
-
-// call runs the handler for e.
-func (h eventHandler) call(e *Event) error {
-	if h.fn != nil {
-		h.fn(e)
-		return nil
-	}
-	return h.gen(e)
-}
-
-// eventContext is the context handed to handlers that take one: the
-// socket's, or context.Background() for server-side events.
-func eventContext(e *Event) context.Context {
+// Context is the socket's context ([Socket.Context]), cancelled when it
+// disconnects; context.Background() for server-side events.
+func (e *Event) Context() context.Context {
 	if e.Socket != nil {
 		return e.Socket.Context()
 	}
 	return context.Background()
 }
 
-var (
-	typeEvent   = reflect.TypeFor[*Event]()
-	typeAckFunc = reflect.TypeFor[AckFunc]()
-	typeAckVar  = reflect.TypeFor[func(...any) error]()
-	typeAckVar0 = reflect.TypeFor[func(...any)]()
-	typeError   = reflect.TypeFor[error]()
-	typeContext = reflect.TypeFor[context.Context]()
-	typeSocket  = reflect.TypeFor[*Socket]()
-)
-
-// compileHandler turns the function given to Socket.On into an
-// eventHandler. Accepted forms, with any parameter type T that
-// encoding/json can decode into ([]byte receives binary data):
-//
-//	func(*Event)
-//	func(a T1, b T2, ...)                   // arguments decoded in order
-//	func(a T1, ..., ack AckFunc)            // last parameter: the ack
-//	func(a T1, rest ...T)                   // remaining arguments
-//	func(ctx context.Context, ...)          // first parameter: the socket's context
-//
-// An ack parameter may also be written func(...any) error or func(...any).
-// The function may return nothing or an error; an error is logged.
-// Anything else panics: it is a programming error, found at registration.
-func compileHandler(fn any) eventHandler {
-	switch f := fn.(type) {
-	case func(*Event):
-		if f == nil { // registered, failing when called
-			return eventHandler{gen: func(e *Event) error { f(e); return nil }}
-		}
-		return eventHandler{fn: f}
-	case func(*Event) error:
-		if f == nil {
-			return eventHandler{gen: func(e *Event) error { return f(e) }}
-		}
-		return eventHandler{gen: f}
-	case func():
-		return eventHandler{gen: func(*Event) error { f(); return nil }}
-	}
-	v := reflect.ValueOf(fn)
-	t := v.Type()
-	if t.Kind() != reflect.Func {
-		panic(fmt.Sprintf("namespace: On: handler must be a function, not %T", fn))
-	}
-	if t.NumOut() > 1 || (t.NumOut() == 1 && t.Out(0) != typeError) {
-		panic(fmt.Sprintf("namespace: On: handler %T may only return an error", fn))
-	}
-	in := make([]reflect.Type, t.NumIn())
-	for i := range in {
-		in[i] = t.In(i)
-	}
-	first, last := 0, len(in)
-	withCtx := len(in) > 0 && in[0] == typeContext
-	if withCtx {
-		first = 1
-	}
-	ackKind := 0 // 0 none, 1 AckFunc, 2 func(...any) error, 3 func(...any)
-	if last > first && !t.IsVariadic() {
-		switch in[last-1] {
-		case typeAckFunc:
-			ackKind = 1
-		case typeAckVar:
-			ackKind = 2
-		case typeAckVar0:
-			ackKind = 3
-		}
-		if ackKind != 0 {
-			last--
-		}
-	}
-	variadic := t.IsVariadic()
-	for _, p := range in[first:last] {
-		if p == typeEvent || p == typeSocket || p == typeContext {
-			panic(fmt.Sprintf("namespace: On: handler %T: unsupported parameter %v", fn, p))
-		}
-	}
-	nArgs := last - first
-	return eventHandler{gen: func(e *Event) error {
-		vals := make([]reflect.Value, 0, len(in)+e.Args.Len())
-		if withCtx {
-			vals = append(vals, reflect.ValueOf(eventContext(e)))
-		}
-		fixed := nArgs
-		if variadic {
-			fixed--
-		}
-		for i := 0; i < fixed; i++ {
-			p := reflect.New(in[first+i])
-			if i < e.Args.Len() {
-				if err := decodeArg(e.Args, i, p.Interface()); err != nil {
-					return err
-				}
-			}
-			vals = append(vals, p.Elem())
-		}
-		var rest reflect.Value
-		if variadic {
-			n := max(e.Args.Len()-fixed, 0)
-			rest = reflect.MakeSlice(in[last-1], n, n)
-			for j := 0; j < n; j++ {
-				if err := decodeArg(e.Args, fixed+j, rest.Index(j).Addr().Interface()); err != nil {
-					return err
-				}
-			}
-		}
-		if ackKind != 0 {
-			ack := e.Ack
-			if ack == nil {
-				ack = func(...any) error { return nil }
-			}
-			switch ackKind {
-			case 1:
-				vals = append(vals, reflect.ValueOf(ack))
-			case 2:
-				vals = append(vals, reflect.ValueOf((func(...any) error)(ack)))
-			case 3:
-				vals = append(vals, reflect.ValueOf(func(args ...any) { _ = ack(args...) }))
-			}
-		}
-		var out []reflect.Value
-		if variadic {
-			out = v.CallSlice(append(vals, rest))
-		} else {
-			out = v.Call(vals)
-		}
-		if len(out) == 1 && !out[0].IsNil() {
-			return out[0].Interface().(error)
-		}
-		return nil
-	}}
+// AckError is the argument a typed handler ([Handle], [HandleAck]) acks
+// with when it fails, or when the client's data does not fit its type:
+// the client's ack callback receives {"error": "..."}, the convention
+// socket.io applications use.
+type AckError struct {
+	Error string `json:"error"`
 }
 
-// decodeArg decodes argument i into the pointer p.
-func decodeArg(a Args, i int, p any) error {
-	if err := a.Decode(i, p); err != nil {
-		var ute *json.UnmarshalTypeError
-		if errors.As(err, &ute) {
-			return fmt.Errorf("namespace: argument %d: %s cannot go into %s", i, ute.Value, ute.Type)
+// fail answers an event a typed handler could not serve: the client gets
+// {"error": ...} when it asked for an ack, the log gets the error.
+func (e *Event) fail(err error) {
+	s := e.Socket
+	if e.Ack != nil {
+		if aerr := e.Ack(AckError{Error: err.Error()}); aerr != nil && !errors.Is(aerr, ErrAckSent) {
+			err = errors.Join(err, aerr)
 		}
-		return err
 	}
-	return nil
+	if s != nil {
+		s.ns.logger.Warn("namespace: event handler failed", "namespace", s.ns.name, "socket", s.id, "event", e.Name, "err", err)
+	}
+}
+
+// Handle adds to event's listeners on s a handler that receives the
+// event's first argument decoded into a T (from JSON; a []byte receives
+// binary data; a missing argument leaves the zero T). The context is the
+// socket's. It returns the [Listener], for [Listener.Off].
+//
+//	namespace.Handle(s, "move", func(ctx context.Context, p Point) error {
+//		return s.To("game").Emit("moved", p)
+//	})
+//
+// When the client's data does not fit T, fn is not called; when it is
+// not, or fn returns an error, and the client asked for an ack, the ack is
+// called with {"error": message} ([AckError]) and the error is logged.
+// The message of an error fn returns reaches the client: return errors
+// meant for it. On success, an ack the client asked for is called with
+// no arguments.
+//
+// fn must not be nil (Handle panics). For several arguments, use
+// [Socket.On] and [Args.Scan].
+func Handle[T any](s *Socket, event string, fn func(ctx context.Context, v T) error) Listener {
+	if fn == nil {
+		nilHandler("Handle")
+	}
+	return s.On(event, func(e *Event) {
+		var v T
+		if err := decodeFirst(e.Args, &v); err != nil {
+			e.fail(err)
+			return
+		}
+		if err := fn(e.Context(), v); err != nil {
+			e.fail(err)
+			return
+		}
+		if e.Ack != nil {
+			_ = e.Ack()
+		}
+	})
+}
+
+// HandleAck is [Handle] for an event the client sends with an ack
+// callback: fn's result R is the ack's argument. When fn fails, or the
+// client's data does not fit T, the ack gets {"error": message}
+// ([AckError]) instead. When the client asked for no ack, the result is
+// dropped.
+//
+//	namespace.HandleAck(s, "sum", func(ctx context.Context, xs []float64) (float64, error) {
+//		total := 0.0
+//		for _, x := range xs {
+//			total += x
+//		}
+//		return total, nil
+//	})
+func HandleAck[T, R any](s *Socket, event string, fn func(ctx context.Context, v T) (R, error)) Listener {
+	if fn == nil {
+		nilHandler("HandleAck")
+	}
+	return s.On(event, func(e *Event) {
+		var v T
+		if err := decodeFirst(e.Args, &v); err != nil {
+			e.fail(err)
+			return
+		}
+		r, err := fn(e.Context(), v)
+		if err != nil {
+			e.fail(err)
+			return
+		}
+		if e.Ack != nil {
+			if err := e.Ack(r); err != nil {
+				e.fail(err)
+			}
+		}
+	})
+}
+
+// EmitWithAck sends event to the socket's client asking for an
+// acknowledgement, waits for it as [Socket.EmitWithAck] does, and decodes
+// the ack's first argument into an R. An ack that does not fit R is an
+// error wrapping an [*ArgError].
+//
+//	n, err := namespace.EmitWithAck[int](ctx, s, "count")
+func EmitWithAck[R any](ctx context.Context, s *Socket, event string, args ...any) (R, error) {
+	var r R
+	a, err := s.EmitWithAck(ctx, event, args...)
+	if err != nil {
+		return r, err
+	}
+	if err := decodeFirst(a, &r); err != nil {
+		return r, fmt.Errorf("namespace: ack for %q: %w", event, err)
+	}
+	return r, nil
+}
+
+// decodeFirst decodes the first argument into p; a missing one leaves p
+// untouched.
+func decodeFirst(a Args, p any) error {
+	if a.Len() == 0 {
+		return nil
+	}
+	return a.Decode(0, p)
+}
+
+// ArgError is the error of an argument that does not fit the type it is
+// decoded into (Args.Decode, Handle, HandleAck): which argument, the field
+// path inside it, what was wanted and what came.
+type ArgError struct {
+	Index int    // the argument's position, from 0
+	Field string // e.g. "Point.X"; "" for the argument itself
+	Want  string // JSON kind wanted: "number", "string", "object"...
+	Got   string // JSON kind received
+	Err   error  // the decoder's error
+}
+
+func (e *ArgError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "namespace: argument %d", e.Index)
+	if e.Field != "" {
+		fmt.Fprintf(&b, " (%s)", e.Field)
+	}
+	if e.Want != "" {
+		fmt.Fprintf(&b, ": want %s, got %s", e.Want, e.Got)
+	} else if e.Err != nil {
+		fmt.Fprintf(&b, ": %v", e.Err)
+	}
+	return b.String()
+}
+
+func (e *ArgError) Unwrap() error { return e.Err }
+
+// argError describes the error of decoding argument i into v.
+func argError(i int, v any, err error) error {
+	ae := &ArgError{Index: i, Err: err}
+	var ute *json.UnmarshalTypeError
+	if errors.As(err, &ute) {
+		ae.Want, ae.Got = jsonKind(ute.Type), ute.Value
+		if ae.Got == "bool" {
+			ae.Got = "boolean" // JSON's name, as in Want
+		}
+		if ute.Field != "" {
+			ae.Field = ute.Field // the path from v's type, e.g. "Origin.Y"
+			if t := reflect.TypeOf(v); t != nil && t.Kind() == reflect.Pointer && t.Elem().Name() != "" {
+				ae.Field = t.Elem().Name() + "." + ae.Field
+			}
+		}
+	}
+	return ae
+}
+
+// jsonKind names the JSON kind a Go type decodes from (on the error path
+// only).
+func jsonKind(t reflect.Type) string {
+	if t == nil {
+		return "value"
+	}
+	switch t.Kind() {
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	case reflect.String:
+		return "string"
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 {
+			return "binary"
+		}
+		return "array"
+	case reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Pointer:
+		return jsonKind(t.Elem())
+	}
+	return t.String()
 }

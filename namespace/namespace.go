@@ -177,6 +177,29 @@ func (n *Namespace) Name() string { return n.name }
 // Adapter is the namespace's room adapter.
 func (n *Namespace) Adapter() room.Adapter { return n.adapter }
 
+// ErrNoRoomEvents is returned by OnRoomEvent when the namespace's adapter
+// does not report room events.
+var ErrNoRoomEvents = errors.New("namespace: the adapter does not report room events")
+
+// OnRoomEvent registers fn to run when a room of this namespace is
+// created, deleted, joined or left on this node: socket.io's
+// io.of(name).adapter.on("create-room" | "delete-room" | "join-room" |
+// "leave-room"). The adapter must implement [room.Notifier] (the in-memory
+// and Redis adapters do), else it returns [ErrNoRoomEvents]. fn runs
+// outside the adapter's lock, in the order of the changes; see
+// [room.Memory.OnRoomEvent].
+func (n *Namespace) OnRoomEvent(fn func(e room.Event)) error {
+	rn, ok := n.adapter.(room.Notifier)
+	if !ok {
+		return ErrNoRoomEvents
+	}
+	if fn == nil {
+		panic("namespace: OnRoomEvent: nil handler")
+	}
+	rn.OnRoomEvent(fn)
+	return nil
+}
+
 // Logger is where the namespace logs (Config.Logger); it implements
 // [room.Logged], so the adapter logs there too.
 func (n *Namespace) Logger() *slog.Logger { return n.logger }
@@ -323,8 +346,11 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, *replay, 
 	}
 	if restored == nil || !n.recovery.cfg.SkipMiddlewares {
 		mws, _ := n.toRun()
+		s.joinable.Store(true) // rooms joined in the middlewares exist when the client is told it is connected
 		for _, mw := range mws {
 			if err := n.runMiddleware(s, mw); err != nil {
+				s.joinable.Store(false)
+				n.adapter.DelAll(s.id) // what it joined before being refused
 				s.closeRefused()
 				n.mu.Lock()
 				n.pending--
@@ -339,6 +365,7 @@ func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, *replay, 
 		n.recovery.hold(s)
 	}
 	s.connected.Store(true)
+	s.joinable.Store(true)
 	n.mu.Lock()
 	n.pending--
 	n.sockets[s.id] = s
@@ -486,6 +513,9 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	for _, s := range targets {
 		if s == nil {
 			continue
+		}
+		if s.outgoing.Load() && !s.notifyOutgoing(p.Data, p.Attachments) {
+			continue // an outgoing listener panicked: not sent to s (fail closed)
 		}
 		if onAck != nil {
 			id := s.id

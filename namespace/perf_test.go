@@ -1,6 +1,7 @@
 package namespace_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"runtime"
@@ -196,4 +197,49 @@ func BenchmarkSocketEmit(b *testing.B) {
 	}
 	b.StopTimer()
 	assert.Equal(b, `42["message",{"text":"hello","user":"ann"},42]`, conn.lastText())
+}
+
+// BenchmarkDispatch measures one client event with an ack, from the
+// Socket.IO message to the ACK frame, through each handler form: the
+// untyped func(*Event), a typed HandleAck (JSON decoded into a struct and
+// the result encoded), and a func(*Event) doing the same decoding by hand,
+// to show what the typed form itself costs.
+func BenchmarkDispatch(b *testing.B) {
+	type move struct {
+		X, Y int
+	}
+	in := []byte(`217["move",{"X":1,"Y":2}]`)
+	for _, bc := range []struct {
+		name     string
+		register func(s *namespace.Socket)
+	}{
+		{"untyped", func(s *namespace.Socket) {
+			s.On("move", func(e *namespace.Event) { _ = e.Ack(e.Args.Values()...) })
+		}},
+		{"untyped-decode", func(s *namespace.Socket) {
+			s.On("move", func(e *namespace.Event) {
+				var m move
+				if e.Args.Decode(0, &m) == nil {
+					_ = e.Ack(m.X + m.Y)
+				}
+			})
+		}},
+		{"typed", func(s *namespace.Socket) {
+			namespace.HandleAck(s, "move", func(_ context.Context, m move) (int, error) { return m.X + m.Y, nil })
+		}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			ns := namespace.New("/", &namespace.Config{Logger: slog.New(slog.DiscardHandler)})
+			ns.OnConnection(bc.register)
+			conn := &lastConn{}
+			c := connectClient(b, ns, conn, namespace.Handshake{})
+			defer c.Closed(namespace.ReasonTransportClose)
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.Receive(false, in); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }

@@ -54,22 +54,19 @@ type Socket struct {
 	auth   json.RawMessage // CONNECT payload; empty means "{}"
 
 	mu       sync.Mutex
-	handlers []namedHandler // in registration order
+	handlers []entry // On's listeners: grouped by event, in registration order
 	acks     map[uint64]func(Args)
 	more     *socketExtras // allocated on first use
+	lastID   uint32        // the last Listener id given out; under mu
 
 	connected atomic.Bool
+	joinable  atomic.Bool // Join works: connected, or in the connection middlewares
+	outgoing  atomic.Bool // there are OnAnyOutgoing listeners
 	recovered bool
 	ended     bool         // closed has run; under mu
 	held      bool         // recovering: broadcasts go through the replay; under ns.recovery.mu
 	bucket    *tokenBucket // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
-}
-
-// namedHandler is an event handler registered with On.
-type namedHandler struct {
-	name string
-	h    eventHandler
 }
 
 // indexAbove is the number of handlers beyond which a socket indexes them
@@ -78,8 +75,11 @@ const indexAbove = 8
 
 // socketExtras is the part of a Socket that most sockets never use.
 type socketExtras struct {
-	index           map[string]int // positions in Socket.handlers, once there are many
-	anyHandlers     []func(*Event)
+	index           map[string]int // first position of each event in Socket.handlers, once there are many
+	anyIn           []listener     // OnAny, PrependAny; copy on write
+	anyOut          []listener     // OnAnyOutgoing, PrependAnyOutgoing; copy on write
+	uses            []func(*Event) error
+	onError         []errorListener
 	onDisconnect    []func(reason string)
 	onDisconnecting []func(reason string)
 	ctx             context.Context
@@ -176,92 +176,6 @@ func (s *Socket) Data() any {
 	return nil
 }
 
-// On registers the handler for event, replacing any earlier one. The
-// handler is a func(*Event), or a function whose parameters receive the
-// event's arguments decoded from JSON, optionally preceded by a
-// context.Context (the socket's) and followed by an AckFunc:
-//
-//	s.On("chat message", func(msg string) { ... })
-//	s.On("move", func(p Point, ack namespace.AckFunc) { ack("ok") })
-//	s.On("upload", func(name string, data []byte) { ... }) // binary
-//	s.On("echo", func(e *namespace.Event) { e.Ack(e.Args.Values()...) })
-//
-// A handler of any other shape panics: that is a programming error.
-// Arguments that don't decode into the parameters are logged and the
-// handler is not called.
-func (s *Socket) On(event string, handler any) {
-	h := compileHandler(handler)
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i := s.findLocked(event); i >= 0 {
-		s.handlers[i].h = h
-		return
-	}
-	if s.handlers == nil {
-		s.handlers = make([]namedHandler, 0, 4)
-	}
-	s.handlers = append(s.handlers, namedHandler{name: event, h: h})
-	if s.more != nil && s.more.index != nil {
-		s.more.index[event] = len(s.handlers) - 1
-	} else if len(s.handlers) > indexAbove {
-		s.reindexLocked()
-	}
-}
-
-// Off removes the handler for event.
-func (s *Socket) Off(event string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i := s.findLocked(event); i >= 0 {
-		s.handlers = slices.Delete(s.handlers, i, i+1)
-		if s.more != nil && s.more.index != nil {
-			s.reindexLocked()
-		}
-	}
-}
-
-// findLocked returns the position of event's handler in s.handlers, or -1.
-// Its argument may be a string converted from bytes: it is not kept.
-func (s *Socket) findLocked(event string) int {
-	if s.more != nil && s.more.index != nil {
-		if i, ok := s.more.index[event]; ok {
-			return i
-		}
-		return -1
-	}
-	for i := range s.handlers {
-		if s.handlers[i].name == event {
-			return i
-		}
-	}
-	return -1
-}
-
-// reindexLocked rebuilds the handlers' index, or drops it when there are
-// few handlers.
-func (s *Socket) reindexLocked() {
-	if len(s.handlers) <= indexAbove {
-		if s.more != nil {
-			s.more.index = nil
-		}
-		return
-	}
-	index := make(map[string]int, len(s.handlers))
-	for i, nh := range s.handlers {
-		index[nh.name] = i
-	}
-	s.extrasLocked().index = index
-}
-
-// OnAny registers a handler called for every event, before the event's own
-// handler.
-func (s *Socket) OnAny(fn func(e *Event)) {
-	s.mu.Lock()
-	x := s.extrasLocked()
-	x.anyHandlers = append(x.anyHandlers, fn)
-	s.mu.Unlock()
-}
-
 // OnDisconnect registers fn to run when the socket disconnects, with the
 // reason (one of the Reason constants).
 func (s *Socket) OnDisconnect(fn func(reason string)) {
@@ -284,6 +198,10 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // JSON; []byte values (also inside []any and map[string]any) travel as
 // binary attachments; json.RawMessage is sent as is.
 //
+// The socket's [Socket.OnAnyOutgoing] listeners see the event first; when
+// one panics, nothing is sent and Emit returns an error wrapping
+// [ErrPanicked].
+//
 // Emit can wait: while the client's queue is full (see the package
 // documentation) it waits for the client to read, until the queue drains
 // or the socket disconnects (the error then wraps [ErrDisconnected]). So a
@@ -292,7 +210,7 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // never wait, use [Socket.Volatile] (dropped when the client is not ready)
 // or a broadcast (a client at its queue's bound is disconnected).
 func (s *Socket) Emit(event string, args ...any) error {
-	frames, err := s.ns.encodeEvent(event, args, 0, false)
+	frames, err := s.encodeOut(event, args, 0, false)
 	if err != nil {
 		return err
 	}
@@ -314,7 +232,7 @@ type VolatileSocket struct{ s *Socket }
 // hub's Stats (Dropped), and Emit returns nil. It never waits.
 func (v VolatileSocket) Emit(event string, args ...any) error {
 	s := v.s
-	frames, err := s.ns.encodeEvent(event, args, 0, false)
+	frames, err := s.encodeOut(event, args, 0, false)
 	if err != nil {
 		return err
 	}
@@ -333,7 +251,7 @@ func (v VolatileSocket) Emit(event string, args ...any) error {
 // can wait as [Socket.Emit] does, bounded by the same ctx.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
 	id := s.ns.nextAckID()
-	frames, err := s.ns.encodeEvent(event, args, id, true)
+	frames, err := s.encodeOut(event, args, id, true)
 	if err != nil {
 		return Args{}, err
 	}
@@ -360,15 +278,65 @@ func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Ar
 	}
 }
 
-// Join adds the socket to rooms.
+// encodeOut encodes an EVENT packet for the socket's client, after its
+// OnAnyOutgoing listeners have seen it.
+func (s *Socket) encodeOut(event string, args []any, id uint64, hasID bool) ([]transport.Frame, error) {
+	if !s.outgoing.Load() {
+		return s.ns.encodeEvent(event, args, id, hasID)
+	}
+	data, atts, err := eventData(event, args)
+	if err != nil {
+		return nil, err
+	}
+	if !s.notifyOutgoing(data, atts) {
+		return nil, fmt.Errorf("%w: outgoing listener for %q", ErrPanicked, event)
+	}
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: s.ns.name, ID: id, HasID: hasID, Data: data, Attachments: atts}
+	return socketio.EncodeFrames(&pkt), nil
+}
+
+// notifyOutgoing runs the OnAnyOutgoing listeners for the event whose JSON
+// array is data. It reports false when one panicked: the packet is then
+// not sent (fail closed).
+func (s *Socket) notifyOutgoing(data []byte, atts [][]byte) bool {
+	s.mu.Lock()
+	var ls []listener
+	if s.more != nil {
+		ls = s.more.anyOut
+	}
+	s.mu.Unlock()
+	if len(ls) == 0 {
+		return true
+	}
+	name, args, err := ParseEvent(data, atts)
+	if err != nil {
+		return true // not an event: nothing to report
+	}
+	e := &Event{Name: name, Args: args, Socket: s}
+	for _, l := range ls {
+		if !s.safelyNoDisconnect(func() { l.fn(e) }) {
+			return false
+		}
+	}
+	return true
+}
+
+// Join adds the socket to rooms. It works from the time the connection
+// middlewares run ([Namespace.Use]): rooms joined there exist when the
+// client is told it is connected, and are left if a later middleware
+// refuses the connection. After the socket disconnected it does nothing.
 func (s *Socket) Join(rooms ...string) {
-	if s.connected.Load() {
+	if s.joinable.Load() {
 		s.ns.adapter.AddAll(s.id, rooms...)
 	}
 }
 
-// Leave removes the socket from room.
-func (s *Socket) Leave(room string) { s.ns.adapter.Del(s.id, room) }
+// Leave removes the socket from rooms.
+func (s *Socket) Leave(rooms ...string) {
+	for _, r := range rooms {
+		s.ns.adapter.Del(s.id, r)
+	}
+}
 
 // Rooms returns the rooms the socket is in, its own id room first.
 func (s *Socket) Rooms() []string { return s.ns.adapter.Rooms(s.id) }
@@ -545,7 +513,8 @@ type inbound struct {
 	raw      [3][]byte // the name and the first arguments
 }
 
-// onEvent handles an EVENT packet from the client.
+// onEvent handles an EVENT packet from the client: the OnAny listeners,
+// then the socket's middlewares, then the event's listeners.
 func (s *Socket) onEvent(p *socketio.Packet) error {
 	in := &inbound{s: s, id: p.ID}
 	raw, err := socketio.AppendArgs(in.raw[:0], p.Data)
@@ -553,31 +522,37 @@ func (s *Socket) onEvent(p *socketio.Packet) error {
 		return badEvent(p.Data, err)
 	}
 	var (
-		name  string
-		h     eventHandler
-		found bool
+		name string
+		one  func(*Event)   // the event's listener, when it has one
+		many []func(*Event) // its listeners, when it has more
 	)
 	plain, isPlain := socketio.EventName(raw[0])
 	if !isPlain {
 		name = eventName(raw[0])
 	}
 	s.mu.Lock()
+	var i int
 	if isPlain {
-		if i := s.findLocked(string(plain)); i >= 0 {
-			name, h, found = s.handlers[i].name, s.handlers[i].h, true // the name without allocating
-		}
-	} else if i := s.findLocked(name); i >= 0 {
-		h, found = s.handlers[i].h, true
+		i = s.findLocked(string(plain))
+	} else {
+		i = s.findLocked(name)
 	}
-	var anys []func(*Event)
-	if s.more != nil {
-		anys = s.more.anyHandlers
+	if i >= 0 {
+		name = s.handlers[i].name // the name without allocating
+		one, many = s.takeLocked(i)
+	}
+	var (
+		anys []listener
+		uses []func(*Event) error
+	)
+	if x := s.more; x != nil {
+		anys, uses = x.anyIn, x.uses
 	}
 	s.mu.Unlock()
-	if !found && len(anys) == 0 {
+	if one == nil && len(anys) == 0 && len(uses) == 0 {
 		return nil
 	}
-	if isPlain && !found {
+	if isPlain && i < 0 {
 		name = string(plain)
 	}
 	in.received = raw[1:]
@@ -586,19 +561,53 @@ func (s *Socket) onEvent(p *socketio.Packet) error {
 		in.Ack = in.ack
 	}
 	e := &in.Event
-	for _, fn := range anys {
-		if !s.safely(name, func() { fn(e) }) {
-			return nil // a panicking catch-all handler stops the event (fail closed)
+	for _, l := range anys {
+		if !s.safely(name, func() { l.fn(e) }) {
+			return nil // a panicking catch-all listener stops the event (fail closed)
 		}
 	}
-	if found {
-		s.safely(name, func() {
-			if err := h.call(e); err != nil {
-				s.ns.logger.Warn("namespace: event handler failed", "namespace", s.ns.name, "socket", s.id, "event", name, "err", err)
+	if len(uses) > 0 {
+		if err := s.runUses(uses, e); err != nil {
+			s.refused(name, err)
+			return nil
+		}
+	}
+	if many != nil {
+		for _, fn := range many {
+			if !s.Connected() || !s.safely(name, func() { fn(e) }) {
+				return nil
 			}
-		})
+		}
+	} else if one != nil && s.Connected() {
+		s.safely(name, func() { one(e) })
 	}
 	return nil
+}
+
+// takeLocked returns the listeners of the event whose first is at i (one
+// when it has one, many when more), and removes those added with Once.
+// s.mu is held.
+func (s *Socket) takeLocked(i int) (one func(*Event), many []func(*Event)) {
+	name := s.handlers[i].name
+	j, once := i, false
+	for ; j < len(s.handlers) && s.handlers[j].name == name; j++ {
+		once = once || s.handlers[j].once
+	}
+	one = s.handlers[i].fn
+	if j-i > 1 {
+		many = make([]func(*Event), 0, j-i)
+		for _, e := range s.handlers[i:j] {
+			many = append(many, e.fn)
+		}
+	}
+	if once {
+		kept := slices.DeleteFunc(slices.Clone(s.handlers[i:j]), func(e entry) bool { return e.once })
+		s.handlers = slices.Replace(s.handlers, i, j, kept...)
+		if s.more != nil && s.more.index != nil {
+			s.reindexLocked()
+		}
+	}
+	return one, many
 }
 
 // ack answers the event's acknowledgement request. Arguments that are the
@@ -637,6 +646,7 @@ func (s *Socket) closed(reason string) {
 	if !s.connected.CompareAndSwap(true, false) {
 		return
 	}
+	s.joinable.Store(false)
 	var disconnecting []func(string)
 	s.mu.Lock()
 	if s.more != nil {
@@ -692,15 +702,18 @@ func (s *Socket) closeRefused() {
 	s.mu.Unlock()
 }
 
-// safelyNoDisconnect runs user code during a disconnect, logging a panic.
-func (s *Socket) safelyNoDisconnect(fn func()) {
+// safelyNoDisconnect runs user code that must not disconnect the socket
+// (disconnect, error and outgoing listeners), logging a panic. It reports
+// whether fn returned normally.
+func (s *Socket) safelyNoDisconnect(fn func()) (ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			s.ns.logger.Error("namespace: disconnect handler panicked", "namespace", s.ns.name, "socket", s.id,
+			s.ns.logger.Error("namespace: listener panicked", "namespace", s.ns.name, "socket", s.id,
 				"panic", fmt.Sprint(r), "stack", string(debug.Stack()))
 		}
 	}()
 	fn()
+	return true
 }
 
 // info describes the socket for FetchSockets.

@@ -76,15 +76,16 @@ func connectOne(t *testing.T, conn namespace.Conn, hs namespace.Handshake, auth 
 func TestSocketHandlers(t *testing.T) {
 	conn := &recordConn{}
 	var got []string
+	var e3 namespace.Listener
 	c, s := connectOne(t, conn, namespace.Handshake{}, "", func(s *namespace.Socket) {
 		for i := range 12 { // past the size where handlers are indexed
 			name := fmt.Sprintf("e%d", i)
 			s.On(name, func(e *namespace.Event) { got = append(got, name+":"+e.Name) })
 		}
-		s.On("e3", func(e *namespace.Event) { got = append(got, "new e3") }) // replaces
-		s.On("typed", func(ctx context.Context, n int, ack namespace.AckFunc) {
+		e3 = s.On("e3", func(e *namespace.Event) { got = append(got, "second e3") }) // added, in order
+		namespace.HandleAck(s, "typed", func(ctx context.Context, n int) (int, error) {
 			require.NoError(t, ctx.Err())
-			_ = ack(n + 1)
+			return n + 1, nil
 		})
 		s.OnAny(func(e *namespace.Event) { got = append(got, "any:"+e.Name) })
 		s.Off("e5")
@@ -96,7 +97,7 @@ func TestSocketHandlers(t *testing.T) {
 	}
 	assert.Equal(t, []string{
 		"any:e0", "e0:e0",
-		"any:e3", "new e3",
+		"any:e3", "e3:e3", "second e3",
 		"any:e5",
 		"any:e11", "e11:e11",
 		"any:e1", "e1:e1",
@@ -104,6 +105,14 @@ func TestSocketHandlers(t *testing.T) {
 		"any:typed",
 	}, got)
 	assert.Equal(t, `431[42]`, conn.sent()[len(conn.sent())-1])
+	assert.Equal(t, 2, s.Listeners("e3"))
+
+	// One listener removed by its Listener, the other stays.
+	assert.True(t, e3.Off())
+	assert.False(t, e3.Off(), "already removed")
+	got = nil
+	require.NoError(t, c.Receive(false, []byte(`2["e3"]`)))
+	assert.Equal(t, []string{"any:e3", "e3:e3"}, got)
 
 	// Few handlers again: scanned, not indexed.
 	for i := range 12 {

@@ -29,6 +29,20 @@ type Memory struct {
 	// ones.
 	index map[string]map[string]int
 	done  bool
+
+	events notifier
+}
+
+// OnRoomEvent implements [Notifier]: fn runs for every room created,
+// deleted, joined or left on this adapter, in the order the changes
+// happened, outside the adapter's lock (maybe on the goroutine of another
+// change than the one it reports). The room named by each socket's id is
+// not reported (socket.io reports it too).
+func (m *Memory) OnRoomEvent(fn func(Event)) {
+	if fn == nil {
+		panic("room: OnRoomEvent: nil hook")
+	}
+	m.events.add(fn)
 }
 
 // smallRooms is how many rooms a socket's slice holds before it is
@@ -69,7 +83,13 @@ func live(list []string, index map[string]int, i int) bool {
 // AddAll implements [Adapter].
 func (m *Memory) AddAll(id string, rooms ...string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.addAllLocked(id, rooms)
+	m.mu.Unlock()
+	m.events.deliver(m.ns)
+}
+
+func (m *Memory) addAllLocked(id string, rooms []string) {
+	notify := m.events.active.Load()
 	list, index, _ := m.joinedLocked(id)
 	for _, r := range rooms {
 		if r == id {
@@ -94,8 +114,14 @@ func (m *Memory) AddAll(id string, rooms ...string) {
 		if members == nil {
 			members = make(map[string]struct{}, 1)
 			m.rooms[r] = members
+			if notify {
+				m.events.push(Event{Kind: CreateRoom, Room: r})
+			}
 		}
 		members[id] = struct{}{}
+		if notify {
+			m.events.push(Event{Kind: JoinRoom, Room: r, ID: id})
+		}
 	}
 	m.sids[id] = list
 }
@@ -103,7 +129,12 @@ func (m *Memory) AddAll(id string, rooms ...string) {
 // Del implements [Adapter].
 func (m *Memory) Del(id, room string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.delLocked(id, room)
+	m.mu.Unlock()
+	m.events.deliver(m.ns)
+}
+
+func (m *Memory) delLocked(id, room string) {
 	list, index, known := m.joinedLocked(id)
 	if !known || room == id {
 		return
@@ -165,15 +196,21 @@ func indexOf(list []string) map[string]int {
 func (m *Memory) leaveLocked(id, room string) {
 	members := m.rooms[room]
 	delete(members, id)
+	notify := m.events.active.Load()
+	if notify {
+		m.events.push(Event{Kind: LeaveRoom, Room: room, ID: id})
+	}
 	if len(members) == 0 {
 		delete(m.rooms, room)
+		if notify {
+			m.events.push(Event{Kind: DeleteRoom, Room: room})
+		}
 	}
 }
 
 // DelAll implements [Adapter].
 func (m *Memory) DelAll(id string) {
 	m.mu.Lock()
-	defer m.mu.Unlock()
 	list, index, _ := m.joinedLocked(id)
 	for i, r := range list {
 		if index == nil || live(list, index, i) {
@@ -182,6 +219,8 @@ func (m *Memory) DelAll(id string) {
 	}
 	delete(m.sids, id)
 	delete(m.index, id)
+	m.mu.Unlock()
+	m.events.deliver(m.ns)
 }
 
 // Rooms implements [Adapter].

@@ -21,6 +21,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"flag"
 	"fmt"
@@ -141,17 +142,17 @@ func (c *chat) connect(s *hub.Socket) {
 	// ... and tell everyone else it arrived.
 	_ = s.Broadcast().Emit("presence", presence{Event: "connected", ID: s.ID(), Online: online})
 
-	s.On("add user", func(name string) { c.addUser(s, name) })
+	hub.Handle(s, "add user", func(_ context.Context, name string) error { c.addUser(s, name); return nil })
 	// index.html sends {message, time} as "receive message" (the seed's
 	// page spells it "recive message"); classic clients send a string as
 	// "new message". All of them reach the others as "new message".
 	for _, event := range []string{"receive message", "recive message", "new message"} {
 		s.On(event, func(e *hub.Event) { c.message(s, e) })
 	}
-	s.On("typing", func() {
+	s.On("typing", func(*hub.Event) {
 		_ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name})
 	})
-	s.On("stop typing", func() {
+	s.On("stop typing", func(*hub.Event) {
 		_ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name})
 	})
 

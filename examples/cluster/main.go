@@ -162,12 +162,12 @@ func decodeData(s namespace.RemoteSocket, u *user) bool {
 
 func (c *chat) connect(s *hub.Socket) {
 	s.SetData(user{Name: "guest-" + s.ID()[:4]})
-	s.On("add user", func(name string) { go c.addUser(s, name) })
+	hub.Handle(s, "add user", func(_ context.Context, name string) error { go c.addUser(s, name); return nil })
 	for _, event := range []string{"receive message", "recive message", "new message"} {
 		s.On(event, func(e *hub.Event) { c.message(s, e) })
 	}
-	s.On("typing", func() { _ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name}) })
-	s.On("stop typing", func() { _ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name}) })
+	s.On("typing", func(*hub.Event) { _ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name}) })
+	s.On("stop typing", func(*hub.Event) { _ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name}) })
 	s.OnDisconnect(func(reason string) {
 		// Counting asks the other nodes: not in the handler.
 		go func() {

@@ -11,6 +11,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"flag"
 	"fmt"
@@ -76,14 +77,13 @@ func register(h *hub.Server) {
 
 			// A client's message goes to every client of this namespace,
 			// the sender included, and to nobody elsewhere.
-			s.On("new message", func(text string, ack hub.AckFunc) {
+			hub.HandleAck(s, "new message", func(_ context.Context, text string) (map[string]any, error) {
 				text = strings.TrimSpace(text)
 				if text == "" || utf8.RuneCountInString(text) > 2000 {
-					_ = ack(map[string]any{"ok": false, "error": "a message has 1 to 2000 characters"})
-					return
+					return map[string]any{"ok": false, "error": "a message has 1 to 2000 characters"}, nil
 				}
 				_ = ns.Emit("new message", message{Mess: text, From: s.ID(), Namespace: name})
-				_ = ack(map[string]any{"ok": true, "namespace": name})
+				return map[string]any{"ok": true, "namespace": name}, nil
 			})
 			s.OnDisconnect(func(reason string) {
 				slog.Info("namespaces: client disconnected", "namespace", name, "id", s.ID(), "reason", reason)

@@ -16,6 +16,7 @@
 package main
 
 import (
+	"context"
 	"embed"
 	"flag"
 	"fmt"
@@ -92,48 +93,45 @@ func register(h *hub.Server) {
 		slog.Info("rooms: client connected", "id", s.ID())
 		_ = s.Emit("new message", map[string]string{"mess": "welcome: join room one to hear what is said there"})
 
-		s.On("join", func(room string, ack hub.AckFunc) {
+		hub.HandleAck(s, "join", func(_ context.Context, room string) (result, error) {
 			if !validRoom(room) {
-				_ = ack(result{Error: "room names start with \"room \" and have at most 64 characters"})
-				return
+				return result{Error: "room names start with \"room \" and have at most 64 characters"}, nil
 			}
 			s.Join(room) // socket.join('room one')
 			n := members(room)
 			_ = s.To(room).Emit("room event", roomEvent{Event: "joined", ID: s.ID(), Room: room, Members: n})
-			_ = ack(result{OK: true, Room: room, Members: n}) // after the others were told
+			return result{OK: true, Room: room, Members: n}, nil // acked after the others were told
 		})
 
-		s.On("leave", func(room string, ack hub.AckFunc) {
+		hub.HandleAck(s, "leave", func(_ context.Context, room string) (result, error) {
 			wasIn := slices.Contains(s.Rooms(), room)
 			s.Leave(room) // socket.leave('room one')
 			n := members(room)
 			if wasIn {
 				_ = s.To(room).Emit("room event", roomEvent{Event: "left", ID: s.ID(), Room: room, Members: n})
 			}
-			_ = ack(result{OK: true, Room: room, Members: n})
+			return result{OK: true, Room: room, Members: n}, nil
 		})
 
 		// socket.broadcast.to(room).emit('new messages', data): everyone in
 		// the room except the sender.
-		s.On("new messages", func(m roomMessage, ack hub.AckFunc) {
+		hub.HandleAck(s, "new messages", func(_ context.Context, m roomMessage) (result, error) {
 			m.Message = strings.TrimSpace(m.Message)
 			if !validRoom(m.Room) || m.Message == "" || utf8.RuneCountInString(m.Message) > 2000 {
-				_ = ack(result{Error: "send {room, message}: a room one may join and 1 to 2000 characters"})
-				return
+				return result{Error: "send {room, message}: a room one may join and 1 to 2000 characters"}, nil
 			}
 			m.From = s.ID()
 			_ = s.To(m.Room).Emit("new messages", m)
-			_ = ack(result{OK: true, Room: m.Room, Members: members(m.Room)})
+			return result{OK: true, Room: m.Room, Members: members(m.Room)}, nil
 		})
 
 		// io.to(room).emit('receive message', ...): everyone in the room.
-		s.On("greet room", func(room string, ack hub.AckFunc) {
+		hub.HandleAck(s, "greet room", func(_ context.Context, room string) (result, error) {
 			if !validRoom(room) {
-				_ = ack(result{Error: "no such room"})
-				return
+				return result{Error: "no such room"}, nil
 			}
 			_ = h.To(room).Emit("receive message", "hello, users in "+room)
-			_ = ack(result{OK: true, Room: room, Members: members(room)})
+			return result{OK: true, Room: room, Members: members(room)}, nil
 		})
 
 		// While it is still in its rooms, tell them the socket is leaving.

@@ -16,8 +16,13 @@ func Example() {
 	defer h.Shutdown(context.Background())
 	h.OnConnection(func(s *hub.Socket) {
 		s.Join("lobby") // done when Connect returns
-		s.On("join", func(room string) { s.Join(room) })
-		s.On("say", func(room, text string) { s.To(room).Emit("said", text) })
+		hub.Handle(s, "join", func(_ context.Context, room string) error { s.Join(room); return nil })
+		s.On("say", func(e *hub.Event) {
+			var room, text string
+			if e.Args.Scan(&room, &text) == nil {
+				_ = s.To(room).Emit("said", text)
+			}
+		})
 	})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

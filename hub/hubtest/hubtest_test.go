@@ -40,7 +40,7 @@ func TestConnectAndSyncWaitForHandlers(t *testing.T) {
 	srv.OnConnection(func(s *hub.Socket) {
 		<-release // a slow connection handler: Connect must wait for it
 		s.Join("from-connect")
-		s.On("join", func(room string) { s.Join(room) })
+		hub.Handle(s, "join", func(_ context.Context, room string) error { s.Join(room); return nil })
 	})
 	ctx := testCtx(t)
 	for i := range 20 {
@@ -77,7 +77,7 @@ func TestConnectAndSyncWaitForHandlers(t *testing.T) {
 func TestExpectMatchAndNone(t *testing.T) {
 	h, srv := newHub(t)
 	srv.OnConnection(func(s *hub.Socket) {
-		s.On("go", func() {
+		s.On("go", func(*hub.Event) {
 			_ = s.Emit("new message", map[string]string{"message": "first"})
 			_ = s.Emit("new message", map[string]string{"message": "second"})
 			_ = s.Emit("other", 1)

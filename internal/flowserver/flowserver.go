@@ -26,6 +26,7 @@ package flowserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"runtime"
@@ -62,9 +63,16 @@ func New(path string, logger *slog.Logger) *hub.Server {
 	})
 	valid := func(n, size int) bool { return n >= 0 && n <= MaxEvents && size >= 0 && size <= MaxSize }
 	var m meter
+	// reply answers e's ack, when the client asked for one.
+	reply := func(e *hub.Event, args ...any) {
+		if e.Ack != nil {
+			_ = e.Ack(args...)
+		}
+	}
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("burst", func(n, size int, ack hub.AckFunc) {
-			if !valid(n, size) {
+		s.On("burst", func(e *hub.Event) {
+			var n, size int
+			if e.Args.Scan(&n, &size) != nil || !valid(n, size) {
 				return
 			}
 			data := strings.Repeat("b", size)
@@ -73,13 +81,15 @@ func New(path string, logger *slog.Logger) *hub.Server {
 					return
 				}
 			}
-			_ = ack(n)
+			reply(e, n)
 		})
-		s.On("join", func(room string, ack hub.AckFunc) { s.Join(room); _ = ack("ok") })
-		s.On("observe", func(ack hub.AckFunc) { s.Join("observers"); _ = ack("ok") })
-		s.On("prime", func(room string) { _ = h.To(room).Emit("item", -1, "") })
-		s.On("fill-after-close", func(room string, n, size int, ack hub.AckFunc) {
-			if !valid(n, size) {
+		hub.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
+		s.On("observe", func(e *hub.Event) { s.Join("observers"); reply(e, "ok") })
+		hub.Handle(s, "prime", func(_ context.Context, room string) error { return h.To(room).Emit("item", -1, "") })
+		s.On("fill-after-close", func(e *hub.Event) {
+			var room string
+			var n, size int
+			if e.Args.Scan(&room, &n, &size) != nil || !valid(n, size) {
 				return
 			}
 			done := s.Done()
@@ -91,10 +101,10 @@ func New(path string, logger *slog.Logger) *hub.Server {
 				}
 				_ = h.To("observers").Emit("filled", room, n)
 			}()
-			_ = ack("ok")
+			reply(e, "ok")
 		})
-		s.On("mark", func(ack hub.AckFunc) { _ = ack(m.mark()) })
-		s.On("peak", func(ack hub.AckFunc) { _ = ack(m.peak()) })
+		s.On("mark", func(e *hub.Event) { reply(e, m.mark()) })
+		s.On("peak", func(e *hub.Event) { reply(e, m.peak()) })
 	})
 	return h
 }

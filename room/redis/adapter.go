@@ -96,6 +96,13 @@ func (a *Adapter) DelAll(id string) { a.local.DelAll(id) }
 // Rooms implements [room.Adapter].
 func (a *Adapter) Rooms(id string) []string { return a.local.Rooms(id) }
 
+// OnRoomEvent implements [room.Notifier]: fn sees the rooms of this node
+// being created, deleted, joined and left, as [room.Memory.OnRoomEvent]
+// describes (socket.io's Redis adapter, too, reports local changes only).
+func (a *Adapter) OnRoomEvent(fn func(room.Event)) { a.local.OnRoomEvent(fn) }
+
+var _ room.Notifier = (*Adapter)(nil)
+
 // Sockets implements [room.Adapter]: the local sockets.
 func (a *Adapter) Sockets(rooms ...string) []string { return a.local.Sockets(rooms...) }
 

@@ -440,8 +440,17 @@ func TestServerSideEmit(t *testing.T) {
 	h0, h1, h2 := newNode(t, srv, nil), newNode(t, srv, nil), newNode(t, srv, nil)
 	got := make(chan string, 10)
 	for i, h := range []*hub.Server{h0, h1, h2} {
-		h.Of("/").OnServerSideEmit("hello", func(who string, n int) { got <- fmt.Sprintf("%d:%s:%d", i, who, n) })
-		h.Of("/").OnServerSideEmit("load", func(ack hub.AckFunc) { _ = ack(i, "node") })
+		h.Of("/").OnServerSideEmit("hello", func(e *hub.Event) {
+			var who string
+			var n int
+			_ = e.Args.Scan(&who, &n)
+			got <- fmt.Sprintf("%d:%s:%d", i, who, n)
+		})
+		h.Of("/").OnServerSideEmit("load", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack(i, "node")
+			}
+		})
 	}
 	ctx := testCtx(t)
 
@@ -474,7 +483,7 @@ func TestServerSideEmit(t *testing.T) {
 	require.ErrorIs(t, err, namespace.ErrReservedEvent)
 
 	// Namespaces are separate.
-	h1.Of("/other").OnServerSideEmit("hello", func(string, int) { got <- "other" })
+	h1.Of("/other").OnServerSideEmit("hello", func(*hub.Event) { got <- "other" })
 	h0.Of("/other")
 	require.NoError(t, h0.Of("/other").ServerSideEmit("hello", "x", 1))
 	require.NoError(t, h0.Of("/").ServerSideEmit("hello", "h0", 2))
@@ -692,4 +701,30 @@ func TestUnresponsiveConnectionIsReplaced(t *testing.T) {
 	require.NoError(t, adapterOf(h0.Of("/")).Ready(ctx))
 	require.NoError(t, h1.Emit("news", "after"))
 	expectOnly(t, a, "news", `"after"`)
+}
+
+// Room events report this node's rooms, as with the in-memory adapter;
+// a room joined on another node (by a remote AddSockets) is this node's
+// change there, not here.
+func TestRoomEventsLocal(t *testing.T) {
+	srv := startRedis(t)
+	h0, h1 := newNode(t, srv, nil), newNode(t, srv, nil)
+	events := make(chan room.Event, 16)
+	require.NoError(t, h0.Of("/").OnRoomEvent(func(e room.Event) {
+		if e.Room != "" && e.Room[0] == 'r' { // the test's rooms, not the sockets' own
+			events <- e
+		}
+	}))
+	a := connect(t, h0, &testAuth{Rooms: []string{"r1"}})
+	assert.Equal(t, room.Event{Kind: room.CreateRoom, Room: "r1"}, <-events)
+	assert.Equal(t, room.Event{Kind: room.JoinRoom, Room: "r1", ID: a.ID()}, <-events)
+	connect(t, h1, &testAuth{Rooms: []string{"r1"}})
+	require.NoError(t, h1.Of("/").In("r1").SocketsJoin("r2")) // a, on h0, joins too
+	assert.Equal(t, room.Event{Kind: room.CreateRoom, Room: "r2"}, <-events)
+	assert.Equal(t, room.Event{Kind: room.JoinRoom, Room: "r2", ID: a.ID()}, <-events)
+	select {
+	case e := <-events:
+		t.Fatalf("unexpected %+v: the other node's socket is not in this node's rooms", e)
+	default:
+	}
 }

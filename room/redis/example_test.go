@@ -26,7 +26,11 @@ func Example() {
 		_ = s.To("lobby").Emit("joined", s.ID())
 	})
 	// Messages between the servers themselves.
-	h.Of("/").OnServerSideEmit("ping", func(from string, ack hub.AckFunc) { _ = ack("pong from this node") })
+	h.Of("/").OnServerSideEmit("ping", func(e *hub.Event) {
+		if e.Ack != nil {
+			_ = e.Ack("pong from this node")
+		}
+	})
 
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)

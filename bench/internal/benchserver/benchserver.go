@@ -67,7 +67,7 @@ func New(opts *hub.Options) *hub.Server {
 		}
 	}
 	join := inRoom(func(s *hub.Socket, room string) { s.Join(room) })
-	leave := inRoom((*hub.Socket).Leave)
+	leave := inRoom(func(s *hub.Socket, room string) { s.Leave(room) })
 	bcast := func(e *hub.Event) {
 		var room string
 		if err := e.Args.Decode(0, &room); err != nil {

@@ -141,8 +141,8 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 				_ = e.Ack(e.Args.Values()...)
 			}
 		})
-		s.On("join", func(room string, ack hub.AckFunc) { s.Join(room); _ = ack("ok") })
-		s.On("leave", func(room string, ack hub.AckFunc) { s.Leave(room); _ = ack("ok") })
+		hub.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
+		hub.HandleAck(s, "leave", func(_ context.Context, room string) (string, error) { s.Leave(room); return "ok", nil })
 		s.On("to-room", func(e *hub.Event) {
 			var room string
 			if e.Args.Decode(0, &room) == nil {
@@ -155,7 +155,7 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 				_ = main.To(room).Emit("room-message", e.Args.Values()[1:]...)
 			}
 		})
-		s.On("server-disconnect", func() { s.Disconnect(false) })
+		s.On("server-disconnect", func(*hub.Event) { s.Disconnect(false) })
 		s.On("emit-with-ack", func(e *hub.Event) {
 			args := e.Args.Values()
 			go func() {
@@ -167,10 +167,11 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 				}
 			}()
 		})
-		s.On("burst", func(n int) {
+		hub.Handle(s, "burst", func(_ context.Context, n int) error {
 			for i := 0; i < n; i++ {
 				_ = s.Emit("burst-item", i)
 			}
+			return nil
 		})
 	})
 	return h
@@ -190,7 +191,11 @@ func newRecovery(logger *slog.Logger) *hub.Server {
 	})
 	h.OnConnection(func(s *hub.Socket) {
 		s.Join("stream")
-		s.On("stream", func(n, everyMs int) {
+		s.On("stream", func(e *hub.Event) {
+			var n, everyMs int
+			if e.Args.Scan(&n, &everyMs) != nil {
+				return
+			}
 			go func() {
 				for i := 0; i < n; i++ {
 					_ = h.To("stream").Emit("item", i)

@@ -52,8 +52,17 @@ func newOptions(logger *slog.Logger, clientDist string) *optionsHub {
 	}
 	h := hub.New(opts)
 	h.OnConnection(func(s *hub.Socket) {
-		s.On("ping-server", func(ack hub.AckFunc) { _ = ack("pong") })
-		s.On("big", func(size int, compress bool) {
+		s.On("ping-server", func(e *hub.Event) {
+			if e.Ack != nil {
+				_ = e.Ack("pong")
+			}
+		})
+		s.On("big", func(e *hub.Event) {
+			var size int
+			var compress bool
+			if e.Args.Scan(&size, &compress) != nil {
+				return
+			}
 			size = min(max(size, 0), 1<<20)
 			_ = s.Compress(compress).Emit("big", strings.Repeat("realtime ", size/9+1)[:size])
 		})

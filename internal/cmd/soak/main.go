@@ -40,7 +40,7 @@ func run(n, concurrency int) error {
 	})
 	h.OnConnection(func(s *hub.Socket) {
 		s.Join("soak")
-		s.On("hello", func(string) {})
+		s.On("hello", func(*hub.Event) {})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
