@@ -16,7 +16,14 @@
 //   - recovery.test.mjs: connection state recovery with socket.io-client;
 //   - flowcontrol.test.mjs: socket.io-client over WebSocket only and polling
 //     only gets a handler's burst of 10,000 events of 1 KB, and a recovery
-//     replay of 3,000 missed broadcasts, whole and in order.
+//     replay of 3,000 missed broadcasts, whole and in order;
+//   - events.test.mjs: the socket's event API seen by socket.io-client,
+//     against the /events/ hub: several listeners of one event in order,
+//     Once, Off, per-event middlewares (Use) whose refusals reach OnError
+//     (and leave the ack unanswered unless the middleware answers it),
+//     OnAny/PrependAny/OffAny, OnAnyOutgoing, Join in a connection
+//     middleware, the typed Handle/HandleAck ({"error": ...} acks) and the
+//     typed EmitWithAck.
 //
 // Start with `make test` at the repository root: it installs the pinned npm
 // packages (npm ci --prefix interop) and runs the test with

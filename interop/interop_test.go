@@ -49,6 +49,7 @@ var suites = []string{
 	"recovery.test.mjs",
 	"options.test.mjs",
 	"flowcontrol.test.mjs",
+	"events.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.

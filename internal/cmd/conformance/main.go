@@ -27,7 +27,11 @@
 //
 //   - /flow/: the flow-control application of internal/flowserver
 //     (connection state recovery, the default heartbeat and queue bound):
-//     burst, join, observe, prime, fill-after-close, mark and peak.
+//     burst, join, observe, prime, fill-after-close, mark and peak;
+//   - /events/: a Socket.IO server exercising the socket's event API
+//     (several listeners, Once, Off, Use and OnError, OnAny, OnAnyOutgoing,
+//     Join in a connection middleware, typed handlers and EmitWithAck; see
+//     events.go).
 //
 // Run it with
 //
@@ -74,6 +78,8 @@ func main() {
 	mux.Handle("/options-state/", opt.state)
 	flow := flowserver.New("/flow/", logger)
 	mux.Handle("/flow/", flow)
+	evt := newEvents(logger)
+	mux.Handle("/events/", evt)
 
 	srv := &http.Server{Addr: *addr, Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -87,6 +93,7 @@ func main() {
 		_ = rec.Shutdown(shutdownCtx)
 		_ = opt.Shutdown(shutdownCtx)
 		_ = flow.Shutdown(shutdownCtx)
+		_ = evt.Shutdown(shutdownCtx)
 		_ = srv.Shutdown(shutdownCtx)
 	}()
 	logger.Info("conformance server listening", "addr", *addr)
@@ -103,6 +110,19 @@ func suiteOptions(logger *slog.Logger) *engineio.Options {
 		PingTimeout:    200 * time.Millisecond,
 		MaxPayload:     1_000_000,
 		AllowedOrigins: []string{"*"},
+		Logger:         logger,
+	}
+}
+
+// pathOptions are the hub options of a Socket.IO server mounted at path,
+// with the suites' heartbeat and origins.
+func pathOptions(logger *slog.Logger, path string) *hub.Options {
+	o := suiteOptions(logger)
+	return &hub.Options{
+		Path:           path,
+		PingInterval:   o.PingInterval,
+		PingTimeout:    o.PingTimeout,
+		AllowedOrigins: o.AllowedOrigins,
 		Logger:         logger,
 	}
 }
@@ -180,15 +200,9 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 // newRecovery returns the Socket.IO server with connection state recovery
 // mounted at /recovery/.
 func newRecovery(logger *slog.Logger) *hub.Server {
-	o := suiteOptions(logger)
-	h := hub.New(&hub.Options{
-		Path:                    "/recovery/",
-		PingInterval:            o.PingInterval,
-		PingTimeout:             o.PingTimeout,
-		AllowedOrigins:          o.AllowedOrigins,
-		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true},
-		Logger:                  logger,
-	})
+	opts := pathOptions(logger, "/recovery/")
+	opts.ConnectionStateRecovery = &hub.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true}
+	h := hub.New(opts)
 	h.OnConnection(func(s *hub.Socket) {
 		s.Join("stream")
 		s.On("stream", func(e *hub.Event) {
