@@ -1,6 +1,7 @@
 package engineio_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
 	"time"
@@ -127,4 +128,22 @@ func TestSessionHooksLate(t *testing.T) {
 	assert.Equal(t, "message:after", <-sent)
 	assert.Empty(t, sent)
 	assert.Equal(t, transport.NameWebSocket, sess.Transport())
+}
+
+// Sending costs no allocation for the hooks, registered or not.
+func TestSessionHooksAllocs(t *testing.T) {
+	srv := engineio.NewServer(engineio.HandlerFunc(func(*engineio.Session) engineio.SessionHandler { return nil }), nil)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		assert.NoError(t, srv.Shutdown(ctx))
+	})
+	sess := srv.ServeConn(engineio.NopConn{}, nil)
+	require.NotNil(t, sess)
+	frames := []transport.Frame{engineio.Text([]byte("hello"))} // a variadic call's slice escapes
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = sess.Send(frames...) }), "without hooks")
+	n := 0
+	sess.OnPacketCreate(func(p engineio.Packet) { n += len(p.Data) })
+	assert.Zero(t, testing.AllocsPerRun(100, func() { _ = sess.Send(frames...) }), "with a hook")
+	assert.Equal(t, 101*len("hello"), n)
 }
