@@ -73,6 +73,10 @@ type (
 	// (Options.OnConnectionError); not to be confused with ConnectError,
 	// a middleware's refusal of a namespace.
 	ConnectionError = engineio.ConnectionError
+	// EngineConn is a socket's connection (Socket.Conn), and EnginePacket
+	// one of its Engine.IO packets, as its hooks see them.
+	EngineConn   = namespace.EngineConn
+	EnginePacket = engineio.Packet
 )
 
 // Handle is [namespace.Handle]: a handler of event on s whose first

@@ -32,6 +32,10 @@
 // event sent to the client goes through its [Socket.OnAnyOutgoing]
 // listeners first. Room changes are reported by [Namespace.OnRoomEvent].
 //
+// [Socket.Conn] is the connection under the socket (socket.io's
+// socket.conn): its transport ("polling", then "websocket" once upgraded),
+// and hooks on the upgrade and on every Engine.IO packet received or sent.
+//
 // Handlers of one socket run one at a time, in the order its client sent
 // the events; never block in them.
 package namespace

@@ -390,6 +390,9 @@ func (s *Server) open(conn transport.Conn, r *http.Request, id string) *Session 
 		s.release(sess) // not started: conn will not report its end
 		return nil
 	}
+	if sess.hooks.Load() != nil { // none yet, unless found by Server.Session
+		sess.sentHooks([]transport.Frame{{Data: open}})
+	}
 	h := s.handler.Open(sess)
 	if h == nil {
 		h = SessionFuncs{}

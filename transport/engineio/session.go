@@ -54,7 +54,8 @@ type Session struct {
 	// 0 when it owes none; written with srv.hb.mu held, read without.
 	pongDue atomic.Int64
 
-	data atomic.Pointer[any] // application data
+	data  atomic.Pointer[any]          // application data
+	hooks atomic.Pointer[sessionHooks] // nil until a hook is registered; see hooks.go
 }
 
 func newSession(srv *Server, conn transport.Conn, r *http.Request, id string) *Session {
@@ -276,6 +277,7 @@ func (s *Session) TrySend(frames ...transport.Frame) bool {
 			return false
 		}
 		s.srv.counters.sent(frames)
+		s.sentHooks(frames)
 		return true
 	}
 	// A transport that cannot refuse frames: send them unless its queue
@@ -329,6 +331,9 @@ func (s *Session) sendLocked(frames []transport.Frame) error {
 	s.sendMu.Unlock()
 	c := &s.srv.counters
 	c.sent(frames)
+	if err == nil {
+		s.sentHooks(frames)
+	}
 	if err != nil {
 		if errors.Is(err, transport.ErrQueueFull) {
 			c.overflows.Add(1)
@@ -581,7 +586,9 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	s.sendMu.Unlock()
 	if err != nil {
 		s.close(fmt.Errorf("%w: %w", ErrTransportError, err), false)
+		return
 	}
+	s.upgradeHooks(ws.Name())
 }
 
 // connHandler receives one transport connection's frames for a session.
@@ -607,6 +614,7 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 	case !current:
 		return nil // a transport the session has left
 	}
+	s.receivedHooks(f)
 	if f.Binary {
 		return s.deliver(Message{Binary: true, Data: f.Data})
 	}
