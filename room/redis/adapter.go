@@ -119,13 +119,10 @@ func (a *Adapter) Broadcast(ctx context.Context, p *room.Packet, opts room.Optio
 	if err := a.local.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
 		return err
 	}
-	b := appendArrayLen(make([]byte, 0, 64+len(a.node.uid)+len(p.Data)), 3)
-	b = appendStr(b, a.node.uid)
-	b, err := appendPacket(b, p, a.name)
+	b, err := encodeBroadcast(a.node.uid, a.name, p, opts)
 	if err != nil {
-		return fmt.Errorf("redis: broadcast: %w", err)
+		return err
 	}
-	b = appendOpts(b, opts, 0)
 	channel := a.channel
 	if len(opts.Rooms) == 1 {
 		channel += opts.Rooms[0] + "#"
@@ -401,8 +398,7 @@ func (a *Adapter) AddSockets(ctx context.Context, opts room.Options, rooms ...st
 	if err := a.local.AddSockets(ctx, opts, rooms...); err != nil || opts.Flags.Local {
 		return err
 	}
-	rl := roomList(rooms)
-	return a.publishRequest(ctx, "sockets join", jsonRequest{UID: a.node.uid, Type: reqRemoteJoin, Opts: toWire(opts), Rooms: &rl})
+	return a.publishRequest(ctx, "sockets join", roomsRequest(a.node.uid, reqRemoteJoin, opts, rooms))
 }
 
 // DelSockets implements [room.Adapter].
@@ -410,8 +406,7 @@ func (a *Adapter) DelSockets(ctx context.Context, opts room.Options, rooms ...st
 	if err := a.local.DelSockets(ctx, opts, rooms...); err != nil || opts.Flags.Local {
 		return err
 	}
-	rl := roomList(rooms)
-	return a.publishRequest(ctx, "sockets leave", jsonRequest{UID: a.node.uid, Type: reqRemoteLeave, Opts: toWire(opts), Rooms: &rl})
+	return a.publishRequest(ctx, "sockets leave", roomsRequest(a.node.uid, reqRemoteLeave, opts, rooms))
 }
 
 // DisconnectSockets implements [room.Adapter].
@@ -420,7 +415,7 @@ func (a *Adapter) DisconnectSockets(ctx context.Context, opts room.Options, clos
 	if !opts.Flags.Local {
 		// Queued first, as socket.io publishes first; the local sockets go
 		// either way.
-		err = a.publishRequest(ctx, "disconnect sockets", jsonRequest{UID: a.node.uid, Type: reqRemoteDisconnect, Opts: toWire(opts), Close: close})
+		err = a.publishRequest(ctx, "disconnect sockets", disconnectRequest(a.node.uid, opts, close))
 	}
 	return errors.Join(err, a.local.DisconnectSockets(ctx, opts, close))
 }

@@ -243,17 +243,14 @@ func readFlags(r *mpReader) (room.Flags, error) {
 		if err != nil {
 			return f, err
 		}
-		if string(key) == "volatile" {
-			c, perr := r.peek()
-			if perr != nil {
-				return f, perr
-			}
-			if c == 0xc2 || c == 0xc3 || c == 0xc0 {
-				f.Volatile, err = r.bool()
-			} else {
-				err = r.skip()
-			}
-		} else {
+		switch string(key) {
+		case "volatile":
+			f.Volatile, err = readFlag(r, false)
+		case "compress":
+			var compress bool
+			compress, err = readFlag(r, true)
+			f.NoCompress = !compress
+		default:
 			err = r.skip()
 		}
 		if err != nil {
@@ -261,6 +258,18 @@ func readFlags(r *mpReader) (room.Flags, error) {
 		}
 	}
 	return f, nil
+}
+
+// readFlag reads a boolean flag; anything else (nil, a number) is def.
+func readFlag(r *mpReader, def bool) (bool, error) {
+	c, err := r.peek()
+	if err != nil {
+		return def, err
+	}
+	if c == 0xc2 || c == 0xc3 {
+		return r.bool()
+	}
+	return def, r.skip()
 }
 
 // appendOpts writes broadcast options as the Node adapter does.
@@ -276,9 +285,15 @@ func appendOpts(b []byte, opts room.Options, timeoutMS int64) []byte {
 	if timeoutMS > 0 {
 		nf++
 	}
+	if opts.Flags.NoCompress {
+		nf++
+	}
 	b = appendMapLen(b, nf)
 	if opts.Flags.Volatile {
 		b = appendBool(appendStr(b, "volatile"), true)
+	}
+	if opts.Flags.NoCompress {
+		b = appendBool(appendStr(b, "compress"), false)
 	}
 	if timeoutMS > 0 {
 		b = appendInt(appendStr(b, "timeout"), timeoutMS)
