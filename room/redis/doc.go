@@ -20,6 +20,9 @@
 // socket.io): a node asks the others when it needs to know about their
 // sockets.
 //
+// A Go process without a hub reaches the cluster through package
+// room/redis/emitter, the counterpart of Node's @socket.io/redis-emitter.
+//
 // # Wire protocol
 //
 // With key prefix K (default "socket.io") and namespace N, as the Node
