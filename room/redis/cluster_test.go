@@ -637,10 +637,14 @@ func TestNoRedisAtAll(t *testing.T) {
 	rdb := goredis.NewClient(&goredis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), MaxRetries: -1, DialTimeout: 100 * time.Millisecond})
 	t.Cleanup(func() { _ = rdb.Close() })
 	start := time.Now()
-	h := hub.New(&hub.Options{Adapter: redis.New(rdb, &redis.Options{RequestTimeout: 200 * time.Millisecond, Logger: quiet}), Logger: quiet})
+	logs := watchLog{msgs: make(chan string, 64)}
+	h := hub.New(&hub.Options{Adapter: redis.New(rdb, &redis.Options{RequestTimeout: 200 * time.Millisecond, Logger: slog.New(logs)}), Logger: quiet})
 	assert.Less(t, time.Since(start), 3*time.Second, "hub.New waits RequestTimeout at most")
 	h.OnConnection(func(s *hub.Socket) { _ = s.Emit("ready") })
 	a := connect(t, h, nil)
+	// Once the node knows Redis is unreachable, Emit fails at once (before,
+	// a message is queued and its failure only counted).
+	waitLog(t, logs, "Redis unreachable")
 	err = h.Emit("news", "x")
 	require.Error(t, err)
 	expectOnly(t, a, "news", `"x"`)
