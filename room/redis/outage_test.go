@@ -4,6 +4,8 @@ import (
 	"context"
 	"log/slog"
 	"net"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -162,4 +164,55 @@ func TestOutage(t *testing.T) {
 	socks, err = h0.Of("/").FetchSockets(ctx)
 	require.NoError(t, err)
 	assert.Len(t, socks, 2)
+}
+
+// Issue 17 point 1: when Redis does not take messages as fast as they come
+// (writes stalled), the publish queue stays within Options.MaxQueueBytes:
+// the broadcast that would exceed it still reaches the local sockets, and
+// its caller gets ErrQueueFull (counted) instead of the message being
+// dropped silently; what was queued reaches the other node, in order, once
+// Redis takes writes again.
+func TestPublishQueueBound(t *testing.T) {
+	srv := startRedis(t)
+	const bound = 16 << 10
+	h0 := newNode(t, srv, &redis.Options{MaxQueueBytes: bound, RequestTimeout: 5 * time.Second})
+	h1 := newNode(t, srv, nil)
+	a := connect(t, h0, nil)
+	b := connect(t, h1, nil)
+	ctx := testCtx(t)
+	ctrl := srv.Client(t)
+
+	payload := strings.Repeat("x", 4<<10)
+	require.NoError(t, ctrl.Do(ctx, "CLIENT", "PAUSE", "1000", "WRITE").Err())
+	queued := 0
+	var err error
+	for i := 0; i < 100; i++ {
+		err = h0.Emit("news", i, payload)
+		gotName, gotArg := next(t, a)
+		require.Equal(t, "news", gotName)
+		require.Equal(t, strconv.Itoa(i), gotArg, "local sockets get every broadcast, the refused one too")
+		if err != nil {
+			break
+		}
+		queued++
+	}
+	require.ErrorIs(t, err, redis.ErrQueueFull)
+	assert.Less(t, queued, 100)
+	st := adapterOf(h0.Of("/")).Stats()
+	assert.LessOrEqual(t, st.QueuedBytes, int64(bound))
+	assert.GreaterOrEqual(t, st.Refused, uint64(1))
+
+	// After the stall: the queued broadcasts, in order, then a marker; not
+	// the refused one.
+	require.NoError(t, adapterOf(h0.Of("/")).Ready(ctx))
+	for i := range queued {
+		gotName, gotArg := next(t, b)
+		require.Equal(t, "news", gotName)
+		require.Equal(t, strconv.Itoa(i), gotArg)
+	}
+	require.NoError(t, h0.Emit("marker"))
+	gotName, _ := next(t, a)
+	assert.Equal(t, "marker", gotName)
+	gotName, _ = next(t, b)
+	assert.Equal(t, "marker", gotName, "the refused broadcast never reaches the other node")
 }
