@@ -546,3 +546,51 @@ func liveHeap() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestSocketEmitBurstWaits: a burst emitted to one socket, in every form
+// that emits to it, waits for a client that reads instead of overflowing
+// its queue: all of it arrives, in order, and the client stays connected.
+func TestSocketEmitBurstWaits(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		emit func(s *hub.Socket, i int, payload string) error
+	}{
+		{"Emit", func(s *hub.Socket, i int, payload string) error { return s.Emit("tick", i, payload) }},
+		{"Compress(false).Emit", func(s *hub.Socket, i int, payload string) error {
+			return s.Compress(false).Emit("tick", i, payload)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHub(t, &hub.Options{
+				PingInterval: time.Minute, PingTimeout: time.Minute,
+				MaxQueueBytes: 32 << 10,
+				Transports:    []transport.Transport{websocket.New(&websocket.Options{SendBuffer: 4 << 10})},
+			})
+			socks := make(chan *hub.Socket, 1)
+			socketsOf(h, socks, make(chan string, 1))
+			srv := httptest.NewServer(h)
+			defer srv.Close()
+			c := dialLean(t, "ws"+strings.TrimPrefix(srv.URL, "http")+"/socket.io/?EIO=4&transport=websocket", 0)
+			s := nextSocket(t, socks)
+
+			const n = 500 // 500 KB through a 32 KB queue
+			payload := strings.Repeat("p", 1<<10)
+			emitted := make(chan error, 1)
+			go func() {
+				for i := range n {
+					if err := tc.emit(s, i, payload); err != nil {
+						emitted <- err
+						return
+					}
+				}
+				emitted <- nil
+			}()
+			for i := range n {
+				msg := c.next(t)
+				require.True(t, strings.HasPrefix(msg, `42["tick",`+strconv.Itoa(i)+`,`), "event %d: %.40s", i, msg)
+			}
+			require.NoError(t, <-emitted)
+			assert.True(t, s.Connected())
+		})
+	}
+}

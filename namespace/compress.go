@@ -2,7 +2,6 @@ package namespace
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/go-realtime/realtime/transport"
 )
@@ -30,52 +29,19 @@ func (s *Socket) Compress(on bool) SocketEmitter { return SocketEmitter{s: s, no
 // Compress returns the emitter with its compression flag set to on.
 func (e SocketEmitter) Compress(on bool) SocketEmitter { e.noCompress = !on; return e }
 
-// Emit is [Socket.Emit] with the emitter's compression flag.
+// Emit is [Socket.Emit] with the emitter's compression flag; like it, it
+// waits while the client's queue is full.
 func (e SocketEmitter) Emit(event string, args ...any) error {
-	frames, err := e.s.encodeOut(event, args, 0, false)
-	if err != nil {
-		return err
-	}
-	e.mark(frames)
-	return e.s.send(frames)
+	return e.s.emit(event, args, e.noCompress)
 }
 
 // EmitWithAck is [Socket.EmitWithAck] with the emitter's compression flag.
 func (e SocketEmitter) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
-	s := e.s
-	id := s.ns.nextAckID()
-	frames, err := s.encodeOut(event, args, id, true)
-	if err != nil {
-		return Args{}, err
-	}
-	e.mark(frames)
-	replies := make(chan Args, 1)
-	if !s.registerAck(id, func(a Args) { replies <- a }) {
-		return Args{}, ErrDisconnected
-	}
-	if err := s.send(frames); err != nil {
-		s.forgetAck(id)
-		return Args{}, err
-	}
-	select {
-	case a := <-replies:
-		return a, nil
-	case <-s.Done():
-		return Args{}, ErrDisconnected
-	case <-ctx.Done():
-		s.forgetAck(id)
-		return Args{}, fmt.Errorf("namespace: ack for %q: %w", event, ctx.Err())
-	}
+	return e.s.emitWithAck(ctx, event, args, e.noCompress)
 }
 
-func (e SocketEmitter) mark(frames []transport.Frame) {
-	if e.noCompress {
-		noCompress(frames)
-	}
-}
-
-// noCompress sets NoCompress on frames, which the caller encoded and owns.
-func noCompress(frames []transport.Frame) {
+// markNoCompress sets NoCompress on frames, which the caller encoded and owns.
+func markNoCompress(frames []transport.Frame) {
 	for i := range frames {
 		frames[i].NoCompress = true
 	}

@@ -499,7 +499,7 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	}
 	frames := socketio.EncodeFrames(&pkt)
 	if flags.NoCompress {
-		noCompress(frames)
+		markNoCompress(frames)
 	}
 	if n.recovery != nil && onAck == nil && !flags.Volatile {
 		if offset := lastString(p.Data); offset != "" {

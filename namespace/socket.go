@@ -209,10 +209,16 @@ func (s *Socket) OnDisconnecting(fn func(reason string)) {
 // order; the burst's wait holds up the socket's next events meanwhile. To
 // never wait, use [Socket.Volatile] (dropped when the client is not ready)
 // or a broadcast (a client at its queue's bound is disconnected).
-func (s *Socket) Emit(event string, args ...any) error {
+func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false) }
+
+// emit is Emit, with the frames marked not to be compressed if noCompress.
+func (s *Socket) emit(event string, args []any, noCompress bool) error {
 	frames, err := s.encodeOut(event, args, 0, false)
 	if err != nil {
 		return err
+	}
+	if noCompress {
+		markNoCompress(frames)
 	}
 	return s.sendWait(s.waitCtx(), frames)
 }
@@ -250,10 +256,19 @@ func (v VolatileSocket) Emit(event string, args ...any) error {
 // waits for it, for ctx to end, or for the socket to disconnect. Sending
 // can wait as [Socket.Emit] does, bounded by the same ctx.
 func (s *Socket) EmitWithAck(ctx context.Context, event string, args ...any) (Args, error) {
+	return s.emitWithAck(ctx, event, args, false)
+}
+
+// emitWithAck is EmitWithAck, with the frames marked not to be compressed
+// if noCompress.
+func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, noCompress bool) (Args, error) {
 	id := s.ns.nextAckID()
 	frames, err := s.encodeOut(event, args, id, true)
 	if err != nil {
 		return Args{}, err
+	}
+	if noCompress {
+		markNoCompress(frames)
 	}
 	done := s.Done()
 	ch := make(chan Args, 1)
