@@ -140,6 +140,7 @@ func TestTypedHandlers(t *testing.T) {
 			return sh.Origin.X * sh.Origin.Y, nil
 		})
 		namespace.HandleAck(s, "binary", func(_ context.Context, b []byte) (int, error) { return len(b), nil })
+		namespace.HandleAck(s, "unencodable", func(context.Context, int) (func(), error) { return func() {}, nil })
 	})
 	_, s := dialSocket(t, h)
 	ctx := testContext(t)
@@ -158,6 +159,7 @@ func TestTypedHandlers(t *testing.T) {
 		{"result", "area", []any{shape{Origin: point{3, 4}}}, `12`},
 		{"missing argument: zero value", "area", nil, `0`},
 		{"binary", "binary", []any{[]byte{1, 2, 3}}, `3`},
+		{"result that cannot be encoded", "unencodable", []any{1}, `{"error":"namespace: ack: socketio: unsupported value: json: unsupported type: func()"}`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			reply, err := s.EmitWithAck(ctx, tc.event, tc.args...)

@@ -26,6 +26,8 @@ type Event struct {
 	// Socket is the socket the event arrived on; nil for server-side events
 	// ([Namespace.OnServerSideEmit]).
 	Socket *Socket
+
+	in *inbound // the event as received from a client; nil otherwise
 }
 
 // Context is the socket's context ([Socket.Context]), cancelled when it
@@ -125,10 +127,19 @@ func HandleAck[T, R any](s *Socket, event string, fn func(ctx context.Context, v
 			e.fail(err)
 			return
 		}
-		if e.Ack != nil {
+		if e.Ack == nil {
+			return
+		}
+		if e.in == nil {
 			if err := e.Ack(r); err != nil {
 				e.fail(err)
 			}
+			return
+		}
+		// A result that cannot be encoded is answered with the error, not
+		// left for the client to time out on.
+		if err := e.in.ackOr(r); err != nil {
+			e.fail(err)
 		}
 	})
 }

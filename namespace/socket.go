@@ -571,7 +571,7 @@ func (s *Socket) onEvent(p *socketio.Packet) error {
 		name = string(plain)
 	}
 	in.received = raw[1:]
-	in.Event = Event{Name: name, Args: Args{raw: raw[1:], attachments: p.Attachments}, Socket: s}
+	in.Event = Event{Name: name, Args: Args{raw: raw[1:], attachments: p.Attachments}, Socket: s, in: in}
 	if p.HasID {
 		in.Ack = in.ack
 	}
@@ -639,6 +639,33 @@ func (in *inbound) ack(args ...any) error {
 		return fmt.Errorf("namespace: ack: %w", err)
 	}
 	return s.sendWait(s.waitCtx(), frames)
+}
+
+// ackOr answers the ack with result, or, when result cannot be encoded,
+// with that error as an [AckError] (which it also returns): the client is
+// answered either way.
+func (in *inbound) ackOr(result any) error {
+	if in.sent.Load() {
+		return ErrAckSent
+	}
+	s := in.s
+	p := socketio.ArgsPacket{Type: socketio.Ack, Namespace: s.ns.name, ID: in.id, HasID: true, Args: []any{result}}
+	frames, err := p.Frames()
+	var encErr error
+	if err != nil {
+		encErr = fmt.Errorf("namespace: ack: %w", err)
+		p.Args = []any{AckError{Error: encErr.Error()}}
+		if frames, err = p.Frames(); err != nil {
+			return encErr
+		}
+	}
+	if in.sent.Swap(true) {
+		return ErrAckSent
+	}
+	if err := s.sendWait(s.waitCtx(), frames); err != nil {
+		return err
+	}
+	return encErr
 }
 
 // safely runs user code, turning a panic into a logged error and a
