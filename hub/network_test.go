@@ -54,6 +54,12 @@ func (w *wsWire) recv(t *testing.T) transport.Frame {
 	}
 }
 
+// wireHTTP is the polling clients' HTTP client. Without keep-alive: a
+// keep-alive transport may dial a spare connection while the previous
+// request's connection returns to its pool, and http.Server.Shutdown waits
+// up to 5 s for such a connection that never sends a request.
+var wireHTTP = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+
 type pollWire struct {
 	url    string
 	queued []transport.Frame
@@ -68,7 +74,7 @@ func (p *pollWire) send(t *testing.T, packets ...string) {
 			frames = append(frames, transport.TextFrame(s))
 		}
 	}
-	res, err := http.Post(p.url, "text/plain", strings.NewReader(string(polling.AppendPayload(nil, frames))))
+	res, err := wireHTTP.Post(p.url, "text/plain", strings.NewReader(string(polling.AppendPayload(nil, frames))))
 	require.NoError(t, err)
 	defer res.Body.Close()
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -76,7 +82,7 @@ func (p *pollWire) send(t *testing.T, packets ...string) {
 
 func (p *pollWire) recv(t *testing.T) transport.Frame {
 	for len(p.queued) == 0 {
-		res, err := http.Get(p.url)
+		res, err := wireHTTP.Get(p.url)
 		require.NoError(t, err)
 		body, err := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -123,7 +129,7 @@ func dialWireWith(t *testing.T, base, name, query string, header http.Header) wi
 		for k, v := range header {
 			req.Header[k] = v
 		}
-		res, err := http.DefaultClient.Do(req)
+		res, err := wireHTTP.Do(req)
 		require.NoError(t, err)
 		body, _ := io.ReadAll(res.Body)
 		res.Body.Close()
@@ -244,10 +250,7 @@ func TestShutdownTellsClients(t *testing.T) {
 				assert.ErrorIs(t, <-served, http.ErrServerClosed)
 			})
 			base := "http://" + ln.Addr().String()
-			// No keep-alive: concurrent requests may dial a connection that
-			// none of them ends up using, which http.Server.Shutdown waits
-			// for (a new connection, for up to 5s).
-			client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+			client := wireHTTP // no spare connections for Shutdown to wait for
 
 			connect := func(name string) wireClient {
 				w := dialWire(t, base, name)
@@ -292,7 +295,7 @@ func TestShutdownTellsClients(t *testing.T) {
 				<-held
 			}
 
-			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			defer cancel()
 			first, second := h.Shutdown, srv.Shutdown
 			if tt.serverFirst {
