@@ -9,20 +9,20 @@
 //
 //	h := hub.New(nil)
 //	for _, name := range []string{"/post", "/get"} {
-//		h.Of(name).OnConnection(func(s *hub.Socket) {
+//		h.Of(name).OnConnection(func(s *namespace.Socket) {
 //			s.Emit("new message", map[string]string{"mess": "welcome to " + name})
 //		})
 //	}
-//	h.OnConnection(func(s *hub.Socket) {
-//		hub.Handle(s, "join", func(ctx context.Context, room string) error {
+//	h.OnConnection(func(s *namespace.Socket) {
+//		namespace.Handle(s, "join", func(ctx context.Context, room string) error {
 //			s.Join(room)
 //			return nil
 //		})
-//		hub.Handle(s, "leave", func(ctx context.Context, room string) error {
+//		namespace.Handle(s, "leave", func(ctx context.Context, room string) error {
 //			s.Leave(room)
 //			return nil
 //		})
-//		hub.Handle(s, "message", func(ctx context.Context, m Message) error {
+//		namespace.Handle(s, "message", func(ctx context.Context, m Message) error {
 //			return s.To("room one").Emit("message", m) // socket.broadcast.to('room one')
 //		})
 //	})

@@ -22,6 +22,7 @@ import (
 	"github.com/go-realtime/realtime/internal/leaktest"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/websocket"
 )
@@ -89,10 +90,10 @@ type sinkHub struct {
 	conns []*sinkConn
 }
 
-func newSinkHub(b *testing.B, n int, register func(h *hub.Server, s *hub.Socket)) *sinkHub {
+func newSinkHub(b *testing.B, n int, register func(h *hub.Server, s *namespace.Socket)) *sinkHub {
 	h := hub.New(nil)
 	joined := make(chan struct{}, n)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("r")
 		if register != nil {
 			register(h, s)
@@ -196,8 +197,8 @@ func BenchmarkBroadcast(b *testing.B) {
 
 // BenchmarkEmit is Socket.Emit to one socket: encoding plus sending.
 func BenchmarkEmit(b *testing.B) {
-	var sock atomic.Pointer[hub.Socket]
-	newSinkHub(b, 1, func(_ *hub.Server, s *hub.Socket) { sock.Store(s) })
+	var sock atomic.Pointer[namespace.Socket]
+	newSinkHub(b, 1, func(_ *hub.Server, s *namespace.Socket) { sock.Store(s) })
 	s := sock.Load()
 	b.ReportAllocs()
 	for b.Loop() {
@@ -209,19 +210,19 @@ func BenchmarkEmit(b *testing.B) {
 
 // BenchmarkEventAck is one client event with an ack, handled and answered
 // (decode, dispatch, handler, encode, send), in the two handler forms:
-// func(*hub.Event) and a typed hub.HandleAck.
+// func(*namespace.Event) and a typed namespace.HandleAck.
 func BenchmarkEventAck(b *testing.B) {
 	for _, bc := range []struct {
 		name     string
-		register func(s *hub.Socket)
+		register func(s *namespace.Socket)
 	}{
-		{"event", func(s *hub.Socket) { s.On("echo", func(e *hub.Event) { _ = e.Ack(e.Args.Values()...) }) }},
-		{"typed", func(s *hub.Socket) {
-			hub.HandleAck(s, "echo", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) { return p, nil })
+		{"event", func(s *namespace.Socket) { s.On("echo", func(e *namespace.Event) { _ = e.Ack(e.Args.Values()...) }) }},
+		{"typed", func(s *namespace.Socket) {
+			namespace.HandleAck(s, "echo", func(_ context.Context, p json.RawMessage) (json.RawMessage, error) { return p, nil })
 		}},
 	} {
 		b.Run("handler="+bc.name, func(b *testing.B) {
-			sh := newSinkHub(b, 1, func(_ *hub.Server, s *hub.Socket) { bc.register(s) })
+			sh := newSinkHub(b, 1, func(_ *hub.Server, s *namespace.Socket) { bc.register(s) })
 			c := sh.conns[0]
 			c.keep = true
 			frame := transport.TextFrame(`4212["echo",` + string(payload) + `]`)
@@ -248,8 +249,8 @@ func BenchmarkEventAck(b *testing.B) {
 // WebSocket handshake: see the load generator for those).
 func BenchmarkConnect(b *testing.B) {
 	h := hub.New(nil)
-	connected := make(chan *hub.Socket, 1)
-	h.OnConnection(func(s *hub.Socket) { connected <- s })
+	connected := make(chan *namespace.Socket, 1)
+	h.OnConnection(func(s *namespace.Socket) { connected <- s })
 	defer h.Shutdown(context.Background())
 	b.ReportAllocs()
 	for b.Loop() {
@@ -298,7 +299,7 @@ func liveHeap() uint64 {
 func BenchmarkBroadcastWebSocket(b *testing.B) {
 	const n = 1000
 	joined := make(chan struct{}, n)
-	h, addr := wsHub(b, func(s *hub.Socket) {
+	h, addr := wsHub(b, func(s *namespace.Socket) {
 		s.Join("r")
 		joined <- struct{}{}
 	})
@@ -344,7 +345,7 @@ func BenchmarkBroadcastWebSocket(b *testing.B) {
 }
 
 // wsHub serves a hub over WebSocket only on a loopback httptest server.
-func wsHub(b *testing.B, onConn func(s *hub.Socket)) (*hub.Server, string) {
+func wsHub(b *testing.B, onConn func(s *namespace.Socket)) (*hub.Server, string) {
 	h := hub.New(&hub.Options{Transports: []transport.Transport{websocket.New(nil)}})
 	if onConn != nil {
 		h.OnConnection(onConn)

@@ -12,6 +12,7 @@ import (
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/netpoll"
 	"github.com/go-realtime/realtime/internal/soak"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // TestChurnNoLeaks opens and closes connections in every way a client can
@@ -22,7 +23,7 @@ func TestChurnNoLeaks(t *testing.T) {
 	// Sessions cut mid-upgrade end by heartbeat: short enough to keep the
 	// test quick, long enough that live sessions survive a loaded machine.
 	h := newHub(t, &hub.Options{PingInterval: 1500 * time.Millisecond, PingTimeout: 1500 * time.Millisecond})
-	h.OnConnection(func(s *hub.Socket) { s.On("hello", func(*hub.Event) {}) })
+	h.OnConnection(func(s *namespace.Socket) { s.On("hello", func(*namespace.Event) {}) })
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	_, _ = netpoll.Default() // started by the first WebSocket; part of the baseline

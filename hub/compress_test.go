@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // TestHTTPCompression: polling responses are compressed by default, and
@@ -27,7 +28,7 @@ func TestHTTPCompression(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHub(t, &hub.Options{HTTPCompression: tc.opts})
-			h.OnConnection(func(s *hub.Socket) { _ = s.Emit("big", big) })
+			h.OnConnection(func(s *namespace.Socket) { _ = s.Emit("big", big) })
 			srv := httptest.NewServer(h)
 			t.Cleanup(srv.Close)
 			op, _ := handshake(t, srv)

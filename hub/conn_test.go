@@ -14,6 +14,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/logtest"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport/engineio"
 	"github.com/go-realtime/realtime/transport/websocket"
 )
@@ -34,7 +35,7 @@ func TestSocketConnUpgrade(t *testing.T) {
 			return slices.Contains(received, want)
 		}
 	}
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		conn := s.Conn()
 		conn.OnUpgrade(func(string) { panic("upgrade hook") })
 		conn.OnPacket(func(engineio.Packet) { panic("packet hook") })
@@ -44,7 +45,7 @@ func TestSocketConnUpgrade(t *testing.T) {
 			received = append(received, p.Type+":"+string(p.Data))
 			mu.Unlock()
 		})
-		s.On("where", func(e *hub.Event) { _ = e.Ack(s.Conn().Transport(), s.Conn().RemoteAddr() != "") })
+		s.On("where", func(e *namespace.Event) { _ = e.Ack(s.Conn().Transport(), s.Conn().RemoteAddr() != "") })
 	})
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -90,8 +91,8 @@ func TestSocketConnUpgrade(t *testing.T) {
 // Sockets of the in-memory transport see it as their connection.
 func TestSocketConnMemory(t *testing.T) {
 	h := newHub(t, nil)
-	connected := make(chan *hub.Socket, 1)
-	h.OnConnection(func(s *hub.Socket) { connected <- s })
+	connected := make(chan *namespace.Socket, 1)
+	h.OnConnection(func(s *namespace.Socket) { connected <- s })
 	connect(t, h, "/", nil)
 	s := <-connected
 	assert.Equal(t, "memory", s.Conn().Transport())

@@ -17,6 +17,7 @@ import (
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
 	"github.com/go-realtime/realtime/internal/racedetect"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // leaveAndSettle disconnects s from its namespace and returns once the
@@ -49,8 +50,8 @@ func TestDynamicNamespacesReclaimed(t *testing.T) {
 	h := newHub(t, &hub.Options{Logger: slog.New(slog.DiscardHandler)})
 	dyn := h.OfRegexp(regexp.MustCompile(`^/client-\d+$`))
 	var created atomic.Int64
-	h.OnNewNamespace(func(*hub.Namespace) { created.Add(1) })
-	dyn.OnConnection(func(s *hub.Socket) { s.Join("room") })
+	h.OnNewNamespace(func(*namespace.Namespace) { created.Add(1) })
+	dyn.OnConnection(func(s *namespace.Socket) { s.Join("room") })
 
 	ctx := testCtx(t)
 	c, err := hubtest.Dial(ctx, h, nil)
@@ -83,15 +84,15 @@ func TestDynamicNamespaceFreshInstance(t *testing.T) {
 	h := newHub(t, nil)
 	dyn := h.OfRegexp(regexp.MustCompile(`^/team-\w+$`))
 	var middlewares atomic.Int64
-	dyn.Use(func(*hub.Socket) error { middlewares.Add(1); return nil })
+	dyn.Use(func(*namespace.Socket) error { middlewares.Add(1); return nil })
 	rooms := make(chan int, 4)
-	dyn.OnConnection(func(s *hub.Socket) {
+	dyn.OnConnection(func(s *namespace.Socket) {
 		rooms <- len(s.Namespace().To("red").Sockets())
 		s.Join("red")
 	})
-	var instances []*hub.Namespace
+	var instances []*namespace.Namespace
 	var mu sync.Mutex
-	h.OnNewNamespace(func(ns *hub.Namespace) {
+	h.OnNewNamespace(func(ns *namespace.Namespace) {
 		mu.Lock()
 		instances = append(instances, ns)
 		mu.Unlock()
@@ -142,10 +143,10 @@ func TestKeepEmptyChildNamespaces(t *testing.T) {
 func TestDynamicNamespaceOwnMiddleware(t *testing.T) {
 	h := newHub(t, nil)
 	dyn := h.OfRegexp(regexp.MustCompile(`^/(open|closed)$`))
-	dyn.Use(func(*hub.Socket) error { return nil })
-	h.OnNewNamespace(func(ns *hub.Namespace) {
+	dyn.Use(func(*namespace.Socket) error { return nil })
+	h.OnNewNamespace(func(ns *namespace.Namespace) {
 		if ns.Name() == "/closed" {
-			ns.Use(func(*hub.Socket) error { return errors.New("closed for now") })
+			ns.Use(func(*namespace.Socket) error { return errors.New("closed for now") })
 		}
 	})
 	ctx := testCtx(t)
@@ -164,8 +165,8 @@ func TestDynamicNamespaceOwnMiddleware(t *testing.T) {
 func TestDynamicNamespaceChurn(t *testing.T) {
 	h := newHub(t, &hub.Options{Logger: slog.New(slog.DiscardHandler)})
 	dyn := h.OfRegexp(regexp.MustCompile(`^/hot$`))
-	dyn.OnConnection(func(s *hub.Socket) {
-		s.On("ping", func(e *hub.Event) {
+	dyn.OnConnection(func(s *namespace.Socket) {
+		s.On("ping", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack("pong")
 			}
@@ -212,7 +213,7 @@ func TestOfMakesRegexpInstance(t *testing.T) {
 	h := newHub(t, nil)
 	dyn := h.OfRegexp(regexp.MustCompile(`^/board-\d+$`))
 	joined := make(chan string, 1)
-	dyn.OnConnection(func(s *hub.Socket) { joined <- s.Namespace().Name() })
+	dyn.OnConnection(func(s *namespace.Socket) { joined <- s.Namespace().Name() })
 	ns := h.Of("/board-7")
 	require.Len(t, dyn.Children(), 1)
 	assert.Same(t, dyn.Children()[0], ns)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // The seed's server: namespaces greet their own clients.
@@ -14,7 +15,7 @@ func ExampleServer_Of() {
 	h := hub.New(nil)
 	defer h.Shutdown(context.Background())
 	for _, name := range []string{"/post", "/get"} {
-		h.Of(name).OnConnection(func(s *hub.Socket) {
+		h.Of(name).OnConnection(func(s *namespace.Socket) {
 			_ = s.Emit("new message", map[string]string{"mess": "welcome to " + name})
 		})
 	}
@@ -33,8 +34,8 @@ func ExampleServer_Of() {
 func ExampleSocket_To() {
 	h := hub.New(nil)
 	defer h.Shutdown(context.Background())
-	h.OnConnection(func(s *hub.Socket) {
-		hub.Handle(s, "message", func(_ context.Context, text string) error {
+	h.OnConnection(func(s *namespace.Socket) {
+		namespace.Handle(s, "message", func(_ context.Context, text string) error {
 			return s.To("room one").Emit("message", text)
 		})
 		s.Join("room one")
@@ -63,8 +64,8 @@ func ExampleSocket_To() {
 func ExampleSocket_On() {
 	h := hub.New(nil)
 	defer h.Shutdown(context.Background())
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("add", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("add", func(e *namespace.Event) {
 			var a, b int
 			if e.Args.Scan(&a, &b) == nil && e.Ack != nil {
 				_ = e.Ack(a + b)

@@ -40,7 +40,7 @@ func TestMiddlewarePanicRefuses(t *testing.T) {
 	private := h.Of("/private")
 	var mu sync.Mutex
 	var refusedDone []<-chan struct{}
-	private.Use(func(s *hub.Socket) error {
+	private.Use(func(s *namespace.Socket) error {
 		mu.Lock()
 		refusedDone = append(refusedDone, s.Done())
 		mu.Unlock()
@@ -48,12 +48,12 @@ func TestMiddlewarePanicRefuses(t *testing.T) {
 		_ = json.Unmarshal(s.Handshake().Auth, &auth)
 		tok := auth["token"].(string) // panics without a string token: the bug this guards against
 		if tok != "secret" {
-			return &hub.ConnectError{Message: "bad token"}
+			return &namespace.ConnectError{Message: "bad token"}
 		}
 		return nil
 	})
 	connected := make(chan string, 10)
-	private.OnConnection(func(s *hub.Socket) { connected <- s.ID() })
+	private.OnConnection(func(s *namespace.Socket) { connected <- s.ID() })
 
 	tests := []struct {
 		name string
@@ -112,13 +112,13 @@ func TestMiddlewarePanicRefuses(t *testing.T) {
 func TestAnyHandlerPanicStopsEvent(t *testing.T) {
 	h := newHub(t, &hub.Options{Logger: slog.New(slog.DiscardHandler)})
 	handled := make(chan string, 1)
-	h.OnConnection(func(s *hub.Socket) {
-		s.OnAny(func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.OnAny(func(e *namespace.Event) {
 			if e.Name == "forbidden" {
 				panic("refused by the catch-all")
 			}
 		})
-		s.On("forbidden", func(e *hub.Event) { handled <- e.Name })
+		s.On("forbidden", func(e *namespace.Event) { handled <- e.Name })
 	})
 	_, s := connect(t, h, "/", nil)
 	require.NoError(t, s.Emit("forbidden"))
@@ -166,16 +166,16 @@ func TestHandlerPanicsFailClosed(t *testing.T) {
 		{
 			name: "connection handler",
 			install: func(h *hub.Server, ran chan<- string) {
-				h.OnConnection(func(*hub.Socket) { panic("connection bug") })
-				h.OnConnection(func(*hub.Socket) { ran <- "second connection handler" })
+				h.OnConnection(func(*namespace.Socket) { panic("connection bug") })
+				h.OnConnection(func(*namespace.Socket) { ran <- "second connection handler" })
 			},
 			reason: "io server disconnect",
 		},
 		{
 			name: "event handler with an ack",
 			install: func(h *hub.Server, ran chan<- string) {
-				h.OnConnection(func(s *hub.Socket) {
-					s.On("pay", func(e *hub.Event) {
+				h.OnConnection(func(s *namespace.Socket) {
+					s.On("pay", func(e *namespace.Event) {
 						panic("handler bug before the ack")
 					})
 				})
@@ -192,10 +192,10 @@ func TestHandlerPanicsFailClosed(t *testing.T) {
 		{
 			name: "disconnect handler",
 			install: func(h *hub.Server, ran chan<- string) {
-				h.OnConnection(func(s *hub.Socket) {
+				h.OnConnection(func(s *namespace.Socket) {
 					s.OnDisconnect(func(string) { panic("disconnect bug") })
 					s.OnDisconnect(func(reason string) { ran <- "second disconnect handler: " + reason })
-					s.On("bye", func(*hub.Event) { s.Disconnect(false) })
+					s.On("bye", func(*namespace.Event) { s.Disconnect(false) })
 				})
 			},
 			trigger: func(t *testing.T, s *hubtest.Socket) { require.NoError(t, s.Emit("bye")) },

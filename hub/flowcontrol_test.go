@@ -34,15 +34,15 @@ const defaultQueueBytes = 4 << 20
 
 // socketsOf sends each socket that connects on ch, with its disconnect
 // reason on reasons.
-func socketsOf(h *hub.Server, ch chan<- *hub.Socket, reasons chan<- string) {
-	h.OnConnection(func(s *hub.Socket) {
+func socketsOf(h *hub.Server, ch chan<- *namespace.Socket, reasons chan<- string) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("room")
 		s.OnDisconnect(func(reason string) { reasons <- reason })
 		ch <- s
 	})
 }
 
-func nextSocket(t *testing.T, ch <-chan *hub.Socket) *hub.Socket {
+func nextSocket(t *testing.T, ch <-chan *namespace.Socket) *namespace.Socket {
 	t.Helper()
 	select {
 	case s := <-ch:
@@ -66,7 +66,7 @@ func TestBroadcastOverflowIsTransportError(t *testing.T) {
 				// does not read reaches the hub's queue soon.
 				Transports: []transport.Transport{polling.New(nil), websocket.New(&websocket.Options{SendBuffer: 16 << 10})},
 			})
-			socks := make(chan *hub.Socket, 2)
+			socks := make(chan *namespace.Socket, 2)
 			reasons := make(chan string, 2)
 			socketsOf(h, socks, reasons)
 			srv := httptest.NewServer(h)
@@ -143,7 +143,7 @@ func TestSocketVolatile(t *testing.T) {
 		PingInterval: time.Minute, PingTimeout: time.Minute,
 		Transports: []transport.Transport{websocket.New(&websocket.Options{SendBuffer: 4 << 10})},
 	})
-	socks := make(chan *hub.Socket, 2)
+	socks := make(chan *namespace.Socket, 2)
 	reasons := make(chan string, 2)
 	socketsOf(h, socks, reasons)
 	srv := httptest.NewServer(h)
@@ -190,12 +190,12 @@ func TestSocketVolatile(t *testing.T) {
 func TestVolatileBurst(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		emit func(h *hub.Server, s *hub.Socket, i int, payload string) error
+		emit func(h *hub.Server, s *namespace.Socket, i int, payload string) error
 	}{
-		{"socket", func(_ *hub.Server, s *hub.Socket, i int, payload string) error {
+		{"socket", func(_ *hub.Server, s *namespace.Socket, i int, payload string) error {
 			return s.Volatile().Emit("tick", i, payload)
 		}},
-		{"broadcast", func(h *hub.Server, _ *hub.Socket, i int, payload string) error {
+		{"broadcast", func(h *hub.Server, _ *namespace.Socket, i int, payload string) error {
 			return h.To("room").Volatile().Emit("tick", i, payload)
 		}},
 	} {
@@ -204,7 +204,7 @@ func TestVolatileBurst(t *testing.T) {
 				PingInterval: time.Minute, PingTimeout: time.Minute,
 				Transports: []transport.Transport{websocket.New(&websocket.Options{SendBuffer: 4 << 10})},
 			})
-			socks := make(chan *hub.Socket, 1)
+			socks := make(chan *namespace.Socket, 1)
 			socketsOf(h, socks, make(chan string, 1))
 			srv := httptest.NewServer(h)
 			defer srv.Close()
@@ -355,9 +355,9 @@ func missSome(t *testing.T, h *hub.Server, reasons <-chan string, n int) *hubtes
 // recoveryHub is a hub with recovery whose sockets join "news", reporting
 // their disconnect reasons.
 func recoveryHub(t *testing.T) (*hub.Server, chan string) {
-	h := newHub(t, &hub.Options{ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute}})
+	h := newHub(t, &hub.Options{ConnectionStateRecovery: &namespace.Recovery{MaxDisconnectionDuration: time.Minute}})
 	reasons := make(chan string, 4)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		if !s.Recovered() {
 			s.Join("news")
 		}
@@ -408,10 +408,10 @@ func TestNonReaderCostsBoundedMemory(t *testing.T) {
 	// Heartbeats short enough for the test to end soon, long enough for a
 	// client that reads to answer in time on a loaded machine.
 	h := newHub(t, &hub.Options{PingInterval: 2 * time.Second, PingTimeout: 2 * time.Second})
-	socks := make(chan *hub.Socket, 2)
+	socks := make(chan *namespace.Socket, 2)
 	reasons := make(chan string, 2)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("echo", func(e *hub.Event) { _ = s.Emit("echo", e.Args.Values()...) })
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("echo", func(e *namespace.Event) { _ = s.Emit("echo", e.Args.Values()...) })
 		s.OnDisconnect(func(reason string) { reasons <- reason })
 		socks <- s
 	})
@@ -553,10 +553,10 @@ func liveHeap() uint64 {
 func TestSocketEmitBurstWaits(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		emit func(s *hub.Socket, i int, payload string) error
+		emit func(s *namespace.Socket, i int, payload string) error
 	}{
-		{"Emit", func(s *hub.Socket, i int, payload string) error { return s.Emit("tick", i, payload) }},
-		{"Compress(false).Emit", func(s *hub.Socket, i int, payload string) error {
+		{"Emit", func(s *namespace.Socket, i int, payload string) error { return s.Emit("tick", i, payload) }},
+		{"Compress(false).Emit", func(s *namespace.Socket, i int, payload string) error {
 			return s.Compress(false).Emit("tick", i, payload)
 		}},
 	} {
@@ -566,7 +566,7 @@ func TestSocketEmitBurstWaits(t *testing.T) {
 				MaxQueueBytes: 32 << 10,
 				Transports:    []transport.Transport{websocket.New(&websocket.Options{SendBuffer: 4 << 10})},
 			})
-			socks := make(chan *hub.Socket, 1)
+			socks := make(chan *namespace.Socket, 1)
 			socketsOf(h, socks, make(chan string, 1))
 			srv := httptest.NewServer(h)
 			defer srv.Close()

@@ -5,12 +5,17 @@
 // Call [New], register handlers on its namespaces, and mount it:
 //
 //	h := hub.New(nil)
-//	h.OnConnection(func(s *hub.Socket) {
-//		hub.Handle(s, "chat message", func(ctx context.Context, msg string) error {
+//	h.OnConnection(func(s *namespace.Socket) {
+//		namespace.Handle(s, "chat message", func(ctx context.Context, msg string) error {
 //			return h.Emit("chat message", msg)
 //		})
 //	})
 //	http.Handle("/socket.io/", h)
+//
+// The server is configured here ([Options]); what a server does with its
+// clients, the namespaces, sockets, events, acks and broadcasts, is in
+// package [github.com/go-realtime/realtime/namespace], whose documentation
+// lists every method (socket.io's Namespace and Socket).
 //
 // [Server] implements [Hub], the interface to hold when code should accept
 // a fake in tests; [github.com/go-realtime/realtime/hub/hubtest] runs a hub
@@ -47,68 +52,35 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/room"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
-// Aliases, so that a typical server imports hub alone.
+// Engine.IO's types that hub's options use.
 type (
-	Namespace    = namespace.Namespace
-	Socket       = namespace.Socket
-	Event        = namespace.Event
-	Args         = namespace.Args
-	AckFunc      = namespace.AckFunc
-	Broadcast    = namespace.Broadcast
-	Handshake    = namespace.Handshake
-	Middleware   = namespace.Middleware
-	ConnectError = namespace.ConnectError
-	RemoteSocket = namespace.RemoteSocket
-	Recovery     = namespace.Recovery
-	Listener     = namespace.Listener
 	// Cookie configures the Engine.IO session cookie (Options.Cookie).
 	Cookie = engineio.Cookie
 	// ConnectionError is a request the Engine.IO server refused
-	// (Options.OnConnectionError); not to be confused with ConnectError,
-	// a middleware's refusal of a namespace.
+	// (Options.OnConnectionError); not to be confused with
+	// namespace.ConnectError, a middleware's refusal of a namespace.
 	ConnectionError = engineio.ConnectionError
-	// EngineConn is a socket's connection (Socket.Conn), and EnginePacket
-	// one of its Engine.IO packets, as its hooks see them.
-	EngineConn   = namespace.EngineConn
-	EnginePacket = engineio.Packet
 )
-
-// Handle is [namespace.Handle]: a handler of event on s whose first
-// argument the client's data is decoded into.
-func Handle[T any](s *Socket, event string, fn func(ctx context.Context, v T) error) Listener {
-	return namespace.Handle(s, event, fn)
-}
-
-// HandleAck is [namespace.HandleAck]: a handler of event on s whose result
-// answers the client's ack.
-func HandleAck[T, R any](s *Socket, event string, fn func(ctx context.Context, v T) (R, error)) Listener {
-	return namespace.HandleAck(s, event, fn)
-}
-
-// EmitWithAck is [namespace.EmitWithAck]: it emits event to s and decodes
-// the client's ack into an R.
-func EmitWithAck[R any](ctx context.Context, s *Socket, event string, args ...any) (R, error) {
-	return namespace.EmitWithAck[R](ctx, s, event, args...)
-}
 
 // Hub owns namespaces and rooms and emits events to clients through
 // transports. [*Server] implements it; hold a Hub where a fake should fit.
 type Hub interface {
 	http.Handler
 	// Of returns the namespace called name, creating it if needed.
-	Of(name string) *Namespace
+	Of(name string) *namespace.Namespace
 	// OnConnection registers a connection handler on the main namespace "/".
-	OnConnection(fn func(s *Socket))
+	OnConnection(fn func(s *namespace.Socket))
 	// Use adds a middleware to the main namespace.
-	Use(mw Middleware)
+	Use(mw namespace.Middleware)
 	// To returns a broadcast to rooms of the main namespace.
-	To(rooms ...string) Broadcast
+	To(rooms ...string) namespace.Broadcast
 	// Emit sends an event to every socket of the main namespace.
 	Emit(event string, args ...any) error
 	// Shutdown disconnects every client and stops accepting new ones.
@@ -225,22 +197,25 @@ type Server struct {
 	path string // without trailing slash
 
 	rateLimited atomic.Int64
-	clientOpts  *namespace.ClientOptions // shared by every client
-	client      *clientFiles             // the browser bundle's files
+	clientOpts  *wiring.ClientOptions // shared by every client
+	client      *clientFiles          // the browser bundle's files
 
 	mu             sync.RWMutex
-	namespaces     map[string]*Namespace // static ones; dynamic instances are their parents' children
+	namespaces     map[string]*namespace.Namespace // static ones; dynamic instances are their parents' children
 	dynamic        []dynamicNamespace
-	onNewNamespace []func(*Namespace)
+	onNewNamespace []func(*namespace.Namespace)
 }
 
 type dynamicNamespace struct {
 	match  func(name string, auth json.RawMessage) bool
-	parent *Namespace
+	parent *namespace.Namespace
 	byName bool // match looks at the name only (OfRegexp): Of may make instances
 }
 
 var _ Hub = (*Server)(nil)
+
+// nsImpl is package namespace's machinery: making namespaces and clients.
+var nsImpl = wiring.Get[*namespace.Namespace, namespace.Handshake, namespace.Args, *namespace.Recovery]()
 
 // New returns a hub with the main namespace "/" ready. A nil opts means
 // defaults.
@@ -258,13 +233,13 @@ func New(opts *Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
-	s := &Server{opts: o, path: strings.TrimSuffix(o.Path, "/"), namespaces: make(map[string]*Namespace)}
-	s.clientOpts = &namespace.ClientOptions{
+	s := &Server{opts: o, path: strings.TrimSuffix(o.Path, "/"), namespaces: make(map[string]*namespace.Namespace)}
+	s.clientOpts = &wiring.ClientOptions{
 		ConnectTimeout: o.ConnectTimeout,
 		MaxAttachments: o.MaxAttachments,
 		EventRate:      o.EventRate,
 		EventBurst:     o.EventBurst,
-		OnRateLimit:    func(*Socket) { s.rateLimited.Add(1) },
+		OnRateLimit:    func() { s.rateLimited.Add(1) },
 		Logger:         o.Logger,
 	}
 	s.eio = engineio.NewServer(engineio.HandlerFunc(s.open), &engineio.Options{
@@ -316,7 +291,7 @@ func (s *Server) Engine() *engineio.Server { return s.eio }
 // Of returns the namespace called name ("/" is the main one; a missing
 // leading slash is added), creating it if needed. A name served by an
 // instance of a dynamic namespace returns that instance.
-func (s *Server) Of(name string) *Namespace {
+func (s *Server) Of(name string) *namespace.Namespace {
 	if !strings.HasPrefix(name, "/") {
 		name = "/" + name
 	}
@@ -328,7 +303,7 @@ func (s *Server) Of(name string) *Namespace {
 		return ns
 	}
 	for _, d := range dyn {
-		if child := d.parent.Child(name); child != nil {
+		if child := nsImpl.Child(d.parent, name); child != nil {
 			return child
 		}
 	}
@@ -341,7 +316,7 @@ func (s *Server) Of(name string) *Namespace {
 	ns = s.namespaces[name]
 	created := ns == nil
 	if created {
-		ns = namespace.New(name, s.nsConfig())
+		ns = nsImpl.NewNamespace(name, s.nsConfig())
 		s.namespaces[name] = ns
 	}
 	s.mu.Unlock()
@@ -356,7 +331,7 @@ func (s *Server) Of(name string) *Namespace {
 // for its name (before that client's middlewares run, so fn may add
 // middlewares or handlers of the instance's own). socket.io's
 // io.on("new_namespace").
-func (s *Server) OnNewNamespace(fn func(ns *Namespace)) {
+func (s *Server) OnNewNamespace(fn func(ns *namespace.Namespace)) {
 	s.mu.Lock()
 	s.onNewNamespace = append(s.onNewNamespace, fn)
 	s.mu.Unlock()
@@ -364,7 +339,7 @@ func (s *Server) OnNewNamespace(fn func(ns *Namespace)) {
 
 // newNamespace runs the OnNewNamespace hooks; a hook that panics is
 // logged and the others still run.
-func (s *Server) newNamespace(ns *Namespace) {
+func (s *Server) newNamespace(ns *namespace.Namespace) {
 	s.mu.RLock()
 	hooks := s.onNewNamespace
 	s.mu.RUnlock()
@@ -387,33 +362,33 @@ func (s *Server) newNamespace(ns *Namespace) {
 // connection handlers, and the returned namespace's broadcasts reach them
 // all. An instance is removed when its last socket leaves, unless
 // Options.KeepEmptyChildNamespaces is set.
-func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *Namespace {
+func (s *Server) OfFunc(match func(name string, auth json.RawMessage) bool) *namespace.Namespace {
 	return s.addDynamic(dynamicNamespace{match: match})
 }
 
 // OfRegexp is OfFunc for names matching re. Of, given a name that matches,
 // returns (or makes) its instance, as socket.io's io.of(name) does.
-func (s *Server) OfRegexp(re *regexp.Regexp) *Namespace {
+func (s *Server) OfRegexp(re *regexp.Regexp) *namespace.Namespace {
 	return s.addDynamic(dynamicNamespace{match: func(name string, _ json.RawMessage) bool { return re.MatchString(name) }, byName: true})
 }
 
-func (s *Server) addDynamic(d dynamicNamespace) *Namespace {
-	d.parent = namespace.New("", s.nsConfig())
+func (s *Server) addDynamic(d dynamicNamespace) *namespace.Namespace {
+	d.parent = nsImpl.NewNamespace("", s.nsConfig())
 	s.mu.Lock()
 	s.dynamic = append(s.dynamic, d)
 	s.mu.Unlock()
 	return d.parent
 }
 
-func (s *Server) nsConfig() *namespace.Config {
-	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery,
+func (s *Server) nsConfig() *wiring.Config[*namespace.Recovery] {
+	return &wiring.Config[*namespace.Recovery]{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery,
 		KeepEmptyChildren: s.opts.KeepEmptyChildNamespaces}
 }
 
 // resolve finds the namespace a client asks for: a static one, a live
 // instance of a dynamic namespace, or a new instance of the first dynamic
 // namespace whose matcher accepts the name.
-func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
+func (s *Server) resolve(name string, auth json.RawMessage) *namespace.Namespace {
 	s.mu.RLock()
 	ns := s.namespaces[name]
 	dyn := s.dynamic
@@ -422,7 +397,7 @@ func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
 		return ns
 	}
 	for _, d := range dyn {
-		if child := d.parent.Child(name); child != nil {
+		if child := nsImpl.Child(d.parent, name); child != nil {
 			return child
 		}
 	}
@@ -435,8 +410,8 @@ func (s *Server) resolve(name string, auth json.RawMessage) *Namespace {
 }
 
 // instance returns d's instance called name, making it if needed.
-func (s *Server) instance(d dynamicNamespace, name string) *Namespace {
-	child, created := d.parent.NewChild(name)
+func (s *Server) instance(d dynamicNamespace, name string) *namespace.Namespace {
+	child, created := nsImpl.NewChild(d.parent, name)
 	if created {
 		s.newNamespace(child)
 	}
@@ -445,9 +420,9 @@ func (s *Server) instance(d dynamicNamespace, name string) *Namespace {
 
 // all returns every namespace: the static ones, and the live instances of
 // the dynamic ones.
-func (s *Server) all() []*Namespace {
+func (s *Server) all() []*namespace.Namespace {
 	s.mu.RLock()
-	out := make([]*Namespace, 0, len(s.namespaces))
+	out := make([]*namespace.Namespace, 0, len(s.namespaces))
 	for _, ns := range s.namespaces {
 		out = append(out, ns)
 	}
@@ -473,13 +448,13 @@ func (s *Server) matches(d dynamicNamespace, name string, auth json.RawMessage) 
 }
 
 // OnConnection registers a connection handler on the main namespace.
-func (s *Server) OnConnection(fn func(sock *Socket)) { s.Of("/").OnConnection(fn) }
+func (s *Server) OnConnection(fn func(sock *namespace.Socket)) { s.Of("/").OnConnection(fn) }
 
 // Use adds a middleware to the main namespace.
-func (s *Server) Use(mw Middleware) { s.Of("/").Use(mw) }
+func (s *Server) Use(mw namespace.Middleware) { s.Of("/").Use(mw) }
 
 // To returns a broadcast to rooms of the main namespace.
-func (s *Server) To(rooms ...string) Broadcast { return s.Of("/").To(rooms...) }
+func (s *Server) To(rooms ...string) namespace.Broadcast { return s.Of("/").To(rooms...) }
 
 // Emit sends an event to every socket of the main namespace.
 func (s *Server) Emit(event string, args ...any) error { return s.Of("/").Emit(event, args...) }
@@ -541,12 +516,12 @@ func (s *Server) open(sess *engineio.Session) engineio.SessionHandler {
 		URL:     sess.RequestURI(), // Socket.Handshake parses the query on demand
 		XDomain: sess.HeaderValue("Origin") != "",
 	}
-	c := namespace.NewClient(sess, hs, s.resolve, s.clientOpts) // shared: one copy per hub, not per client
+	c := nsImpl.NewClient(sess, hs, s.resolve, s.clientOpts) // shared: one copy per hub, not per client
 	return sessionHandler{c}
 }
 
 // sessionHandler feeds an Engine.IO session's messages to its client.
-type sessionHandler struct{ c *namespace.Client }
+type sessionHandler struct{ c wiring.Client }
 
 // errInvalidPacket marks the error of a message that is not valid Socket.IO.
 var errInvalidPacket = errors.New("hub: invalid packet")

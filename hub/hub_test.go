@@ -57,8 +57,8 @@ func connect(t *testing.T, h *hub.Server, nsp string, auth any) (*hubtest.Conn, 
 
 func TestConnectAndGreet(t *testing.T) {
 	h := newHub(t, nil)
-	connected := make(chan *hub.Socket, 1)
-	h.OnConnection(func(s *hub.Socket) {
+	connected := make(chan *namespace.Socket, 1)
+	h.OnConnection(func(s *namespace.Socket) {
 		connected <- s
 		require.NoError(t, s.Emit("new message", map[string]string{"mess": "welcome"}))
 	})
@@ -77,15 +77,15 @@ func TestConnectAndGreet(t *testing.T) {
 
 func TestConnectRefusals(t *testing.T) {
 	h := newHub(t, nil)
-	h.Of("/private").Use(func(s *hub.Socket) error {
+	h.Of("/private").Use(func(s *namespace.Socket) error {
 		var auth struct{ Token string }
 		_ = json.Unmarshal(s.Handshake().Auth, &auth)
 		if auth.Token != "secret" {
-			return &hub.ConnectError{Message: "not authorized", Data: map[string]string{"hint": "token"}}
+			return &namespace.ConnectError{Message: "not authorized", Data: map[string]string{"hint": "token"}}
 		}
 		return nil
 	})
-	h.Of("/plain").Use(func(*hub.Socket) error { return errors.New("plain refusal") })
+	h.Of("/plain").Use(func(*namespace.Socket) error { return errors.New("plain refusal") })
 	tests := []struct {
 		nsp, message, data string
 		auth               any
@@ -127,8 +127,8 @@ type point struct {
 func TestTypedHandlersAndAcks(t *testing.T) {
 	h := newHub(t, nil)
 	got := make(chan string, 10)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("move", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("move", func(e *namespace.Event) {
 			var p point
 			var label string
 			require.NoError(t, e.Args.Scan(&p, &label))
@@ -145,7 +145,7 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 			got <- fmt.Sprint(total)
 			return nil
 		})
-		s.On("echo", func(e *hub.Event) { require.NoError(t, e.Ack(e.Args.Values()...)) })
+		s.On("echo", func(e *namespace.Event) { require.NoError(t, e.Ack(e.Args.Values()...)) })
 		namespace.Handle(s, "bad", func(_ context.Context, n int) error { got <- "bad called"; return nil })
 	})
 	_, s := connect(t, h, "/", nil)
@@ -173,8 +173,8 @@ func TestTypedHandlersAndAcks(t *testing.T) {
 
 func TestServerEmitWithAck(t *testing.T) {
 	h := newHub(t, nil)
-	srv := make(chan *hub.Socket, 1)
-	h.OnConnection(func(s *hub.Socket) { srv <- s })
+	srv := make(chan *namespace.Socket, 1)
+	h.OnConnection(func(s *namespace.Socket) { srv <- s })
 	_, s := connect(t, h, "/", nil)
 	sock := <-srv
 	ctx := testCtx(t)
@@ -202,8 +202,8 @@ func TestServerEmitWithAck(t *testing.T) {
 
 func TestBinary(t *testing.T) {
 	h := newHub(t, nil)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("upload", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("upload", func(e *namespace.Event) {
 			var name string
 			var data []byte
 			_ = e.Args.Scan(&name, &data)
@@ -226,15 +226,15 @@ func TestBinary(t *testing.T) {
 
 func TestRooms(t *testing.T) {
 	h := newHub(t, nil)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		namespace.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
 		namespace.HandleAck(s, "leave", func(_ context.Context, room string) (string, error) { s.Leave(room); return "ok", nil })
-		s.On("to room", func(e *hub.Event) {
+		s.On("to room", func(e *namespace.Event) {
 			var room, msg string
 			_ = e.Args.Scan(&room, &msg)
 			_ = s.To(room).Emit("room message", msg)
 		})
-		s.On("to room all", func(e *hub.Event) {
+		s.On("to room all", func(e *namespace.Event) {
 			var room, msg string
 			_ = e.Args.Scan(&room, &msg)
 			_ = h.To(room).Emit("room message", msg)
@@ -338,8 +338,8 @@ func TestBroadcastOperators(t *testing.T) {
 func TestDisconnects(t *testing.T) {
 	h := newHub(t, nil)
 	reasons := make(chan string, 4)
-	srv := make(chan *hub.Socket, 4)
-	h.OnConnection(func(s *hub.Socket) {
+	srv := make(chan *namespace.Socket, 4)
+	h.OnConnection(func(s *namespace.Socket) {
 		srv <- s
 		s.OnDisconnect(func(reason string) { reasons <- reason })
 	})
@@ -411,7 +411,7 @@ func TestConnectTimeout(t *testing.T) {
 func TestManyNamespacesOnOneConnection(t *testing.T) {
 	h := newHub(t, nil)
 	for _, name := range []string{"/post", "/get"} {
-		h.Of(name).OnConnection(func(s *hub.Socket) {
+		h.Of(name).OnConnection(func(s *namespace.Socket) {
 			_ = s.Emit("new message", map[string]string{"mess": "hello from " + s.Namespace().Name()})
 		})
 	}
@@ -441,7 +441,7 @@ func TestManyNamespacesOnOneConnection(t *testing.T) {
 func TestDynamicNamespaces(t *testing.T) {
 	h := newHub(t, nil)
 	dyn := h.OfRegexp(regexp.MustCompile(`^/dynamic-\d+$`))
-	dyn.OnConnection(func(s *hub.Socket) { _ = s.Emit("hi", s.Namespace().Name()) })
+	dyn.OnConnection(func(s *namespace.Socket) { _ = s.Emit("hi", s.Namespace().Name()) })
 	ctx := testCtx(t)
 	_, s1 := connect(t, h, "/dynamic-1", nil)
 	_, s2 := connect(t, h, "/dynamic-22", nil)
@@ -464,7 +464,7 @@ func TestDynamicNamespaces(t *testing.T) {
 
 func TestManyEventsInOrder(t *testing.T) {
 	h := newHub(t, nil)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		namespace.Handle(s, "burst", func(_ context.Context, n int) error {
 			for i := 0; i < n; i++ {
 				_ = s.Emit("item", i)
@@ -486,9 +486,9 @@ func TestManyEventsInOrder(t *testing.T) {
 
 func TestHandlerPanicDisconnectsOnlyThatSocket(t *testing.T) {
 	h := newHub(t, nil)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("boom", func(*hub.Event) { panic("handler bug") })
-		s.On("ping", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("boom", func(*namespace.Event) { panic("handler bug") })
+		s.On("ping", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack("pong")
 			}

@@ -19,8 +19,8 @@ import (
 func TestEventRateLimit(t *testing.T) {
 	h := newHub(t, &hub.Options{EventRate: 5, EventBurst: 5})
 	reasons := make(chan string, 4)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("ping", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("ping", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack("pong")
 			}
@@ -58,8 +58,8 @@ func TestPacketLimits(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			h := newHub(t, nil)
-			h.OnConnection(func(s *hub.Socket) {
-				s.On("ping", func(e *hub.Event) {
+			h.OnConnection(func(s *namespace.Socket) {
+				s.On("ping", func(e *namespace.Event) {
 					if e.Ack != nil {
 						_ = e.Ack("pong")
 					}

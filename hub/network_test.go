@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/polling"
 	"github.com/go-realtime/realtime/transport/websocket"
@@ -148,11 +149,11 @@ func TestOverTheNetwork(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			h := newHub(t, nil)
 			h.Of("/custom")
-			h.OnConnection(func(s *hub.Socket) {
+			h.OnConnection(func(s *namespace.Socket) {
 				_ = s.Emit("auth", s.Handshake().Auth)
-				s.On("message", func(e *hub.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
-				s.On("message-with-ack", func(e *hub.Event) { _ = e.Ack(e.Args.Values()...) })
-				s.On("ask", func(*hub.Event) {
+				s.On("message", func(e *namespace.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
+				s.On("message-with-ack", func(e *namespace.Event) { _ = e.Ack(e.Args.Values()...) })
+				s.On("ask", func(*namespace.Event) {
 					go func() {
 						ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 						defer cancel()
@@ -162,7 +163,7 @@ func TestOverTheNetwork(t *testing.T) {
 						}
 					}()
 				})
-				s.On("bye", func(*hub.Event) { s.Disconnect(false) })
+				s.On("bye", func(*namespace.Event) { s.Disconnect(false) })
 			})
 			srv := httptest.NewServer(h)
 			defer srv.Close()
@@ -228,7 +229,7 @@ func TestShutdownTellsClients(t *testing.T) {
 			h := newHub(t, nil)
 			total := wsClients + tt.held + tt.betweenPoll
 			reasons := make(chan string, total)
-			h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
+			h.OnConnection(func(s *namespace.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
 			// held tells that a held GET reached the hub: the http.Server
 			// counts its connection as active from then on.
 			held := make(chan struct{}, tt.held)
@@ -356,15 +357,15 @@ func TestHandshakeOverTheNetwork(t *testing.T) {
 	for _, name := range []string{"websocket", "polling"} {
 		t.Run(name, func(t *testing.T) {
 			h := newHub(t, &hub.Options{CheckOrigin: func(*http.Request) bool { return true }})
-			got := make(chan hub.Handshake, 1)
-			h.OnConnection(func(s *hub.Socket) { got <- s.Handshake() })
+			got := make(chan namespace.Handshake, 1)
+			h.OnConnection(func(s *namespace.Socket) { got <- s.Handshake() })
 			srv := httptest.NewServer(h)
 			t.Cleanup(srv.Close)
 
 			hdr := http.Header{"X-Custom": {"one", "two"}, "Origin": {"http://elsewhere.example"}}
 			w := dialWireWith(t, srv.URL, name, "&room=a%20b", hdr)
 			w.send(t, "40")
-			var hs hub.Handshake
+			var hs namespace.Handshake
 			select {
 			case hs = <-got:
 			case <-time.After(5 * time.Second):

@@ -71,7 +71,7 @@ func TestDisconnectReasons(t *testing.T) {
 			t.Run(name+" "+tt.name, func(t *testing.T) {
 				h := newHub(t, &hub.Options{MaxPayload: maxPayload})
 				reasons := make(chan string, 1)
-				h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
+				h.OnConnection(func(s *namespace.Socket) { s.OnDisconnect(func(r string) { reasons <- r }) })
 				srv := httptest.NewServer(h)
 				t.Cleanup(srv.Close)
 				t.Cleanup(srv.CloseClientConnections)

@@ -9,13 +9,14 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 func TestConnectionStateRecovery(t *testing.T) {
-	h := newHub(t, &hub.Options{ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute}})
-	servers := make(chan *hub.Socket, 4)
+	h := newHub(t, &hub.Options{ConnectionStateRecovery: &namespace.Recovery{MaxDisconnectionDuration: time.Minute}})
+	servers := make(chan *namespace.Socket, 4)
 	gone := make(chan string, 4)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		if !s.Recovered() {
 			s.Join("news")
 			s.SetData("alice")
@@ -67,9 +68,9 @@ func TestConnectionStateRecovery(t *testing.T) {
 }
 
 func TestRecoveryWindowExpires(t *testing.T) {
-	h := newHub(t, &hub.Options{ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: 20 * time.Millisecond}})
+	h := newHub(t, &hub.Options{ConnectionStateRecovery: &namespace.Recovery{MaxDisconnectionDuration: 20 * time.Millisecond}})
 	gone := make(chan struct{}, 2)
-	h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(string) { gone <- struct{}{} }) })
+	h.OnConnection(func(s *namespace.Socket) { s.OnDisconnect(func(string) { gone <- struct{}{} }) })
 	ctx := testCtx(t)
 	conn, s1 := connect(t, h, "/", nil)
 	require.NoError(t, h.Emit("item", 1))
@@ -88,7 +89,7 @@ func TestRecoveryWindowExpires(t *testing.T) {
 }
 
 func TestRecoveryNotForDeliberateDisconnects(t *testing.T) {
-	h := newHub(t, &hub.Options{ConnectionStateRecovery: &hub.Recovery{}})
+	h := newHub(t, &hub.Options{ConnectionStateRecovery: &namespace.Recovery{}})
 	ctx := testCtx(t)
 	conn, s1 := connect(t, h, "/", nil)
 	require.NoError(t, h.Emit("item", 1))

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/racedetect"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/websocket"
 )
@@ -121,7 +122,7 @@ func TestStalledClient(t *testing.T) {
 	})
 	reasons := make(chan string, receivers+2)
 	joined := make(chan struct{}, receivers+2)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("room")
 		s.OnDisconnect(func(reason string) { reasons <- reason })
 		joined <- struct{}{}
@@ -204,7 +205,7 @@ func TestVolatileDrops(t *testing.T) {
 	})
 	reasons := make(chan string, 2)
 	joined := make(chan struct{}, 2)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("room")
 		s.OnDisconnect(func(reason string) { reasons <- reason })
 		joined <- struct{}{}

@@ -3,7 +3,7 @@
 // listeners per event in order, Once, Off, per-event middlewares (Use) and
 // their refusals reported by OnError, OnAny / PrependAny / OffAny,
 // OnAnyOutgoing, Join in a connection middleware, the typed handlers
-// (hub.Handle, hub.HandleAck) and the typed hub.EmitWithAck.
+// (namespace.Handle, namespace.HandleAck) and the typed namespace.EmitWithAck.
 //
 // A socket's handlers run one at a time in the order its client sent the
 // events, so "sync" (acked "ok") is a barrier: once its answer is in, every

@@ -128,10 +128,10 @@ func argsOf(data []byte, attachments [][]byte, skip int) (Args, error) {
 	return Args{raw: raw[skip:], attachments: attachments}, nil
 }
 
-// NewArgs returns the Args held by a JSON array (with placeholders for the
-// binary attachments): for adapters and test clients that receive packets
+// newArgs returns the Args held by a JSON array (with placeholders for the
+// binary attachments): for hubtest's clients, which receive packets
 // themselves.
-func NewArgs(data json.RawMessage, attachments [][]byte) (Args, error) {
+func newArgs(data json.RawMessage, attachments [][]byte) (Args, error) {
 	a, err := argsOf(data, attachments, 0)
 	if err != nil {
 		return Args{}, fmt.Errorf("namespace: %w", err)
@@ -139,9 +139,9 @@ func NewArgs(data json.RawMessage, attachments [][]byte) (Args, error) {
 	return a, nil
 }
 
-// ParseEvent splits an EVENT packet's JSON array into the event name and
+// parseEvent splits an EVENT packet's JSON array into the event name and
 // its arguments.
-func ParseEvent(data json.RawMessage, attachments [][]byte) (name string, args Args, err error) {
+func parseEvent(data json.RawMessage, attachments [][]byte) (name string, args Args, err error) {
 	raw, err := socketio.SplitArgs(data)
 	if err != nil || len(raw) == 0 {
 		return "", Args{}, badEvent(data, err)

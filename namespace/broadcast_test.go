@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/room"
 )
@@ -34,7 +35,7 @@ func (a *roomsCounter) Rooms(id string) []string {
 func roomsNamespace(t *testing.T) (*namespace.Namespace, *roomsCounter, map[string]*namespace.Socket) {
 	t.Helper()
 	var ad *roomsCounter
-	ns := namespace.New("/", &namespace.Config{
+	ns := newNS("/", &nsConfig{
 		Logger:  slog.New(slog.DiscardHandler),
 		Adapter: func(l room.Local) room.Adapter { ad = &roomsCounter{Adapter: room.NewMemory(l)}; return ad },
 	})
@@ -43,7 +44,7 @@ func roomsNamespace(t *testing.T) (*namespace.Namespace, *roomsCounter, map[stri
 	resolve := func(string, json.RawMessage) *namespace.Namespace { return ns }
 	socks := map[string]*namespace.Socket{}
 	for _, name := range []string{"a", "b", "c"} {
-		c := namespace.NewClient(&recordConn{}, namespace.Handshake{}, resolve, &namespace.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+		c := nsImpl.NewClient(&recordConn{}, namespace.Handshake{}, resolve, &wiring.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 		require.NoError(t, c.Receive(false, []byte("0")))
 		socks[name] = <-connected
 		t.Cleanup(func() { c.Closed(namespace.ReasonTransportClose) })

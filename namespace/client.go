@@ -12,30 +12,9 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/transport"
 )
-
-// Conn is the connection a client's sockets share: an Engine.IO session
-// (*engineio.Session satisfies it). Send takes Engine.IO message frames
-// and must not wait for the client: broadcasts use it.
-//
-// A Conn may have more methods, which the client then uses:
-//
-//   - Header() http.Header (the handshake request's header) lets the client
-//     leave [Handshake.Header] nil in NewClient: the header is then asked of
-//     the Conn whenever a socket's handshake is described, and never stored
-//     by the client.
-//   - SendWait(ctx context.Context, frames ...transport.Frame) error sends
-//     like Send but first waits, until ctx ends, while the client is too
-//     far behind: [Socket.Emit], acks and recovery replays use it. Without
-//     it they use Send.
-//   - TrySend(frames ...transport.Frame) bool sends volatile packets only
-//     when the client is ready for them, and reports whether it did.
-//     Without it volatile packets are sent like others.
-type Conn interface {
-	Send(frames ...transport.Frame) error
-	Close() error
-}
 
 // waitSender is a Conn whose sends can wait for the client to read.
 type waitSender interface {
@@ -52,41 +31,19 @@ type headerConn interface {
 	Header() http.Header
 }
 
-// Resolver finds the namespace a client asks to connect to, creating a
+// resolver finds the namespace a client asks to connect to, creating a
 // dynamic one if it must; nil refuses with "Invalid namespace".
-type Resolver func(name string, auth json.RawMessage) *Namespace
+type resolver func(name string, auth json.RawMessage) *Namespace
 
-// ClientOptions configure a Client. The zero value means defaults.
-//
-// NewClient keeps the ClientOptions it is given, without copying them, so
-// a server can share one among all its clients. Don't modify ClientOptions
-// after passing them to NewClient.
-type ClientOptions struct {
-	// ConnectTimeout closes a connection that has joined no namespace by
-	// then. Default 45s.
-	ConnectTimeout time.Duration
-	// MaxAttachments bounds the binary attachments of one packet. Default 10.
-	MaxAttachments int
-	// EventRate, when positive, bounds the events per second one socket may
-	// send, with bursts of EventBurst (default: EventRate, at least 1). A
-	// socket that sends faster is disconnected with ReasonRateLimit, and
-	// OnRateLimit is called. Default: no bound.
-	EventRate   float64
-	EventBurst  int
-	OnRateLimit func(s *Socket)
-	// Logger receives diagnostics. Default slog.Default().
-	Logger *slog.Logger
-}
-
-// Client is the Socket.IO side of one client connection: it decodes
+// client is the Socket.IO side of one client connection: it decodes
 // packets, connects the client to namespaces and routes packets to its
-// sockets. The hub creates one per Engine.IO session; applications don't
-// use it directly.
-type Client struct {
-	conn    Conn
-	opts    *ClientOptions // never nil; may be shared with other clients
+// sockets. The hub creates one per Engine.IO session (through package
+// internal/wiring); it implements wiring.Client.
+type client struct {
+	conn    wiring.Conn
+	opts    *wiring.ClientOptions // never nil; may be shared with other clients
 	info    clientInfo
-	resolve Resolver
+	resolve resolver
 	decoder socketio.Decoder // used by the delivering goroutine only
 
 	mu      sync.Mutex
@@ -107,16 +64,16 @@ type clientInfo struct {
 	xdomain bool
 }
 
-// NewClient returns the client for a new connection. info describes the
+// newClient returns the client for a new connection. info describes the
 // connection's handshake (its Auth is set per socket). When info.Header is
-// nil and conn has a Header method (see [Conn]), the header is taken from
-// conn on demand.
-func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions) *Client {
+// nil and conn has a Header method (see wiring.Conn), the header is taken
+// from conn on demand.
+func newClient(conn wiring.Conn, info Handshake, resolve resolver, opts *wiring.ClientOptions) *client {
 	o := opts
 	if o == nil {
 		o = &defaultClientOptions
 	}
-	c := &Client{conn: conn, opts: o, resolve: resolve, info: clientInfo{
+	c := &client{conn: conn, opts: o, resolve: resolve, info: clientInfo{
 		header:  info.Header,
 		address: info.Address,
 		url:     info.URL,
@@ -127,16 +84,16 @@ func NewClient(conn Conn, info Handshake, resolve Resolver, opts *ClientOptions)
 	}}
 	c.decoder.MaxAttachments = o.MaxAttachments
 	c.mu.Lock()
-	c.timer = time.AfterFunc(o.connectTimeout(), c.connectTimeout)
+	c.timer = time.AfterFunc(connectTimeoutOf(o), c.connectTimeout)
 	c.mu.Unlock()
 	return c
 }
 
-// defaultClientOptions stand in for a nil *ClientOptions.
-var defaultClientOptions ClientOptions
+// defaultClientOptions stand in for a nil *wiring.ClientOptions.
+var defaultClientOptions wiring.ClientOptions
 
 // connectTimeout is ConnectTimeout or its default.
-func (o *ClientOptions) connectTimeout() time.Duration {
+func connectTimeoutOf(o *wiring.ClientOptions) time.Duration {
 	if o.ConnectTimeout > 0 {
 		return o.ConnectTimeout
 	}
@@ -144,7 +101,7 @@ func (o *ClientOptions) connectTimeout() time.Duration {
 }
 
 // logger is Logger or its default.
-func (o *ClientOptions) logger() *slog.Logger {
+func loggerOf(o *wiring.ClientOptions) *slog.Logger {
 	if o.Logger != nil {
 		return o.Logger
 	}
@@ -152,7 +109,7 @@ func (o *ClientOptions) logger() *slog.Logger {
 }
 
 // eventBurst is EventBurst or its default.
-func (o *ClientOptions) eventBurst() int {
+func eventBurstOf(o *wiring.ClientOptions) int {
 	if o.EventBurst > 0 {
 		return o.EventBurst
 	}
@@ -160,8 +117,8 @@ func (o *ClientOptions) eventBurst() int {
 }
 
 // handshake returns the handshake the client's sockets share (without
-// Auth, and with Query as given to NewClient).
-func (c *Client) handshake() Handshake {
+// Auth, and with Query as given to newClient).
+func (c *client) handshake() Handshake {
 	hs := Handshake{
 		Header:  c.info.header,
 		Query:   c.info.query,
@@ -180,12 +137,12 @@ func (c *Client) handshake() Handshake {
 }
 
 // connectTimeout closes a connection that joined no namespace in time.
-func (c *Client) connectTimeout() {
+func (c *client) connectTimeout() {
 	c.mu.Lock()
 	idle := len(c.sockets) == 0 && !c.closed && c.timer != nil
 	c.mu.Unlock()
 	if idle {
-		c.opts.logger().Debug("namespace: no namespace joined in time, closing")
+		loggerOf(c.opts).Debug("namespace: no namespace joined in time, closing")
 		_ = c.conn.Close()
 	}
 }
@@ -197,7 +154,7 @@ func (c *Client) connectTimeout() {
 // CONNECT_ERROR, a packet for a namespace it has not joined) makes the
 // client close the connection itself, as socket.io does ("forced server
 // close"), and Receive returns nil.
-func (c *Client) Receive(binary bool, data []byte) error {
+func (c *client) Receive(binary bool, data []byte) error {
 	var (
 		pkt socketio.Packet // most packets are decoded here, on the stack
 		p   *socketio.Packet
@@ -232,10 +189,10 @@ func (c *Client) Receive(binary bool, data []byte) error {
 		s.closed(ReasonClientDisconnect)
 		return nil
 	case socketio.Event, socketio.BinaryEvent:
-		if c.opts.EventRate > 0 && !s.allowEvent(c.opts.EventRate, c.opts.eventBurst()) {
-			c.opts.logger().Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
+		if c.opts.EventRate > 0 && !s.allowEvent(c.opts.EventRate, eventBurstOf(c.opts)) {
+			loggerOf(c.opts).Warn("namespace: socket sends events too fast, disconnecting", "namespace", s.ns.name, "socket", s.id)
 			if c.opts.OnRateLimit != nil {
-				c.opts.OnRateLimit(s)
+				c.opts.OnRateLimit()
 			}
 			s.disconnectWith(ReasonRateLimit)
 			return nil
@@ -248,14 +205,14 @@ func (c *Client) Receive(binary bool, data []byte) error {
 
 // refuse closes the connection of a client that sent packet p, which it may
 // not send in its state.
-func (c *Client) refuse(p *socketio.Packet) error {
-	c.opts.logger().Debug("namespace: packet not allowed, closing", "type", p.Type.String(), "namespace", p.Namespace)
+func (c *client) refuse(p *socketio.Packet) error {
+	loggerOf(c.opts).Debug("namespace: packet not allowed, closing", "type", p.Type.String(), "namespace", p.Namespace)
 	_ = c.conn.Close()
 	return nil
 }
 
 // connect handles a CONNECT packet.
-func (c *Client) connect(name string, auth json.RawMessage) {
+func (c *client) connect(name string, auth json.RawMessage) {
 	var (
 		ns  *Namespace
 		s   *Socket
@@ -316,7 +273,7 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 }
 
 // socketLocked returns the client's socket in namespace name, or nil.
-func (c *Client) socketLocked(name string) *Socket {
+func (c *client) socketLocked(name string) *Socket {
 	for _, s := range c.sockets {
 		if s.ns.name == name {
 			return s
@@ -326,7 +283,7 @@ func (c *Client) socketLocked(name string) *Socket {
 }
 
 // remove forgets a socket that disconnected.
-func (c *Client) remove(s *Socket) {
+func (c *client) remove(s *Socket) {
 	c.mu.Lock()
 	if i := slices.Index(c.sockets, s); i >= 0 {
 		c.sockets = slices.Delete(c.sockets, i, i+1)
@@ -336,14 +293,14 @@ func (c *Client) remove(s *Socket) {
 
 // disconnectAll disconnects every socket of the client and closes the
 // connection.
-func (c *Client) disconnectAll() {
+func (c *client) disconnectAll() {
 	for _, s := range c.snapshot() {
 		s.Disconnect(false)
 	}
 	_ = c.conn.Close()
 }
 
-func (c *Client) snapshot() []*Socket {
+func (c *client) snapshot() []*Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := slices.Clone(c.sockets)
@@ -352,7 +309,7 @@ func (c *Client) snapshot() []*Socket {
 
 // Closed tells the client its connection has closed, for reason (one of
 // the Reason constants); every socket disconnects with it.
-func (c *Client) Closed(reason string) {
+func (c *client) Closed(reason string) {
 	c.mu.Lock()
 	c.closed = true
 	if c.timer != nil {

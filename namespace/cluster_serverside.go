@@ -129,11 +129,10 @@ func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, arg
 	return out, nil
 }
 
-// HandleServerSideEmit implements [room.ServerSideHandler]: adapters call
-// it with an event from another node. Applications register handlers with
-// OnServerSideEmit instead.
-func (n *Namespace) HandleServerSideEmit(data json.RawMessage, reply func(args json.RawMessage)) {
-	name, args, err := ParseEvent(data, nil)
+// handleServerSideEmit is room.ServerSideHandler's HandleServerSideEmit:
+// adapters call it with an event from another node.
+func (n *Namespace) handleServerSideEmit(data json.RawMessage, reply func(args json.RawMessage)) {
+	name, args, err := parseEvent(data, nil)
 	if err != nil {
 		n.logger.Debug("namespace: malformed server-side event", "namespace", n.name, "err", err)
 		return
@@ -175,5 +174,3 @@ func (n *Namespace) HandleServerSideEmit(data json.RawMessage, reply func(args j
 	}()
 	h(e)
 }
-
-var _ room.ServerSideHandler = (*Namespace)(nil)

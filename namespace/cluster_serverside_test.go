@@ -84,8 +84,8 @@ var quietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestServerSideEmitBetweenNodes(t *testing.T) {
 	l := &linked{}
-	cfg := &namespace.Config{Adapter: l.factory, Logger: quietLog}
-	a, b, c := namespace.New("/", cfg), namespace.New("/", cfg), namespace.New("/", cfg)
+	cfg := &nsConfig{Adapter: l.factory, Logger: quietLog}
+	a, b, c := newNS("/", cfg), newNS("/", cfg), newNS("/", cfg)
 
 	got := make(chan string, 4)
 	b.OnServerSideEmit("hello", func(e *namespace.Event) {
@@ -143,12 +143,12 @@ func TestServerSideEmitBetweenNodes(t *testing.T) {
 
 	// Unknown events and malformed data are ignored.
 	require.NoError(t, a.ServerSideEmit("nobody-listens"))
-	b.HandleServerSideEmit(json.RawMessage(`{"not":"an array"}`), nil)
-	b.HandleServerSideEmit(json.RawMessage(`[]`), nil)
+	l.nodes[1].(room.ServerSideHandler).HandleServerSideEmit(json.RawMessage(`{"not":"an array"}`), nil)
+	l.nodes[1].(room.ServerSideHandler).HandleServerSideEmit(json.RawMessage(`[]`), nil)
 }
 
 func TestServerSideEmitAlone(t *testing.T) {
-	ns := namespace.New("/", &namespace.Config{Logger: quietLog}) // in-memory adapter: no other node
+	ns := newNS("/", &nsConfig{Logger: quietLog}) // in-memory adapter: no other node
 	require.NoError(t, ns.ServerSideEmit("hello", 1))
 	replies, err := ns.ServerSideEmitWithAck(context.Background(), "hello")
 	require.NoError(t, err)
@@ -163,16 +163,16 @@ func TestServerSideEmitAlone(t *testing.T) {
 
 func TestServerSideEmitDynamicNamespace(t *testing.T) {
 	l := &linked{}
-	cfg := &namespace.Config{Adapter: l.factory, Logger: quietLog}
-	parent := namespace.New("", cfg)
-	child, _ := parent.NewChild("/dyn-1")
+	cfg := &nsConfig{Adapter: l.factory, Logger: quietLog}
+	parent := newNS("", cfg)
+	child, _ := nsImpl.NewChild(parent, "/dyn-1")
 	got := make(chan string, 1)
 	parent.OnServerSideEmit("hello", func(e *namespace.Event) {
 		var s string
 		_ = e.Args.Decode(0, &s)
 		got <- s
 	})
-	other := namespace.New("/dyn-1", cfg)
+	other := newNS("/dyn-1", cfg)
 	require.NoError(t, other.ServerSideEmit("hello", "to the instance"))
 	select {
 	case s := <-got:

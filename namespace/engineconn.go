@@ -26,9 +26,8 @@ type EngineConn interface {
 
 // Conn returns the connection under the socket (socket.io's socket.conn):
 // which transport it uses, and hooks on its upgrade and its Engine.IO
-// packets. A socket whose client was created on a [Conn] that is not an
-// EngineConn (not an Engine.IO session) gets one that reports the
-// transport "" and never calls its hooks.
+// packets. A socket whose connection is not an Engine.IO session gets one
+// that reports the transport "" and never calls its hooks.
 func (s *Socket) Conn() EngineConn {
 	if ec, ok := s.client.conn.(EngineConn); ok {
 		return ec
@@ -36,7 +35,7 @@ func (s *Socket) Conn() EngineConn {
 	return plainConn{addr: s.client.info.address}
 }
 
-// plainConn is the EngineConn of a client whose Conn is not one.
+// plainConn is the EngineConn of a client whose connection is not one.
 type plainConn struct{ addr string }
 
 func (plainConn) Transport() string                    { return "" }

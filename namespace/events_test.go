@@ -89,7 +89,7 @@ func TestListenersOrderOnceOff(t *testing.T) {
 }
 
 func TestNilHandlersRefusedAtRegistration(t *testing.T) {
-	ns := namespace.New("/", &namespace.Config{Logger: slog.New(slog.DiscardHandler)})
+	ns := newNS("/", &nsConfig{Logger: slog.New(slog.DiscardHandler)})
 	var sock *namespace.Socket
 	ns.OnConnection(func(s *namespace.Socket) { sock = s })
 	_, _ = connectOne(t, &recordConn{}, namespace.Handshake{}, "", func(s *namespace.Socket) { sock = s })
@@ -375,7 +375,7 @@ func TestJoinInMiddleware(t *testing.T) {
 
 // decodeAuth decodes the socket's CONNECT payload into v.
 func decodeAuth(s *namespace.Socket, v any) error {
-	a, err := namespace.NewArgs(append(append([]byte("["), s.Handshake().Auth...), ']'), nil)
+	a, err := nsImpl.NewArgs(append(append([]byte("["), s.Handshake().Auth...), ']'), nil)
 	if err != nil {
 		return err
 	}
@@ -393,6 +393,6 @@ func TestNamespaceRoomEvents(t *testing.T) {
 	assert.Equal(t, room.Event{Kind: room.LeaveRoom, Room: "lobby", ID: s.ID()}, <-events)
 	assert.Equal(t, room.Event{Kind: room.DeleteRoom, Room: "lobby"}, <-events)
 
-	plain := namespace.New("/", &namespace.Config{Adapter: func(l room.Local) room.Adapter { return struct{ room.Adapter }{room.NewMemory(l)} }})
+	plain := newNS("/", &nsConfig{Adapter: func(l room.Local) room.Adapter { return struct{ room.Adapter }{room.NewMemory(l)} }})
 	assert.ErrorIs(t, plain.OnRoomEvent(func(room.Event) {}), namespace.ErrNoRoomEvents)
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 )
@@ -54,9 +55,9 @@ func FuzzClientReceive(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, input []byte) {
-		quiet := &namespace.Config{Logger: slog.New(slog.DiscardHandler)}
-		root := namespace.New("/", quiet)
-		custom := namespace.New("/custom", quiet)
+		quiet := &nsConfig{Logger: slog.New(slog.DiscardHandler)}
+		root := newNS("/", quiet)
+		custom := newNS("/custom", quiet)
 		root.OnConnection(func(s *namespace.Socket) {
 			s.On("message", func(e *namespace.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
 			s.On("message-with-ack", func(e *namespace.Event) {
@@ -84,7 +85,7 @@ func FuzzClientReceive(f *testing.F) {
 			return nil
 		}
 		conn := &sinkConn{}
-		c := namespace.NewClient(conn, namespace.Handshake{}, resolve, &namespace.ClientOptions{ConnectTimeout: time.Hour, Logger: quiet.Logger})
+		c := nsImpl.NewClient(conn, namespace.Handshake{}, resolve, &wiring.ClientOptions{ConnectTimeout: time.Hour, Logger: quiet.Logger})
 		for _, frame := range bytes.Split(input, []byte{0x1f}) {
 			binary := len(frame) > 0 && frame[0] == 0
 			if binary {

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/room"
 	"github.com/go-realtime/realtime/transport"
 )
@@ -24,21 +25,8 @@ import (
 // with a [ConnectError]'s Message and Data.
 type Middleware func(s *Socket) error
 
-// Config configures a Namespace. The zero value means defaults.
-type Config struct {
-	// Adapter creates the room adapter. Default room.NewMemory.
-	Adapter func(room.Local) room.Adapter
-	// Logger receives diagnostics. Default slog.Default().
-	Logger *slog.Logger
-	// Recovery, when set, enables connection state recovery.
-	Recovery *Recovery
-	// KeepEmptyChildren keeps a dynamic namespace's instances (see
-	// [Namespace.NewChild]) when their last socket leaves. By default an
-	// empty instance is removed, its adapter closed, and the next client
-	// asking for that name gets a fresh one: clients choose these names, so
-	// keeping them would let any client grow the server's memory.
-	KeepEmptyChildren bool
-}
+// config configures a namespace (see wiring.Config).
+type config = wiring.Config[*Recovery]
 
 // listeners are a namespace's middlewares and connection handlers. A
 // dynamic namespace's instances run their parent's, then their own.
@@ -63,7 +51,7 @@ func (l *listeners) snapshot() ([]Middleware, []func(*Socket)) {
 // goroutine.
 type Namespace struct {
 	name      string
-	cfg       Config
+	cfg       config
 	adapter   room.Adapter
 	logger    *slog.Logger
 	listeners *listeners
@@ -78,10 +66,9 @@ type Namespace struct {
 	gone     chan struct{} // an instance being removed: closed once it is
 }
 
-// New returns a namespace. Applications get namespaces from the hub
-// (hub.Of) instead; New is for code that assembles its own server.
-func New(name string, cfg *Config) *Namespace {
-	var c Config
+// newNamespace returns a namespace; the hub makes them (hub.Of).
+func newNamespace(name string, cfg *config) *Namespace {
+	var c config
 	if cfg != nil {
 		c = *cfg
 	}
@@ -95,20 +82,20 @@ func New(name string, cfg *Config) *Namespace {
 	if c.Recovery != nil {
 		n.recovery = newRecoveryStore(*c.Recovery)
 	}
-	n.adapter = c.Adapter(n)
+	n.adapter = c.Adapter(local{n})
 	return n
 }
 
-// NewChild returns a namespace called name that runs n's middlewares and
+// newChild returns a namespace called name that runs n's middlewares and
 // connection handlers (then its own), and is reached by n's broadcasts: how
 // a dynamic namespace (hub.OfFunc) makes its instances. It returns the
 // existing child of that name if there is one, and reports whether it
 // created it.
 //
-// Unless [Config.KeepEmptyChildren] is set, a child is removed when its
+// Unless config.KeepEmptyChildren is set, a child is removed when its
 // last socket leaves (socket.io's cleanupEmptyChildNamespaces): its adapter
-// is closed, and NewChild makes a fresh one for the next client.
-func (n *Namespace) NewChild(name string) (child *Namespace, created bool) {
+// is closed, and newChild makes a fresh one for the next client.
+func (n *Namespace) newChild(name string) (child *Namespace, created bool) {
 	for {
 		if c, gone := n.child(name); c != nil {
 			return c, false
@@ -121,7 +108,7 @@ func (n *Namespace) NewChild(name string) (child *Namespace, created bool) {
 			n.mu.Unlock()
 			continue // made meanwhile
 		}
-		c := New(name, &n.cfg)
+		c := newNamespace(name, &n.cfg)
 		c.parent = n
 		if n.children == nil {
 			n.children = make(map[string]*Namespace)
@@ -132,8 +119,8 @@ func (n *Namespace) NewChild(name string) (child *Namespace, created bool) {
 	}
 }
 
-// Child returns the live child called name, or nil.
-func (n *Namespace) Child(name string) *Namespace {
+// liveChild returns the live child called name, or nil.
+func (n *Namespace) liveChild(name string) *Namespace {
 	for {
 		c, gone := n.child(name)
 		if gone == nil {
@@ -199,10 +186,6 @@ func (n *Namespace) OnRoomEvent(fn func(e room.Event)) error {
 	rn.OnRoomEvent(fn)
 	return nil
 }
-
-// Logger is where the namespace logs (Config.Logger); it implements
-// [room.Logged], so the adapter logs there too.
-func (n *Namespace) Logger() *slog.Logger { return n.logger }
 
 // Use adds a middleware.
 func (n *Namespace) Use(mw Middleware) {
@@ -323,7 +306,7 @@ func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport
 // connect runs the middlewares for a socket of client c and, if they all
 // pass, registers it. The client then sends the CONNECT answer and calls
 // welcome.
-func (n *Namespace) connect(c *Client, auth json.RawMessage) (*Socket, *replay, error) {
+func (n *Namespace) connect(c *client, auth json.RawMessage) (*Socket, *replay, error) {
 	if !n.enter() {
 		return nil, nil, errGone
 	}
@@ -479,9 +462,9 @@ func (n *Namespace) remove(s *Socket) {
 
 var socketsPool = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
 
-// Deliver implements [room.Local]: it encodes p once and sends the same
+// deliver is room.Local's Deliver: it encodes p once and sends the same
 // frames to each local socket in ids.
-func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onAck func(room.Ack)) int {
+func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onAck func(room.Ack)) int {
 	flags := opts.Flags
 	buf := socketsPool.Get().(*[]*Socket)
 	targets := (*buf)[:0]
@@ -544,11 +527,6 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	return count
 }
 
-// KeepsHistory implements [room.HistoryKeeper]: with connection state
-// recovery on, the namespace keeps recent broadcasts, so adapters deliver
-// every broadcast to it.
-func (n *Namespace) KeepsHistory() bool { return n.recovery != nil }
-
 // joinArgs turns Args back into a JSON array.
 func joinArgs(a Args) json.RawMessage {
 	size := 2
@@ -566,15 +544,15 @@ func joinArgs(a Args) json.RawMessage {
 	return append(b, ']')
 }
 
-// Disconnect implements [room.Local].
-func (n *Namespace) Disconnect(ids []string, close bool) {
+// disconnectIDs is room.Local's Disconnect.
+func (n *Namespace) disconnectIDs(ids []string, close bool) {
 	for _, s := range n.lookup(ids) {
 		s.Disconnect(close)
 	}
 }
 
-// Describe implements [room.Local].
-func (n *Namespace) Describe(ids []string) []room.SocketInfo {
+// describe is room.Local's Describe.
+func (n *Namespace) describe(ids []string) []room.SocketInfo {
 	socks := n.lookup(ids)
 	out := make([]room.SocketInfo, 0, len(socks))
 	for _, s := range socks {

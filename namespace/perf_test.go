@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 )
@@ -44,7 +45,7 @@ func (c *lastConn) lastText() string {
 // benchmark server (bench/internal/benchserver).
 func benchNamespace() *namespace.Namespace {
 	quiet := slog.New(slog.DiscardHandler)
-	ns := namespace.New("/", &namespace.Config{Logger: quiet})
+	ns := newNS("/", &nsConfig{Logger: quiet})
 	ns.OnConnection(func(s *namespace.Socket) {
 		s.On("join", func(e *namespace.Event) {
 			var room string
@@ -65,11 +66,11 @@ func benchNamespace() *namespace.Namespace {
 
 // benchClientOptions are shared by the clients of the tests, as a server
 // shares its own.
-var benchClientOptions = &namespace.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)}
+var benchClientOptions = &wiring.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)}
 
-func connectClient(tb testing.TB, ns *namespace.Namespace, conn namespace.Conn, hs namespace.Handshake) *namespace.Client {
+func connectClient(tb testing.TB, ns *namespace.Namespace, conn wiring.Conn, hs namespace.Handshake) wiring.Client {
 	resolve := func(string, json.RawMessage) *namespace.Namespace { return ns }
-	c := namespace.NewClient(conn, hs, resolve, benchClientOptions)
+	c := nsImpl.NewClient(conn, hs, resolve, benchClientOptions)
 	require.NoError(tb, c.Receive(false, []byte("0")))
 	return c
 }
@@ -138,7 +139,7 @@ func TestIdleSocketMemory(t *testing.T) {
 	const n = 2000
 	ns := benchNamespace()
 	hs := namespace.Handshake{Address: "127.0.0.1", URL: "/socket.io/?EIO=4&transport=websocket", Time: time.Now()}
-	clients := make([]*namespace.Client, n)
+	clients := make([]wiring.Client, n)
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
@@ -229,7 +230,7 @@ func BenchmarkDispatch(b *testing.B) {
 		}},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			ns := namespace.New("/", &namespace.Config{Logger: slog.New(slog.DiscardHandler)})
+			ns := newNS("/", &nsConfig{Logger: slog.New(slog.DiscardHandler)})
 			ns.OnConnection(bc.register)
 			conn := &lastConn{}
 			c := connectClient(b, ns, conn, namespace.Handshake{})

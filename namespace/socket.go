@@ -50,7 +50,7 @@ type Socket struct {
 	id     string
 	pid    string // private id for recovery; "" when recovery is off
 	ns     *Namespace
-	client *Client
+	client *client
 	auth   json.RawMessage // CONNECT payload; empty means "{}"
 
 	mu       sync.Mutex
@@ -90,7 +90,7 @@ type socketExtras struct {
 // closedChan is the Done channel of sockets asked for it after they ended.
 var closedChan = func() chan struct{} { c := make(chan struct{}); close(c); return c }()
 
-func newSocket(ns *Namespace, c *Client, auth json.RawMessage) *Socket {
+func newSocket(ns *Namespace, c *client, auth json.RawMessage) *Socket {
 	return &Socket{id: newID(), ns: ns, client: c, auth: auth}
 }
 
@@ -323,7 +323,7 @@ func (s *Socket) notifyOutgoing(data []byte, atts [][]byte) bool {
 	if len(ls) == 0 {
 		return true
 	}
-	name, args, err := ParseEvent(data, atts)
+	name, args, err := parseEvent(data, atts)
 	if err != nil {
 		return true // not an event: nothing to report
 	}

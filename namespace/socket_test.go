@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 )
@@ -56,9 +57,9 @@ func (c *headerConn) Header() http.Header {
 
 // connectOne connects a client of conn to a fresh namespace and returns its
 // socket, after setup ran in OnConnection.
-func connectOne(t *testing.T, conn namespace.Conn, hs namespace.Handshake, auth string, setup func(s *namespace.Socket)) (*namespace.Client, *namespace.Socket) {
+func connectOne(t *testing.T, conn wiring.Conn, hs namespace.Handshake, auth string, setup func(s *namespace.Socket)) (wiring.Client, *namespace.Socket) {
 	t.Helper()
-	ns := namespace.New("/", &namespace.Config{Logger: slog.New(slog.DiscardHandler)})
+	ns := newNS("/", &nsConfig{Logger: slog.New(slog.DiscardHandler)})
 	var sock *namespace.Socket
 	ns.OnConnection(func(s *namespace.Socket) {
 		sock = s
@@ -67,7 +68,7 @@ func connectOne(t *testing.T, conn namespace.Conn, hs namespace.Handshake, auth 
 		}
 	})
 	resolve := func(string, json.RawMessage) *namespace.Namespace { return ns }
-	c := namespace.NewClient(conn, hs, resolve, &namespace.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
+	c := nsImpl.NewClient(conn, hs, resolve, &wiring.ClientOptions{ConnectTimeout: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	require.NoError(t, c.Receive(false, []byte("0"+auth)))
 	require.NotNil(t, sock)
 	return c, sock
@@ -170,7 +171,7 @@ func TestSocketDoneAndContext(t *testing.T) {
 		assert.False(t, s.Connected())
 	})
 	t.Run("asked by a middleware", func(t *testing.T) {
-		ns := namespace.New("/", &namespace.Config{Logger: slog.New(slog.DiscardHandler)})
+		ns := newNS("/", &nsConfig{Logger: slog.New(slog.DiscardHandler)})
 		var done <-chan struct{}
 		var ctx context.Context
 		ns.Use(func(s *namespace.Socket) error {
@@ -178,7 +179,7 @@ func TestSocketDoneAndContext(t *testing.T) {
 			return nil
 		})
 		resolve := func(string, json.RawMessage) *namespace.Namespace { return ns }
-		c := namespace.NewClient(&recordConn{}, namespace.Handshake{}, resolve, nil)
+		c := nsImpl.NewClient(&recordConn{}, namespace.Handshake{}, resolve, nil)
 		require.NoError(t, c.Receive(false, []byte("0")))
 		require.NoError(t, ctx.Err(), "not cancelled before the socket connected")
 		c.Closed(namespace.ReasonTransportClose)
@@ -237,10 +238,10 @@ func TestSocketHandshake(t *testing.T) {
 func TestClientOptionsShared(t *testing.T) {
 	// Complete options are kept as they are; incomplete ones get defaults
 	// without the caller's value changing.
-	opts := &namespace.ClientOptions{EventRate: 2}
-	ns := namespace.New("/", &namespace.Config{Logger: slog.New(slog.DiscardHandler)})
+	opts := &wiring.ClientOptions{EventRate: 2}
+	ns := newNS("/", &nsConfig{Logger: slog.New(slog.DiscardHandler)})
 	resolve := func(string, json.RawMessage) *namespace.Namespace { return ns }
-	c := namespace.NewClient(&recordConn{}, namespace.Handshake{}, resolve, opts)
+	c := nsImpl.NewClient(&recordConn{}, namespace.Handshake{}, resolve, opts)
 	c.Closed(namespace.ReasonTransportClose)
-	assert.Equal(t, namespace.ClientOptions{EventRate: 2}, *opts)
+	assert.Equal(t, wiring.ClientOptions{EventRate: 2}, *opts)
 }

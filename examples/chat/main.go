@@ -34,6 +34,7 @@ import (
 
 	"github.com/go-realtime/realtime/examples/internal/site"
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 //go:embed index.html message.html
@@ -83,7 +84,7 @@ type user struct {
 	Added bool   // sent "add user" (counted in numUsers)
 }
 
-func userOf(s *hub.Socket) user {
+func userOf(s *namespace.Socket) user {
 	u, _ := s.Data().(user)
 	return u
 }
@@ -131,7 +132,7 @@ type (
 )
 
 // connect runs for every client that connects to the main namespace.
-func (c *chat) connect(s *hub.Socket) {
+func (c *chat) connect(s *namespace.Socket) {
 	s.SetData(user{Name: "guest-" + s.ID()[:4]})
 	online := c.online.Add(1)
 	slog.Info("chat: client connected", "id", s.ID(), "online", online)
@@ -142,17 +143,17 @@ func (c *chat) connect(s *hub.Socket) {
 	// ... and tell everyone else it arrived.
 	_ = s.Broadcast().Emit("presence", presence{Event: "connected", ID: s.ID(), Online: online})
 
-	hub.Handle(s, "add user", func(_ context.Context, name string) error { c.addUser(s, name); return nil })
+	namespace.Handle(s, "add user", func(_ context.Context, name string) error { c.addUser(s, name); return nil })
 	// index.html sends {message, time} as "receive message" (the seed's
 	// page spells it "recive message"); classic clients send a string as
 	// "new message". All of them reach the others as "new message".
 	for _, event := range []string{"receive message", "recive message", "new message"} {
-		s.On(event, func(e *hub.Event) { c.message(s, e) })
+		s.On(event, func(e *namespace.Event) { c.message(s, e) })
 	}
-	s.On("typing", func(*hub.Event) {
+	s.On("typing", func(*namespace.Event) {
 		_ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name})
 	})
-	s.On("stop typing", func(*hub.Event) {
+	s.On("stop typing", func(*namespace.Event) {
 		_ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name})
 	})
 
@@ -172,7 +173,7 @@ func (c *chat) connect(s *hub.Socket) {
 }
 
 // addUser names the socket's user, once, like the classic demo.
-func (c *chat) addUser(s *hub.Socket, name string) {
+func (c *chat) addUser(s *namespace.Socket, name string) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 40 || userOf(s).Added {
 		return
@@ -188,7 +189,7 @@ func (c *chat) addUser(s *hub.Socket, name string) {
 // message relays a chat message to every other client. It takes a string
 // (the classic demo) or {message, time} (index.html), and answers an ack
 // when the client asked for one.
-func (c *chat) message(s *hub.Socket, e *hub.Event) {
+func (c *chat) message(s *namespace.Socket, e *namespace.Event) {
 	var m chatMessage
 	if err := e.Args.Decode(0, &m.Message); err != nil {
 		if err := e.Args.Decode(0, &m); err != nil {
@@ -207,7 +208,7 @@ func (c *chat) message(s *hub.Socket, e *hub.Event) {
 }
 
 // reply answers the event's ack, if the client asked for one.
-func reply(e *hub.Event, v any) {
+func reply(e *namespace.Event, v any) {
 	if e.Ack != nil {
 		_ = e.Ack(v)
 	}

@@ -95,7 +95,7 @@ type user struct {
 	Added bool   `json:"added"`
 }
 
-func userOf(s *hub.Socket) user {
+func userOf(s *namespace.Socket) user {
 	u, _ := s.Data().(user)
 	return u
 }
@@ -160,14 +160,14 @@ func decodeData(s namespace.RemoteSocket, u *user) bool {
 	return len(s.Data) > 0 && json.Unmarshal(s.Data, u) == nil
 }
 
-func (c *chat) connect(s *hub.Socket) {
+func (c *chat) connect(s *namespace.Socket) {
 	s.SetData(user{Name: "guest-" + s.ID()[:4]})
-	hub.Handle(s, "add user", func(_ context.Context, name string) error { go c.addUser(s, name); return nil })
+	namespace.Handle(s, "add user", func(_ context.Context, name string) error { go c.addUser(s, name); return nil })
 	for _, event := range []string{"receive message", "recive message", "new message"} {
-		s.On(event, func(e *hub.Event) { c.message(s, e) })
+		s.On(event, func(e *namespace.Event) { c.message(s, e) })
 	}
-	s.On("typing", func(*hub.Event) { _ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name}) })
-	s.On("stop typing", func(*hub.Event) { _ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name}) })
+	s.On("typing", func(*namespace.Event) { _ = s.Broadcast().Emit("typing", typingEvent{Username: userOf(s).Name}) })
+	s.On("stop typing", func(*namespace.Event) { _ = s.Broadcast().Emit("stop typing", typingEvent{Username: userOf(s).Name}) })
 	s.OnDisconnect(func(reason string) {
 		// Counting asks the other nodes: not in the handler.
 		go func() {
@@ -186,7 +186,7 @@ func (c *chat) connect(s *hub.Socket) {
 	}()
 }
 
-func (c *chat) addUser(s *hub.Socket, name string) {
+func (c *chat) addUser(s *namespace.Socket, name string) {
 	name = strings.TrimSpace(name)
 	if name == "" || utf8.RuneCountInString(name) > 40 || userOf(s).Added {
 		return
@@ -197,7 +197,7 @@ func (c *chat) addUser(s *hub.Socket, name string) {
 	_ = s.Emit("login", userCount{NumUsers: users})
 }
 
-func (c *chat) message(s *hub.Socket, e *hub.Event) {
+func (c *chat) message(s *namespace.Socket, e *namespace.Event) {
 	var m chatMessage
 	if err := e.Args.Decode(0, &m.Message); err != nil {
 		if err := e.Args.Decode(0, &m); err != nil {
@@ -219,7 +219,7 @@ func (c *chat) message(s *hub.Socket, e *hub.Event) {
 	reply(e, map[string]any{"ok": true, "username": name, "node": c.node})
 }
 
-func reply(e *hub.Event, v any) {
+func reply(e *namespace.Event, v any) {
 	if e.Ack != nil {
 		_ = e.Ack(v)
 	}

@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-realtime/realtime/examples/internal/site"
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 //go:embed index.html namespace.html
@@ -70,14 +71,14 @@ func main() {
 func register(h *hub.Server) {
 	for _, name := range []string{"/post", "/get"} {
 		ns := h.Of(name)
-		ns.OnConnection(func(s *hub.Socket) {
+		ns.OnConnection(func(s *namespace.Socket) {
 			slog.Info("namespaces: client connected", "namespace", name, "id", s.ID(), "clients", ns.Len())
 			// io.of("/post").on("connection", s => s.emit("new message", {mess: ...}))
 			_ = s.Emit("new message", message{Mess: "this is the " + name + " namespace", Namespace: name})
 
 			// A client's message goes to every client of this namespace,
 			// the sender included, and to nobody elsewhere.
-			hub.HandleAck(s, "new message", func(_ context.Context, text string) (map[string]any, error) {
+			namespace.HandleAck(s, "new message", func(_ context.Context, text string) (map[string]any, error) {
 				text = strings.TrimSpace(text)
 				if text == "" || utf8.RuneCountInString(text) > 2000 {
 					return map[string]any{"ok": false, "error": "a message has 1 to 2000 characters"}, nil

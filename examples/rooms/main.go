@@ -29,6 +29,7 @@ import (
 
 	"github.com/go-realtime/realtime/examples/internal/site"
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 //go:embed index.html
@@ -89,11 +90,11 @@ func register(h *hub.Server) {
 	// members counts the sockets in a room (on this server).
 	members := func(room string) int { return len(h.To(room).Sockets()) }
 
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		slog.Info("rooms: client connected", "id", s.ID())
 		_ = s.Emit("new message", map[string]string{"mess": "welcome: join room one to hear what is said there"})
 
-		hub.HandleAck(s, "join", func(_ context.Context, room string) (result, error) {
+		namespace.HandleAck(s, "join", func(_ context.Context, room string) (result, error) {
 			if !validRoom(room) {
 				return result{Error: "room names start with \"room \" and have at most 64 characters"}, nil
 			}
@@ -103,7 +104,7 @@ func register(h *hub.Server) {
 			return result{OK: true, Room: room, Members: n}, nil // acked after the others were told
 		})
 
-		hub.HandleAck(s, "leave", func(_ context.Context, room string) (result, error) {
+		namespace.HandleAck(s, "leave", func(_ context.Context, room string) (result, error) {
 			wasIn := slices.Contains(s.Rooms(), room)
 			s.Leave(room) // socket.leave('room one')
 			n := members(room)
@@ -115,7 +116,7 @@ func register(h *hub.Server) {
 
 		// socket.broadcast.to(room).emit('new messages', data): everyone in
 		// the room except the sender.
-		hub.HandleAck(s, "new messages", func(_ context.Context, m roomMessage) (result, error) {
+		namespace.HandleAck(s, "new messages", func(_ context.Context, m roomMessage) (result, error) {
 			m.Message = strings.TrimSpace(m.Message)
 			if !validRoom(m.Room) || m.Message == "" || utf8.RuneCountInString(m.Message) > 2000 {
 				return result{Error: "send {room, message}: a room one may join and 1 to 2000 characters"}, nil
@@ -126,7 +127,7 @@ func register(h *hub.Server) {
 		})
 
 		// io.to(room).emit('receive message', ...): everyone in the room.
-		hub.HandleAck(s, "greet room", func(_ context.Context, room string) (result, error) {
+		namespace.HandleAck(s, "greet room", func(_ context.Context, room string) (result, error) {
 			if !validRoom(room) {
 				return result{Error: "no such room"}, nil
 			}

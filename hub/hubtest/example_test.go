@@ -7,6 +7,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // A chat server's handlers, tested with two in-memory clients: no network,
@@ -14,10 +15,10 @@ import (
 func Example() {
 	h := hub.New(nil)
 	defer h.Shutdown(context.Background())
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("lobby") // done when Connect returns
-		hub.Handle(s, "join", func(_ context.Context, room string) error { s.Join(room); return nil })
-		s.On("say", func(e *hub.Event) {
+		namespace.Handle(s, "join", func(_ context.Context, room string) error { s.Join(room); return nil })
+		s.On("say", func(e *namespace.Event) {
 			var room, text string
 			if e.Args.Scan(&room, &text) == nil {
 				_ = s.To(room).Emit("said", text)

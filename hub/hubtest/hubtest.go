@@ -7,7 +7,7 @@
 // namespace, then emit and await events:
 //
 //	h := hub.New(nil)
-//	h.OnConnection(func(s *hub.Socket) { s.Emit("hello", "world") })
+//	h.OnConnection(func(s *namespace.Socket) { s.Emit("hello", "world") })
 //	conn, _ := hubtest.Dial(ctx, h, nil)
 //	sock, _ := conn.Connect(ctx, "/", nil)
 //	ev, _ := sock.Expect(ctx, "hello")
@@ -36,10 +36,15 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/socketio"
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/memory"
 )
+
+// nsImpl parses the events and acks the clients receive as the hub's
+// sockets do.
+var nsImpl = wiring.Get[*namespace.Namespace, namespace.Handshake, namespace.Args, *namespace.Recovery]()
 
 // Errors of the test client.
 var (
@@ -490,7 +495,7 @@ func (s *Socket) Disconnect() error {
 }
 
 func (s *Socket) event(p *socketio.Packet) error {
-	name, args, err := namespace.ParseEvent(p.Data, p.Attachments)
+	name, args, err := nsImpl.ParseEvent(p.Data, p.Attachments)
 	if err != nil {
 		return fmt.Errorf("%w: %v", ErrProtocol, err)
 	}
@@ -523,7 +528,7 @@ func (s *Socket) event(p *socketio.Packet) error {
 }
 
 func (s *Socket) ack(p *socketio.Packet) error {
-	args, err := namespace.NewArgs(p.Data, p.Attachments)
+	args, err := nsImpl.NewArgs(p.Data, p.Attachments)
 	if err != nil {
 		return fmt.Errorf("%w: ack %s: %v", ErrProtocol, p.Data, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
 	"github.com/go-realtime/realtime/internal/leaktest"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 func TestMain(m *testing.M) {
@@ -37,10 +38,10 @@ func newHub(t *testing.T) (hub.Hub, *hub.Server) {
 func TestConnectAndSyncWaitForHandlers(t *testing.T) {
 	h, srv := newHub(t)
 	release := make(chan struct{})
-	srv.OnConnection(func(s *hub.Socket) {
+	srv.OnConnection(func(s *namespace.Socket) {
 		<-release // a slow connection handler: Connect must wait for it
 		s.Join("from-connect")
-		hub.Handle(s, "join", func(_ context.Context, room string) error { s.Join(room); return nil })
+		namespace.Handle(s, "join", func(_ context.Context, room string) error { s.Join(room); return nil })
 	})
 	ctx := testCtx(t)
 	for i := range 20 {
@@ -76,8 +77,8 @@ func TestConnectAndSyncWaitForHandlers(t *testing.T) {
 
 func TestExpectMatchAndNone(t *testing.T) {
 	h, srv := newHub(t)
-	srv.OnConnection(func(s *hub.Socket) {
-		s.On("go", func(*hub.Event) {
+	srv.OnConnection(func(s *namespace.Socket) {
+		s.On("go", func(*namespace.Event) {
 			_ = s.Emit("new message", map[string]string{"message": "first"})
 			_ = s.Emit("new message", map[string]string{"message": "second"})
 			_ = s.Emit("other", 1)

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // Bounds of what a client may ask for.
@@ -58,19 +59,19 @@ func New(path string, logger *slog.Logger) *hub.Server {
 	h := hub.New(&hub.Options{
 		Path:                    path,
 		AllowedOrigins:          []string{"*"},
-		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute, SkipMiddlewares: true},
+		ConnectionStateRecovery: &namespace.Recovery{MaxDisconnectionDuration: time.Minute, SkipMiddlewares: true},
 		Logger:                  logger,
 	})
 	valid := func(n, size int) bool { return n >= 0 && n <= MaxEvents && size >= 0 && size <= MaxSize }
 	var m meter
 	// reply answers e's ack, when the client asked for one.
-	reply := func(e *hub.Event, args ...any) {
+	reply := func(e *namespace.Event, args ...any) {
 		if e.Ack != nil {
 			_ = e.Ack(args...)
 		}
 	}
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("burst", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("burst", func(e *namespace.Event) {
 			var n, size int
 			if e.Args.Scan(&n, &size) != nil || !valid(n, size) {
 				return
@@ -83,10 +84,10 @@ func New(path string, logger *slog.Logger) *hub.Server {
 			}
 			reply(e, n)
 		})
-		hub.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
-		s.On("observe", func(e *hub.Event) { s.Join("observers"); reply(e, "ok") })
-		hub.Handle(s, "prime", func(_ context.Context, room string) error { return h.To(room).Emit("item", -1, "") })
-		s.On("fill-after-close", func(e *hub.Event) {
+		namespace.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
+		s.On("observe", func(e *namespace.Event) { s.Join("observers"); reply(e, "ok") })
+		namespace.Handle(s, "prime", func(_ context.Context, room string) error { return h.To(room).Emit("item", -1, "") })
+		s.On("fill-after-close", func(e *namespace.Event) {
 			var room string
 			var n, size int
 			if e.Args.Scan(&room, &n, &size) != nil || !valid(n, size) {
@@ -103,8 +104,8 @@ func New(path string, logger *slog.Logger) *hub.Server {
 			}()
 			reply(e, "ok")
 		})
-		s.On("mark", func(e *hub.Event) { reply(e, m.mark()) })
-		s.On("peak", func(e *hub.Event) { reply(e, m.peak()) })
+		s.On("mark", func(e *namespace.Event) { reply(e, m.mark()) })
+		s.On("peak", func(e *namespace.Event) { reply(e, m.peak()) })
 	})
 	return h
 }

@@ -78,20 +78,20 @@ func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *
 		defer cancel()
 		assert.NoError(t, h.Shutdown(ctx))
 	})
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		var auth testAuth
 		_ = json.Unmarshal(s.Handshake().Auth, &auth)
 		s.Join(auth.Rooms...)
 		if auth.Data != nil {
 			s.SetData(auth.Data)
 		}
-		s.On("relay", func(e *hub.Event) { _ = s.Broadcast().Emit("relayed", e.Args.Values()...) })
+		s.On("relay", func(e *namespace.Event) { _ = s.Broadcast().Emit("relayed", e.Args.Values()...) })
 		_ = s.Emit("ready") // the rooms are joined
 	})
 	return h
 }
 
-func adapterOf(ns *hub.Namespace) *redis.Adapter { return ns.Adapter().(*redis.Adapter) }
+func adapterOf(ns *namespace.Namespace) *redis.Adapter { return ns.Adapter().(*redis.Adapter) }
 
 func connect(t testing.TB, h *hub.Server, auth *testAuth) *hubtest.Socket {
 	t.Helper()
@@ -214,7 +214,7 @@ func TestRoomOperationsAcrossNodes(t *testing.T) {
 	srv := startRedis(t)
 	h0, h1, h2 := newNode(t, srv, nil), newNode(t, srv, nil), newNode(t, srv, nil)
 	gone := make(chan string, 4)
-	h1.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(string) { gone <- s.ID() }) })
+	h1.OnConnection(func(s *namespace.Socket) { s.OnDisconnect(func(string) { gone <- s.ID() }) })
 	a := connect(t, h0, &testAuth{Rooms: []string{"r"}})
 	b := connect(t, h1, &testAuth{Rooms: []string{"r"}})
 	c := connect(t, h2, nil)
@@ -440,13 +440,13 @@ func TestServerSideEmit(t *testing.T) {
 	h0, h1, h2 := newNode(t, srv, nil), newNode(t, srv, nil), newNode(t, srv, nil)
 	got := make(chan string, 10)
 	for i, h := range []*hub.Server{h0, h1, h2} {
-		h.Of("/").OnServerSideEmit("hello", func(e *hub.Event) {
+		h.Of("/").OnServerSideEmit("hello", func(e *namespace.Event) {
 			var who string
 			var n int
 			_ = e.Args.Scan(&who, &n)
 			got <- fmt.Sprintf("%d:%s:%d", i, who, n)
 		})
-		h.Of("/").OnServerSideEmit("load", func(e *hub.Event) {
+		h.Of("/").OnServerSideEmit("load", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack(i, "node")
 			}
@@ -483,7 +483,7 @@ func TestServerSideEmit(t *testing.T) {
 	require.ErrorIs(t, err, namespace.ErrReservedEvent)
 
 	// Namespaces are separate.
-	h1.Of("/other").OnServerSideEmit("hello", func(*hub.Event) { got <- "other" })
+	h1.Of("/other").OnServerSideEmit("hello", func(*namespace.Event) { got <- "other" })
 	h0.Of("/other")
 	require.NoError(t, h0.Of("/other").ServerSideEmit("hello", "x", 1))
 	require.NoError(t, h0.Of("/").ServerSideEmit("hello", "h0", 2))
@@ -531,7 +531,7 @@ func TestNamespacesAndDynamicNamespaces(t *testing.T) {
 func TestDynamicInstanceReclaimedAcrossNodes(t *testing.T) {
 	srv := startRedis(t)
 	h0, h1 := newNode(t, srv, nil), newNode(t, srv, nil)
-	var dyn1 *hub.Namespace
+	var dyn1 *namespace.Namespace
 	for i, h := range []*hub.Server{h0, h1} {
 		d := h.OfRegexp(regexp.MustCompile(`^/game-\d+$`))
 		if i == 1 {
@@ -561,7 +561,7 @@ func TestAdapterClose(t *testing.T) {
 	srv := startRedis(t)
 	rdb := srv.Client(t)
 	factory := redis.New(rdb, &redis.Options{Logger: quiet})
-	ns := namespace.New("/", &namespace.Config{Adapter: factory, Logger: quiet})
+	ns := hub.New(&hub.Options{Adapter: factory, Logger: quiet}).Of("/")
 	a := adapterOf(ns)
 	ctx := testCtx(t)
 	require.NoError(t, a.Ready(ctx))
@@ -576,8 +576,8 @@ func TestAdapterClose(t *testing.T) {
 	assert.ErrorIs(t, a.ServerSideEmit(ctx, json.RawMessage(`["x"]`)), room.ErrClosed)
 
 	// A factory is for one hub; given to a second, it makes a second node.
-	ns2 := namespace.New("/", &namespace.Config{Adapter: factory, Logger: quiet})
-	ns3 := namespace.New("/", &namespace.Config{Adapter: factory, Logger: quiet})
+	ns2 := hub.New(&hub.Options{Adapter: factory, Logger: quiet}).Of("/")
+	ns3 := hub.New(&hub.Options{Adapter: factory, Logger: quiet}).Of("/")
 	t.Cleanup(func() { _ = ns2.Adapter().Close(); _ = ns3.Adapter().Close() })
 	assert.NotEqual(t, adapterOf(ns2).UID(), adapterOf(ns3).UID())
 	n, err = adapterOf(ns2).ServerCount(ctx)
@@ -585,7 +585,7 @@ func TestAdapterClose(t *testing.T) {
 	assert.Equal(t, 2, n)
 
 	// No client: the namespace stays local.
-	ns4 := namespace.New("/", &namespace.Config{Adapter: redis.New(nil, &redis.Options{Logger: quiet}), Logger: quiet})
+	ns4 := hub.New(&hub.Options{Adapter: redis.New(nil, &redis.Options{Logger: quiet}), Logger: quiet}).Of("/")
 	_, isRedis := ns4.Adapter().(*redis.Adapter)
 	assert.False(t, isRedis)
 }
@@ -640,7 +640,7 @@ func TestNoRedisAtAll(t *testing.T) {
 	logs := watchLog{msgs: make(chan string, 64)}
 	h := hub.New(&hub.Options{Adapter: redis.New(rdb, &redis.Options{RequestTimeout: 200 * time.Millisecond, Logger: slog.New(logs)}), Logger: quiet})
 	assert.Less(t, time.Since(start), 3*time.Second, "hub.New waits RequestTimeout at most")
-	h.OnConnection(func(s *hub.Socket) { _ = s.Emit("ready") })
+	h.OnConnection(func(s *namespace.Socket) { _ = s.Emit("ready") })
 	a := connect(t, h, nil)
 	// Once the node knows Redis is unreachable, Emit fails at once (before,
 	// a message is queued and its failure only counted).

@@ -9,8 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/room/redis/emitter"
 )
 
@@ -20,7 +20,7 @@ func TestEmitterReachesGoHubs(t *testing.T) {
 	srv := startRedis(t)
 	h0, h1 := newNode(t, srv, nil), newNode(t, srv, nil)
 	side := make(chan string, 4)
-	h1.Of("/").OnServerSideEmit("reload", func(e *hub.Event) {
+	h1.Of("/").OnServerSideEmit("reload", func(e *namespace.Event) {
 		var what string
 		var n int
 		_ = e.Args.Scan(&what, &n)

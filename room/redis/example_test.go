@@ -9,6 +9,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/room/redis"
 )
 
@@ -20,13 +21,13 @@ func Example() {
 	defer rdb.Close()
 	h := hub.New(&hub.Options{Adapter: redis.New(rdb, nil)})
 
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("lobby")
 		// Reaches the lobby's sockets on every node, except s.
 		_ = s.To("lobby").Emit("joined", s.ID())
 	})
 	// Messages between the servers themselves.
-	h.Of("/").OnServerSideEmit("ping", func(e *hub.Event) {
+	h.Of("/").OnServerSideEmit("ping", func(e *namespace.Event) {
 		if e.Ack != nil {
 			_ = e.Ack("pong from this node")
 		}

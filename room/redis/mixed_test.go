@@ -20,7 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // nodeDriver runs cluster-test/server.mjs: a Node.js socket.io server with
@@ -232,7 +232,7 @@ type nodeSocket struct {
 func TestMixedCluster(t *testing.T) {
 	srv := startRedis(t)
 	h := newNode(t, srv, nil)
-	h.Of("/").OnServerSideEmit("node-hello", func(e *hub.Event) {
+	h.Of("/").OnServerSideEmit("node-hello", func(e *namespace.Event) {
 		var arg string
 		_ = e.Args.Decode(0, &arg)
 		if e.Ack != nil {
@@ -348,7 +348,7 @@ func TestMixedCluster(t *testing.T) {
 	t.Run("Go FetchSockets lists the Node sockets", func(t *testing.T) {
 		socks, err := h.Of("/").FetchSockets(ctx)
 		require.NoError(t, err)
-		byID := map[string]hub.RemoteSocket{}
+		byID := map[string]namespace.RemoteSocket{}
 		for _, s := range socks {
 			byID[s.ID] = s
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/hub/hubtest"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/room/redis"
 )
 
@@ -21,7 +22,7 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 	newRecoveringNode := func() *hub.Server {
 		h := hub.New(&hub.Options{
 			Adapter:                 redis.New(srv.Client(t), &redis.Options{Logger: quiet}),
-			ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute},
+			ConnectionStateRecovery: &namespace.Recovery{MaxDisconnectionDuration: time.Minute},
 			Logger:                  quiet,
 		})
 		t.Cleanup(func() {
@@ -29,7 +30,7 @@ func TestRecoveryAcrossNodes(t *testing.T) {
 			defer cancel()
 			assert.NoError(t, h.Shutdown(ctx))
 		})
-		h.OnConnection(func(s *hub.Socket) {
+		h.OnConnection(func(s *namespace.Socket) {
 			if !s.Recovered() {
 				s.Join("r")
 			}

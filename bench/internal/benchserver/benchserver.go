@@ -22,6 +22,7 @@ import (
 	"strconv"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // Stats is the answer to the stats event.
@@ -54,8 +55,8 @@ func New(opts *hub.Options) *hub.Server {
 	h := hub.New(&o)
 	// The handlers are made once for all sockets (they find theirs in the
 	// event), so that a connection holds no closures of its own.
-	inRoom := func(op func(s *hub.Socket, room string)) func(*hub.Event) {
-		return func(e *hub.Event) {
+	inRoom := func(op func(s *namespace.Socket, room string)) func(*namespace.Event) {
+		return func(e *namespace.Event) {
 			var room string
 			if err := e.Args.Decode(0, &room); err != nil {
 				return
@@ -66,28 +67,28 @@ func New(opts *hub.Options) *hub.Server {
 			}
 		}
 	}
-	join := inRoom(func(s *hub.Socket, room string) { s.Join(room) })
-	leave := inRoom(func(s *hub.Socket, room string) { s.Leave(room) })
-	bcast := func(e *hub.Event) {
+	join := inRoom(func(s *namespace.Socket, room string) { s.Join(room) })
+	leave := inRoom(func(s *namespace.Socket, room string) { s.Leave(room) })
+	bcast := func(e *namespace.Event) {
 		var room string
 		if err := e.Args.Decode(0, &room); err != nil {
 			return
 		}
 		_ = h.To(room).Emit("msg", e.Args.Values()[1:]...)
 	}
-	echo := func(e *hub.Event) {
+	echo := func(e *namespace.Event) {
 		if e.Ack != nil {
 			_ = e.Ack(e.Args.Values()...)
 		}
 	}
-	stats := func(e *hub.Event) {
+	stats := func(e *namespace.Event) {
 		var arg string
 		_ = e.Args.Decode(0, &arg)
 		if e.Ack != nil {
 			_ = e.Ack(Collect(h, arg == "gc"))
 		}
 	}
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.On("join", join)
 		s.On("leave", leave)
 		s.On("bcast", bcast)

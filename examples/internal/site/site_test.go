@@ -17,6 +17,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -76,7 +77,7 @@ func TestMount(t *testing.T) {
 func TestServeStopsHubFirst(t *testing.T) {
 	h := hub.New(nil)
 	left := make(chan string, 2)
-	h.OnConnection(func(s *hub.Socket) { s.OnDisconnect(func(r string) { left <- r }) })
+	h.OnConnection(func(s *namespace.Socket) { s.OnDisconnect(func(r string) { left <- r }) })
 	held := make(chan struct{}, 1)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Header.Get("X-Held") != "" {

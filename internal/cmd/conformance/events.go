@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // newEvents returns the Socket.IO server mounted at /events/, which
@@ -30,36 +31,36 @@ import (
 //     them (OffAny);
 //   - OnAnyOutgoing records the name of each event sent to the client;
 //     tick(n) emits tock n times and outgoing(ack) answers the record;
-//   - add([a, b], ack) → a+b, typed with hub.HandleAck ({"error": ...} when
+//   - add([a, b], ack) → a+b, typed with namespace.HandleAck ({"error": ...} when
 //     the data is not a list of numbers or not two of them);
 //   - ask(question) asks the client question(question) with an ack, decoded
-//     as an int by hub.EmitWithAck; the reply comes back as answer(n*2), a
+//     as an int by namespace.EmitWithAck; the reply comes back as answer(n*2), a
 //     failure as answer-error(message);
 //   - sync(ack) answers "ok": a barrier, since a socket's handlers run in
 //     order.
 func newEvents(logger *slog.Logger) *hub.Server {
 	h := hub.New(pathOptions(logger, "/events/"))
 	ns := h.Of("/")
-	ns.Use(func(s *hub.Socket) error {
+	ns.Use(func(s *namespace.Socket) error {
 		if r := authRoom(s); r != "" {
 			s.Join(r)
 		}
 		return nil
 	})
-	ns.OnConnection(func(s *hub.Socket) {
+	ns.OnConnection(func(s *namespace.Socket) {
 		var rec eventRecord
-		s.OnAnyOutgoing(func(e *hub.Event) { rec.add(&rec.out, e.Name) })
+		s.OnAnyOutgoing(func(e *namespace.Event) { rec.add(&rec.out, e.Name) })
 		if r := authRoom(s); r != "" {
 			_ = ns.To(r).Emit("welcome", s.ID())
 		}
 
-		s.On("double", func(*hub.Event) { _ = s.Emit("double-reply", "first") })
-		s.On("double", func(*hub.Event) { _ = s.Emit("double-reply", "second") })
-		s.Once("once", func(*hub.Event) { _ = s.Emit("once-reply") })
-		s.On("gone", func(*hub.Event) { _ = s.Emit("gone-reply") })
-		s.On("off-gone", func(*hub.Event) { s.Off("gone") })
+		s.On("double", func(*namespace.Event) { _ = s.Emit("double-reply", "first") })
+		s.On("double", func(*namespace.Event) { _ = s.Emit("double-reply", "second") })
+		s.Once("once", func(*namespace.Event) { _ = s.Emit("once-reply") })
+		s.On("gone", func(*namespace.Event) { _ = s.Emit("gone-reply") })
+		s.On("off-gone", func(*namespace.Event) { s.Off("gone") })
 
-		s.Use(func(e *hub.Event) error {
+		s.Use(func(e *namespace.Event) error {
 			switch e.Name {
 			case "forbidden":
 				return errors.New("forbidden event")
@@ -74,41 +75,41 @@ func newEvents(logger *slog.Logger) *hub.Server {
 			return nil
 		})
 		s.OnError(func(err error) { _ = s.Emit("refused", err.Error()) })
-		s.On("forbidden", func(*hub.Event) { _ = s.Emit("forbidden-ran") })
+		s.On("forbidden", func(*namespace.Event) { _ = s.Emit("forbidden-ran") })
 
-		s.PrependAny(func(e *hub.Event) { rec.add(&rec.in, "pre:"+e.Name) })
-		s.OnAny(func(e *hub.Event) { rec.add(&rec.in, "any:"+e.Name) })
-		s.On("incoming", func(e *hub.Event) {
+		s.PrependAny(func(e *namespace.Event) { rec.add(&rec.in, "pre:"+e.Name) })
+		s.OnAny(func(e *namespace.Event) { rec.add(&rec.in, "any:"+e.Name) })
+		s.On("incoming", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack(rec.list(&rec.in))
 			}
 		})
-		s.On("off-any", func(*hub.Event) { s.OffAny() })
+		s.On("off-any", func(*namespace.Event) { s.OffAny() })
 
-		hub.Handle(s, "tick", func(_ context.Context, n int) error {
+		namespace.Handle(s, "tick", func(_ context.Context, n int) error {
 			for range n {
 				_ = s.Emit("tock")
 			}
 			return nil
 		})
-		s.On("outgoing", func(e *hub.Event) {
+		s.On("outgoing", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack(rec.list(&rec.out))
 			}
 		})
 
-		hub.HandleAck(s, "add", func(_ context.Context, xs []float64) (float64, error) {
+		namespace.HandleAck(s, "add", func(_ context.Context, xs []float64) (float64, error) {
 			if len(xs) != 2 {
 				return 0, errors.New("add takes two numbers")
 			}
 			return xs[0] + xs[1], nil
 		})
 
-		hub.Handle(s, "ask", func(_ context.Context, question string) error {
+		namespace.Handle(s, "ask", func(_ context.Context, question string) error {
 			go func() {
 				ctx, cancel := context.WithTimeout(s.Context(), 10*time.Second)
 				defer cancel()
-				n, err := hub.EmitWithAck[int](ctx, s, "question", question)
+				n, err := namespace.EmitWithAck[int](ctx, s, "question", question)
 				if err != nil {
 					_ = s.Emit("answer-error", err.Error())
 					return
@@ -118,13 +119,13 @@ func newEvents(logger *slog.Logger) *hub.Server {
 			return nil
 		})
 
-		hub.HandleAck(s, "sync", func(context.Context, struct{}) (string, error) { return "ok", nil })
+		namespace.HandleAck(s, "sync", func(context.Context, struct{}) (string, error) { return "ok", nil })
 	})
 	return h
 }
 
 // authRoom is the room named by the handshake's auth {"room": R}, or "".
-func authRoom(s *hub.Socket) string {
+func authRoom(s *namespace.Socket) string {
 	var auth struct {
 		Room string `json:"room"`
 	}

@@ -51,6 +51,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/flowserver"
+	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/transport/engineio"
 )
 
@@ -150,33 +151,33 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 		AllowedOrigins: o.AllowedOrigins,
 		Logger:         logger,
 	})
-	greet := func(s *hub.Socket) { _ = s.Emit("auth", s.Handshake().Auth) }
+	greet := func(s *namespace.Socket) { _ = s.Emit("auth", s.Handshake().Auth) }
 	h.Of("/custom").OnConnection(greet)
 	main := h.Of("/")
-	main.OnConnection(func(s *hub.Socket) {
+	main.OnConnection(func(s *namespace.Socket) {
 		greet(s)
-		s.On("message", func(e *hub.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
-		s.On("message-with-ack", func(e *hub.Event) {
+		s.On("message", func(e *namespace.Event) { _ = s.Emit("message-back", e.Args.Values()...) })
+		s.On("message-with-ack", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack(e.Args.Values()...)
 			}
 		})
-		hub.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
-		hub.HandleAck(s, "leave", func(_ context.Context, room string) (string, error) { s.Leave(room); return "ok", nil })
-		s.On("to-room", func(e *hub.Event) {
+		namespace.HandleAck(s, "join", func(_ context.Context, room string) (string, error) { s.Join(room); return "ok", nil })
+		namespace.HandleAck(s, "leave", func(_ context.Context, room string) (string, error) { s.Leave(room); return "ok", nil })
+		s.On("to-room", func(e *namespace.Event) {
 			var room string
 			if e.Args.Decode(0, &room) == nil {
 				_ = s.To(room).Emit("room-message", e.Args.Values()[1:]...)
 			}
 		})
-		s.On("to-room-all", func(e *hub.Event) {
+		s.On("to-room-all", func(e *namespace.Event) {
 			var room string
 			if e.Args.Decode(0, &room) == nil {
 				_ = main.To(room).Emit("room-message", e.Args.Values()[1:]...)
 			}
 		})
-		s.On("server-disconnect", func(*hub.Event) { s.Disconnect(false) })
-		s.On("emit-with-ack", func(e *hub.Event) {
+		s.On("server-disconnect", func(*namespace.Event) { s.Disconnect(false) })
+		s.On("emit-with-ack", func(e *namespace.Event) {
 			args := e.Args.Values()
 			go func() {
 				ctx, cancel := context.WithTimeout(s.Context(), 10*time.Second)
@@ -187,7 +188,7 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 				}
 			}()
 		})
-		hub.Handle(s, "burst", func(_ context.Context, n int) error {
+		namespace.Handle(s, "burst", func(_ context.Context, n int) error {
 			for i := 0; i < n; i++ {
 				_ = s.Emit("burst-item", i)
 			}
@@ -201,11 +202,11 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 // mounted at /recovery/.
 func newRecovery(logger *slog.Logger) *hub.Server {
 	opts := pathOptions(logger, "/recovery/")
-	opts.ConnectionStateRecovery = &hub.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true}
+	opts.ConnectionStateRecovery = &namespace.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true}
 	h := hub.New(opts)
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("stream")
-		s.On("stream", func(e *hub.Event) {
+		s.On("stream", func(e *namespace.Event) {
 			var n, everyMs int
 			if e.Args.Scan(&n, &everyMs) != nil {
 				return

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 // optionsHub is the Socket.IO server at /options/, for the interop tests of
@@ -51,13 +52,13 @@ func newOptions(logger *slog.Logger, clientDist string) *optionsHub {
 		opts.ClientFiles = os.DirFS(clientDist)
 	}
 	h := hub.New(opts)
-	h.OnConnection(func(s *hub.Socket) {
-		s.On("ping-server", func(e *hub.Event) {
+	h.OnConnection(func(s *namespace.Socket) {
+		s.On("ping-server", func(e *namespace.Event) {
 			if e.Ack != nil {
 				_ = e.Ack("pong")
 			}
 		})
-		s.On("big", func(e *hub.Event) {
+		s.On("big", func(e *namespace.Event) {
 			var size int
 			var compress bool
 			if e.Args.Scan(&size, &compress) != nil {

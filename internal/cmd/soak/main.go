@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/internal/soak"
+	"github.com/go-realtime/realtime/namespace"
 )
 
 func main() {
@@ -38,9 +39,9 @@ func run(n, concurrency int) error {
 		PingInterval: 500 * time.Millisecond, PingTimeout: 500 * time.Millisecond,
 		Logger: slog.New(slog.DiscardHandler),
 	})
-	h.OnConnection(func(s *hub.Socket) {
+	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("soak")
-		s.On("hello", func(*hub.Event) {})
+		s.On("hello", func(*namespace.Event) {})
 	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
