@@ -2,8 +2,10 @@
 // /events/ server of internal/cmd/conformance (events.go): several
 // listeners per event in order, Once, Off, per-event middlewares (Use) and
 // their refusals reported by OnError, OnAny / PrependAny / OffAny,
-// OnAnyOutgoing, Join in a connection middleware, the typed handlers
-// (namespace.Handle, namespace.HandleAck) and the typed namespace.EmitWithAck.
+// OnAnyOutgoing / PrependAnyOutgoing / OffAnyOutgoing, Join in a
+// connection middleware, variadic Join and Leave, room events,
+// Listener.Off, Socket.Conn, the typed handlers (namespace.Handle,
+// namespace.HandleAck) and the typed namespace.EmitWithAck.
 //
 // A socket's handlers run one at a time in the order its client sent the
 // events, so "sync" (acked "ok") is a barrier: once its answer is in, every
@@ -196,4 +198,65 @@ test("EmitWithAck[int]: the server asks the client and uses its typed reply", T,
   const [message] = await failed;
   assert.equal(typeof message, "string");
   assert.match(message, /question/);
+});
+
+test("Listener.Off removes one of an event's listeners, the others stay", T, async () => {
+  const socket = await open();
+  const replies = collect(socket, "pair-reply");
+  socket.emit("pair");
+  socket.emit("off-first");
+  socket.emit("pair");
+  await sync(socket);
+  assert.deepEqual(replies.flat(), ["a", "b", "b"]);
+});
+
+test("Join and Leave take several rooms; the namespace reports room events", T, async () => {
+  const prefix = `multi-${process.pid}-${++rooms}-`;
+  const [r1, r2, r3] = [prefix + "1", prefix + "2", prefix + "3"];
+  const socket = await open();
+  socket.emit("join-rooms", [r1, r2, r3]);
+  let got = await socket.timeout(STEP_TIMEOUT).emitWithAck("rooms");
+  assert.deepEqual([...got].sort(), [socket.id, r1, r2, r3].sort());
+  socket.emit("leave-rooms", [r1, r3]);
+  got = await socket.timeout(STEP_TIMEOUT).emitWithAck("rooms");
+  assert.deepEqual([...got].sort(), [socket.id, r2].sort());
+  const events = await socket.timeout(STEP_TIMEOUT).emitWithAck("room-events", prefix);
+  assert.deepEqual(events, [
+    `create-room ${r1}`, `join-room ${r1} self`,
+    `create-room ${r2}`, `join-room ${r2} self`,
+    `create-room ${r3}`, `join-room ${r3} self`,
+    `leave-room ${r1} self`, `delete-room ${r1}`,
+    `leave-room ${r3} self`, `delete-room ${r3}`,
+  ]);
+});
+
+test("PrependAnyOutgoing runs before OnAnyOutgoing; OffAnyOutgoing removes both", T, async () => {
+  const socket = await open();
+  collect(socket, "tock");
+  socket.emit("tick", 2);
+  let seen = await socket.timeout(STEP_TIMEOUT).emitWithAck("outgoing-first");
+  assert.deepEqual(seen, { first: ["tock", "tock"], all: ["tock", "tock"] });
+  socket.emit("off-any-outgoing");
+  socket.emit("tick", 1);
+  seen = await socket.timeout(STEP_TIMEOUT).emitWithAck("outgoing-first");
+  assert.deepEqual(seen, { first: ["tock", "tock"], all: ["tock", "tock"] }, "nothing recorded after OffAnyOutgoing");
+});
+
+test("Socket.Conn: the transport, and the upgrade to WebSocket", T, async () => {
+  const socket = io(HTTP_URL, { path: PATH, forceNew: true, reconnection: false, timeout: STEP_TIMEOUT });
+  sockets.push(socket);
+  const upgraded = new Promise((resolve) => socket.io.engine.once("upgrade", resolve));
+  await withTimeout(upgraded, STEP_TIMEOUT, "client upgrade");
+  const where = await socket.timeout(STEP_TIMEOUT).emitWithAck("transport");
+  assert.equal(where.now, "websocket");
+  if (where.atConnect === "polling") {
+    // The socket connected before the upgrade: its OnUpgrade hook ran
+    // before the later events were read.
+    assert.equal(where.upgraded, "websocket");
+  }
+
+  const polling = io(HTTP_URL, { path: PATH, forceNew: true, reconnection: false, timeout: STEP_TIMEOUT, transports: ["polling"] });
+  sockets.push(polling);
+  await withTimeout(new Promise((resolve) => polling.once("connect", resolve)), STEP_TIMEOUT, "connect");
+  assert.deepEqual(await polling.timeout(STEP_TIMEOUT).emitWithAck("transport"), { now: "polling", atConnect: "polling", upgraded: "" });
 });

@@ -5,11 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/namespace"
+	"github.com/go-realtime/realtime/room"
 )
 
 // newEvents returns the Socket.IO server mounted at /events/, which
@@ -36,11 +39,30 @@ import (
 //   - ask(question) asks the client question(question) with an ack, decoded
 //     as an int by namespace.EmitWithAck; the reply comes back as answer(n*2), a
 //     failure as answer-error(message);
+//   - pair: two listeners emit pair-reply("a") and pair-reply("b");
+//     off-first removes the first with its Listener.Off;
+//   - join-rooms(rooms) and leave-rooms(rooms) call the variadic Join and
+//     Leave with every room; rooms(ack) answers the socket's rooms, and
+//     room-events(prefix, ack) the namespace's room events
+//     (OnRoomEvent) for rooms starting with prefix, as "kind room" (with
+//     " self" when the socket is the one that joined or left);
+//   - PrependAnyOutgoing records each outgoing event's name before
+//     OnAnyOutgoing does, in a list of its own: outgoing-first(ack)
+//     answers it; off-any-outgoing removes both (OffAnyOutgoing);
+//   - transport(ack) answers the connection's transport (Socket.Conn) now
+//     and when the socket connected, and what its OnUpgrade hook was
+//     called with ("" if not): {now, atConnect, upgraded};
 //   - sync(ack) answers "ok": a barrier, since a socket's handlers run in
 //     order.
 func newEvents(logger *slog.Logger) *hub.Server {
 	h := hub.New(pathOptions(logger, "/events/"))
 	ns := h.Of("/")
+	var roomLog eventRecord
+	if err := ns.OnRoomEvent(func(e room.Event) {
+		roomLog.add(&roomLog.in, string(e.Kind)+" "+e.Room+" "+e.ID)
+	}); err != nil {
+		panic(err) // the in-memory adapter reports room events
+	}
 	ns.Use(func(s *namespace.Socket) error {
 		if r := authRoom(s); r != "" {
 			s.Join(r)
@@ -117,6 +139,49 @@ func newEvents(logger *slog.Logger) *hub.Server {
 				_ = s.Emit("answer", n*2)
 			}()
 			return nil
+		})
+
+		first := s.On("pair", func(*namespace.Event) { _ = s.Emit("pair-reply", "a") })
+		s.On("pair", func(*namespace.Event) { _ = s.Emit("pair-reply", "b") })
+		s.On("off-first", func(*namespace.Event) { first.Off() })
+
+		namespace.Handle(s, "join-rooms", func(_ context.Context, rooms []string) error { s.Join(rooms...); return nil })
+		namespace.Handle(s, "leave-rooms", func(_ context.Context, rooms []string) error { s.Leave(rooms...); return nil })
+		namespace.HandleAck(s, "rooms", func(context.Context, struct{}) ([]string, error) { return s.Rooms(), nil })
+		namespace.HandleAck(s, "room-events", func(_ context.Context, prefix string) ([]string, error) {
+			out := []string{}
+			for _, line := range roomLog.list(&roomLog.in) {
+				kind, rest, _ := strings.Cut(line, " ")
+				name, id, _ := strings.Cut(rest, " ")
+				if !strings.HasPrefix(name, prefix) {
+					continue
+				}
+				entry := kind + " " + name
+				if id == s.ID() {
+					entry += " self"
+				}
+				out = append(out, entry)
+			}
+			return out, nil
+		})
+
+		var firstOut eventRecord
+		s.PrependAnyOutgoing(func(e *namespace.Event) { firstOut.add(&firstOut.out, e.Name) })
+		s.On("outgoing-first", func(e *namespace.Event) {
+			if e.Ack != nil {
+				_ = e.Ack(map[string][]string{"first": firstOut.list(&firstOut.out), "all": rec.list(&rec.out)})
+			}
+		})
+		s.On("off-any-outgoing", func(*namespace.Event) { s.OffAnyOutgoing() })
+
+		// The hook first: an upgrade it misses has already set the
+		// transport that atConnect reads.
+		var upgradedTo atomic.Value
+		upgradedTo.Store("")
+		s.Conn().OnUpgrade(func(transport string) { upgradedTo.Store(transport) })
+		atConnect := s.Conn().Transport()
+		namespace.HandleAck(s, "transport", func(context.Context, struct{}) (map[string]string, error) {
+			return map[string]string{"now": s.Conn().Transport(), "atConnect": atConnect, "upgraded": upgradedTo.Load().(string)}, nil
 		})
 
 		namespace.HandleAck(s, "sync", func(context.Context, struct{}) (string, error) { return "ok", nil })
