@@ -3,6 +3,7 @@ package namespace_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"sync"
@@ -88,6 +89,35 @@ func TestListenersOrderOnceOff(t *testing.T) {
 		"every listener, in registration order; Once runs once; Off(event) removes them all")
 }
 
+// TestDisconnectListenersOff: disconnect and disconnecting listeners run in
+// order, and Listener.Off removes one of them (socket.io:
+// socket.off("disconnect", fn)).
+func TestDisconnectListenersOff(t *testing.T) {
+	var rec recorder
+	done := make(chan struct{})
+	h := eventsHub(t, func(s *namespace.Socket) {
+		s.OnDisconnecting(func(string) { rec.add("disconnecting 1") })
+		off := s.OnDisconnecting(func(string) { rec.add("disconnecting 2") })
+		s.OnDisconnect(func(r string) { rec.add("disconnect 1: " + r) })
+		gone := s.OnDisconnect(func(string) { rec.add("disconnect 2") })
+		s.OnDisconnect(func(string) { close(done) })
+		s.On("off", func(*namespace.Event) {
+			rec.add(fmt.Sprint(off.Off(), gone.Off(), gone.Off()))
+		})
+	})
+	c, s := dialSocket(t, h)
+	ctx := testContext(t)
+	require.NoError(t, s.Emit("off"))
+	require.NoError(t, c.Sync(ctx))
+	require.NoError(t, s.Disconnect())
+	select {
+	case <-done:
+	case <-ctx.Done():
+		t.Fatal("the disconnect listeners did not run")
+	}
+	assert.Equal(t, []string{"true true false", "disconnecting 1", "disconnect 1: client namespace disconnect"}, rec.take())
+}
+
 func TestNilHandlersRefusedAtRegistration(t *testing.T) {
 	ns := newNS("/", &nsConfig{Logger: slog.New(slog.DiscardHandler)})
 	var sock *namespace.Socket
@@ -105,6 +135,8 @@ func TestNilHandlersRefusedAtRegistration(t *testing.T) {
 		{"OnAnyOutgoing", func() { sock.OnAnyOutgoing(nil) }},
 		{"Use", func() { sock.Use(nil) }},
 		{"OnError", func() { sock.OnError(nil) }},
+		{"OnDisconnect", func() { sock.OnDisconnect(nil) }},
+		{"OnDisconnecting", func() { sock.OnDisconnecting(nil) }},
 		{"Handle", func() { namespace.Handle[int](sock, "e", nil) }},
 		{"HandleAck", func() { namespace.HandleAck[int, int](sock, "e", nil) }},
 		{"OnServerSideEmit", func() { ns.OnServerSideEmit("e", nil) }},

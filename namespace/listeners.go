@@ -209,6 +209,13 @@ func (s *Socket) remove(id uint32) bool {
 		x.onError = slices.Delete(slices.Clone(x.onError), i, i+1)
 		return true
 	}
+	byID := func(l reasonListener) bool { return l.id == id }
+	for _, list := range []*[]reasonListener{&x.onDisconnect, &x.onDisconnecting} {
+		if i := slices.IndexFunc(*list, byID); i >= 0 {
+			*list = slices.Delete(slices.Clone(*list), i, i+1)
+			return true
+		}
+	}
 	return false
 }
 

@@ -80,8 +80,8 @@ type socketExtras struct {
 	anyOut          []listener     // OnAnyOutgoing, PrependAnyOutgoing; copy on write
 	uses            []func(*Event) error
 	onError         []errorListener
-	onDisconnect    []func(reason string)
-	onDisconnecting []func(reason string)
+	onDisconnect    []reasonListener
+	onDisconnecting []reasonListener
 	ctx             context.Context
 	cancel          context.CancelFunc
 	done            chan struct{}
@@ -177,21 +177,40 @@ func (s *Socket) Data() any {
 }
 
 // OnDisconnect registers fn to run when the socket disconnects, with the
-// reason (one of the Reason constants).
-func (s *Socket) OnDisconnect(fn func(reason string)) {
-	s.mu.Lock()
-	x := s.extrasLocked()
-	x.onDisconnect = append(x.onDisconnect, fn)
-	s.mu.Unlock()
+// reason (one of the Reason constants), and returns its [Listener]
+// (socket.io: socket.on("disconnect")). fn must not be nil.
+func (s *Socket) OnDisconnect(fn func(reason string)) Listener {
+	return s.addReason(fn, false, "OnDisconnect")
 }
 
 // OnDisconnecting registers fn to run when the socket is about to
-// disconnect, while it is still in its rooms.
-func (s *Socket) OnDisconnecting(fn func(reason string)) {
+// disconnect, while it is still in its rooms, and returns its [Listener]
+// (socket.io: socket.on("disconnecting")). fn must not be nil.
+func (s *Socket) OnDisconnecting(fn func(reason string)) Listener {
+	return s.addReason(fn, true, "OnDisconnecting")
+}
+
+// reasonListener is a function registered with OnDisconnect or
+// OnDisconnecting.
+type reasonListener struct {
+	fn func(reason string)
+	id uint32
+}
+
+func (s *Socket) addReason(fn func(string), disconnecting bool, method string) Listener {
+	if fn == nil {
+		nilHandler(method)
+	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	x := s.extrasLocked()
-	x.onDisconnecting = append(x.onDisconnecting, fn)
-	s.mu.Unlock()
+	l := reasonListener{fn: fn, id: s.nextIDLocked()}
+	if disconnecting {
+		x.onDisconnecting = append(slices.Clip(x.onDisconnecting), l)
+	} else {
+		x.onDisconnect = append(slices.Clip(x.onDisconnect), l)
+	}
+	return Listener{s, l.id}
 }
 
 // Emit sends an event to this socket's client. Arguments are encoded as
@@ -689,14 +708,14 @@ func (s *Socket) closed(reason string) {
 		return
 	}
 	s.joinable.Store(false)
-	var disconnecting []func(string)
+	var disconnecting []reasonListener
 	s.mu.Lock()
 	if s.more != nil {
-		disconnecting = slices.Clone(s.more.onDisconnecting)
+		disconnecting = s.more.onDisconnecting // copied on write
 	}
 	s.mu.Unlock()
-	for _, fn := range disconnecting {
-		s.safelyNoDisconnect(func() { fn(reason) })
+	for _, l := range disconnecting {
+		s.safelyNoDisconnect(func() { l.fn(reason) })
 	}
 	if r := s.ns.recovery; r != nil {
 		var kept *session
@@ -709,15 +728,15 @@ func (s *Socket) closed(reason string) {
 	s.ns.adapter.DelAll(s.id)
 	s.ns.remove(s)
 	s.client.remove(s)
-	var handlers []func(string)
+	var handlers []reasonListener
 	s.mu.Lock()
 	s.endLocked()
 	if s.more != nil {
-		handlers = slices.Clone(s.more.onDisconnect)
+		handlers = s.more.onDisconnect // copied on write
 	}
 	s.mu.Unlock()
-	for _, fn := range handlers {
-		s.safelyNoDisconnect(func() { fn(reason) })
+	for _, l := range handlers {
+		s.safelyNoDisconnect(func() { l.fn(reason) })
 	}
 }
 
