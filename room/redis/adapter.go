@@ -527,7 +527,10 @@ func (a *Adapter) respond(uid string, payload []byte) {
 // answerFetch answers a FetchSockets request with this node's sockets.
 func (a *Adapter) answerFetch(uid, id string, socks []wireSocket) {
 	if a.node.mode != "" {
-		a.respondShard(uid, shFetchResponse, shardData{RequestID: id, Sockets: socks})
+		if socks == nil {
+			socks = []wireSocket{}
+		}
+		a.respondShard(uid, shFetchResponse, shardData{RequestID: id, Sockets: &socks})
 		return
 	}
 	a.respondJSON(uid, struct {

@@ -136,7 +136,7 @@ type shardData struct {
 	Opts        *shardOpts      `json:"opts,omitempty"`
 	Rooms       *roomList       `json:"rooms,omitempty"`
 	Close       *bool           `json:"close,omitempty"`
-	Sockets     []wireSocket    `json:"sockets,omitempty"`
+	Sockets     *[]wireSocket   `json:"sockets,omitempty"` // [] when empty
 	ClientCount *int            `json:"clientCount,omitempty"`
 	// Args carries all of a Go node's answer arguments when there is not
 	// exactly one (Node.js nodes answer with one, in Packet).
