@@ -3,7 +3,9 @@ package redis_test
 import (
 	"errors"
 	"fmt"
+	"net/http/httptest"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -260,6 +262,61 @@ func TestShardedAcrossNodes(t *testing.T) {
 			if dynamic {
 				waitShardSubs(t, rdb, main+"r#", 1) // b's node has no member of r left
 			}
+		})
+	}
+}
+
+// sameMaster returns a room name starting with base whose channel is on
+// the same master as the namespace's channel: messages on both then keep
+// their order, as the mixed-cluster test expects.
+func sameMaster(t testing.TB, rdb *goredis.ClusterClient, prefix, base string) string {
+	t.Helper()
+	ctx := testCtx(t)
+	main, err := rdb.MasterForKey(ctx, prefix+"#/#")
+	require.NoError(t, err)
+	for i := range 1000 {
+		name := fmt.Sprintf("%s%d", base, i)
+		m, err := rdb.MasterForKey(ctx, prefix+"#/#"+name+"#")
+		require.NoError(t, err)
+		if m.Options().Addr == main.Options().Addr {
+			return name
+		}
+	}
+	t.Fatal("no room name on the namespace's master")
+	return ""
+}
+
+// A Node.js socket.io server with createShardedAdapter and a Go hub with
+// NewSharded on one Redis Cluster, each subscription mode: the
+// mixed-cluster test of the pub/sub adapter (runMixed), Go↔Node both
+// ways.
+func TestShardedMixedCluster(t *testing.T) {
+	cluster := startRedisCluster(t)
+	for _, mode := range shardModes {
+		t.Run(string(mode), func(t *testing.T) {
+			rdb := cluster.Client(t)
+			key := "mx-" + string(mode)
+			h := newShardedNode(t, rdb, &redis.ShardedOptions{Options: redis.Options{Key: key}, SubscriptionMode: mode})
+			web := httptest.NewServer(h)
+			t.Cleanup(web.Close)
+			d := startNodeDriver(t, cluster.Nodes[0].Addr, web.URL, "ADAPTER=sharded",
+				"SUBSCRIPTION_MODE="+string(mode), "CHANNEL_PREFIX="+key,
+				"REDIS_CLUSTER="+strings.Join(cluster.Addrs(), ","))
+			mx := mixedEnv{room: func(base string) string { return sameMaster(t, rdb, key, base) }}
+			if mode != redis.Static {
+				mx.waitRoom = func(room string, n int) { waitShardSubs(t, rdb, key+"#/#"+room+"#", n) }
+			}
+			ids := runMixed(t, h, d, mx)
+			// To one socket by id (its own channel in dynamic-private
+			// mode), both ways.
+			if mode == redis.DynamicPrivate {
+				mx.waitRoom(ids["gA"], 1)
+				mx.waitRoom(ids["nA"], 1)
+			}
+			d.call(nil, "emit", map[string]any{"rooms": []string{ids["gA"]}, "event": "to-id", "args": []any{1}})
+			d.expect("gA", "to-id", "1")
+			require.NoError(t, h.To(ids["nA"]).Emit("to-id", 2))
+			d.expect("nA", "to-id", "2")
 		})
 	}
 }
