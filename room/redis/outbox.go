@@ -240,11 +240,21 @@ const (
 	nodeSampleInterval = time.Second
 )
 
-// probe pings Redis and marks it up when it answers.
+// probe pings Redis (every master of a cluster, for the sharded adapter)
+// and marks it up when it answers.
 func (n *node) probe(r *run) bool {
 	ctx, cancel := context.WithTimeout(r.ctx, 250*time.Millisecond)
 	defer cancel()
-	if err := n.client.Ping(ctx).Err(); err != nil {
+	var err error
+	if cc, ok := n.client.(*goredis.ClusterClient); ok && n.mode != "" {
+		// Sharded: every master, since each owns some of the channels.
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	} else {
+		err = n.client.Ping(ctx).Err()
+	}
+	if err != nil {
 		return false
 	}
 	n.setDown(false, nil)

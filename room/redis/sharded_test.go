@@ -3,6 +3,7 @@ package redis_test
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -319,4 +320,60 @@ func TestShardedMixedCluster(t *testing.T) {
 			d.expect("nA", "to-id", "2")
 		})
 	}
+}
+
+// A master of the cluster restarts: while it is down, broadcasts fail
+// with ErrUnavailable (local sockets get them); once it is back, each node
+// has its subscriptions again (Ready) and the cluster works as before.
+func TestShardedMasterRestart(t *testing.T) {
+	cluster := startRedisCluster(t)
+	rdb := cluster.Client(t)
+	var logs [2]watchLog
+	var hs [2]*hub.Server
+	for i := range hs {
+		logs[i] = watchLog{msgs: make(chan string, 256)}
+		hs[i] = newShardedNode(t, rdb, &redis.ShardedOptions{Options: redis.Options{
+			RequestTimeout: time.Second, Logger: slog.New(logs[i])}})
+	}
+	a := connect(t, hs[0], &testAuth{Rooms: []string{"r"}})
+	b := connect(t, hs[1], &testAuth{Rooms: []string{"r"}})
+	waitShardSubs(t, rdb, "socket.io#/#r#", 2)
+	ctx := testCtx(t)
+
+	require.NoError(t, hs[0].Emit("news", "before"))
+	expectSet(t, a, `news "before"`)
+	expectSet(t, b, `news "before"`)
+
+	// The master of the namespace's channel.
+	m, err := rdb.MasterForKey(ctx, "socket.io#/#")
+	require.NoError(t, err)
+	var srv *redisServer
+	for _, s := range cluster.Nodes {
+		if s.Addr == m.Options().Addr {
+			srv = s
+		}
+	}
+	require.NotNil(t, srv)
+	srv.Kill()
+	waitLog(t, logs[0], "Redis unreachable")
+	waitLog(t, logs[1], "Redis unreachable")
+	err = hs[0].Emit("news", "during")
+	require.ErrorIs(t, err, redis.ErrUnavailable)
+	expectSet(t, a, `news "during"`) // local clients still get it
+	_, err = hs[0].Of("/").FetchSockets(ctx)
+	require.Error(t, err)
+
+	srv.Restart(t)
+	for _, h := range hs {
+		require.NoError(t, adapterOf(h.Of("/")).Ready(ctx), "resubscribed after the restart")
+	}
+	require.NoError(t, hs[0].Emit("news", "after"))
+	expectSet(t, a, `news "after"`)
+	expectSet(t, b, `news "after"`)
+	require.NoError(t, hs[1].To("r").Emit("news", "after-r"))
+	expectSet(t, a, `news "after-r"`)
+	expectSet(t, b, `news "after-r"`)
+	socks, err := hs[0].Of("/").FetchSockets(ctx)
+	require.NoError(t, err)
+	assert.Len(t, socks, 2)
 }
