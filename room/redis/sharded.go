@@ -330,25 +330,29 @@ type shardIn struct {
 	} `json:"data"`
 }
 
-// onShardMessage handles a message of the sharded protocol, from any of
-// the adapter's channels. A msgpack message (it has binary) is read as
-// JSON whose binary values are placeholders numbering atts.
-func (a *Adapter) onShardMessage(payload string) {
+// decodeShard decodes a message of the sharded protocol. A msgpack
+// message (it has binary) is read as JSON whose binary values are
+// placeholders numbering atts.
+func decodeShard(payload string) (m shardIn, atts [][]byte, err error) {
 	if len(payload) == 0 {
-		return
+		return m, nil, malformed("empty message")
 	}
 	js := bytesOf(payload)
-	var atts [][]byte
 	if payload[0] != '{' {
 		r := mpReader{b: js}
-		var err error
 		if js, err = r.appendJSON(nil, &atts, 0); err != nil {
-			a.node.log.Debug("redis: malformed message", "err", err)
-			return
+			return m, nil, err
 		}
 	}
-	var m shardIn
-	if err := json.Unmarshal(js, &m); err != nil {
+	err = json.Unmarshal(js, &m)
+	return m, atts, err
+}
+
+// onShardMessage handles a message of the sharded protocol, from any of
+// the adapter's channels.
+func (a *Adapter) onShardMessage(payload string) {
+	m, atts, err := decodeShard(payload)
+	if err != nil {
 		a.node.log.Debug("redis: malformed message", "err", err)
 		return
 	}
