@@ -4,7 +4,7 @@
 // --redis, @socket.io/redis-adapter) on another, driven by the same
 // WebSocket load clients (bench/internal/load) in this process.
 //
-//	go run ./bench/cluster [-receivers 1000] [-broadcasts 200] [-acks 50] [-repeat 1]
+//	go run ./bench/cluster [-receivers 1000] [-broadcasts 200] [-acks 50] [-repeat 1] [-profile dir]
 //
 // For each pair, the receivers connect to node B and join room "r"; a
 // control client on node A then
@@ -29,6 +29,7 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -51,6 +52,7 @@ func main() {
 	repeat := flag.Int("repeat", 1, "runs per pair, alternating go and node; medians are reported")
 	pairs := flag.String("pairs", "go,node", "which pairs to run")
 	payload := flag.Int("payload", 100, "bytes of filler in each message")
+	profile := flag.String("profile", "", "write CPU profiles of the Go nodes per scenario to this directory")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -84,7 +86,7 @@ func main() {
 		}
 	}
 	cfg := config{receivers: *receivers, broadcasts: *broadcasts, acks: *acks,
-		fill: strings.Repeat("x", *payload)}
+		fill: strings.Repeat("x", *payload), profile: *profile}
 	results := map[string][]metrics{}
 	for i := range *repeat {
 		for _, k := range kinds {
@@ -104,6 +106,7 @@ func main() {
 type config struct {
 	receivers, broadcasts, acks int
 	fill                        string
+	profile                     string // directory for the Go nodes' CPU profiles
 }
 
 // metrics are one run's figures; CPU in µs per operation.
@@ -172,14 +175,42 @@ func runPair(ctx context.Context, root, tmp, kind string, cfg config) (metrics, 
 	for i := range nodes {
 		var cmd *exec.Cmd
 		if kind == "go" {
-			cmd = command(root, filepath.Join(tmp, "server"), "-addr", "127.0.0.1:0", "-stdin", "-redis", rs.addr)
+			args := []string{"-addr", "127.0.0.1:0", "-stdin", "-redis", rs.addr}
+			if cfg.profile != "" {
+				args = append(args, "-pprof", "127.0.0.1:0")
+			}
+			cmd = command(root, filepath.Join(tmp, "server"), args...)
 		} else {
 			cmd = command(filepath.Join(root, "bench", "node"), "node", "server.js", "--addr", "127.0.0.1:0", "--stdin", "--redis", rs.addr)
 		}
-		if nodes[i], err = startProc(cmd, listening); err != nil {
+		var pprofAddr string
+		match := func(line string) (string, bool) {
+			if a, ok := strings.CutPrefix(line, "pprof "); ok {
+				pprofAddr = strings.TrimSpace(a) // printed before "listening"
+			}
+			return listening(line)
+		}
+		if nodes[i], err = startProc(cmd, match); err != nil {
 			return nil, fmt.Errorf("node %d: %w", i, err)
 		}
+		nodes[i].pprof = pprofAddr
 		defer nodes[i].stop()
+	}
+	prof := func(sc string, start bool) {
+		if cfg.profile == "" || kind != "go" {
+			return
+		}
+		for i, p := range nodes {
+			if start {
+				httpGet("http://" + p.pprof + "/bench/cpu/start")
+				continue
+			}
+			b := httpGet("http://" + p.pprof + "/bench/cpu/stop")
+			file := filepath.Join(cfg.profile, fmt.Sprintf("%s-node%c.pprof", sc, 'A'+i))
+			if err := os.WriteFile(file, b, 0o644); err != nil {
+				log.Printf("cluster: %v", err)
+			}
+		}
 	}
 	a, b := nodes[0], nodes[1]
 
@@ -256,11 +287,13 @@ func runPair(ctx context.Context, root, tmp, kind string, cfg config) (metrics, 
 	cpus := func() [4]time.Duration {
 		return [4]time.Duration{procCPU(a.pid), procCPU(b.pid), procCPU(rs.pid), selfCPU()}
 	}
+	prof("fanout", true)
 	c0, t0 := cpus(), time.Now()
 	if err := fanout(cfg.broadcasts); err != nil {
 		return nil, fmt.Errorf("fan-out: %w", err)
 	}
 	wall, c1 := time.Since(t0), cpus()
+	prof("fanout", false)
 	n := float64(cfg.broadcasts * cfg.receivers)
 	per := func(d time.Duration) float64 { return float64(d.Nanoseconds()) / 1e3 / n }
 	m["fanA"], m["fanB"] = per(c1[0]-c0[0]), per(c1[1]-c0[1])
@@ -270,6 +303,7 @@ func runPair(ctx context.Context, root, tmp, kind string, cfg config) (metrics, 
 	m["fanRate"] = n / wall.Seconds()
 
 	ask := []byte(`["bcastAck","r",{"p":"` + cfg.fill + `"}]`)
+	prof("acks", true)
 	c0, t0 = cpus(), time.Now()
 	for i := range cfg.acks {
 		actx, cancel := context.WithTimeout(ctx, time.Minute)
@@ -283,6 +317,7 @@ func runPair(ctx context.Context, root, tmp, kind string, cfg config) (metrics, 
 		}
 	}
 	wall, c1 = time.Since(t0), cpus()
+	prof("acks", false)
 	n = float64(cfg.acks * cfg.receivers)
 	m["ackRate"] = n / wall.Seconds()
 	m["ackCPU"] = per(c1[0] - c0[0] + c1[1] - c0[1])
@@ -293,6 +328,7 @@ func runPair(ctx context.Context, root, tmp, kind string, cfg config) (metrics, 
 
 // proc is a child process that announced itself on stdout.
 type proc struct {
+	pprof string // the Go server's profiling address, with -profile
 	cmd   *exec.Cmd
 	pid   int
 	addr  string
@@ -386,6 +422,21 @@ func startRedis(tmp string) (*proc, error) {
 		last = err
 	}
 	return nil, fmt.Errorf("redis-server: %w", last)
+}
+
+// httpGet returns the body of url ("" on an error, logged).
+func httpGet(url string) []byte {
+	resp, err := http.Get(url)
+	if err != nil {
+		log.Printf("cluster: %v", err)
+		return nil
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		log.Printf("cluster: %s: %s %v", url, resp.Status, err)
+	}
+	return b
 }
 
 func freePort() (int, error) {
