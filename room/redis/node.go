@@ -372,16 +372,49 @@ func (n *node) pubsub(r *run) *goredis.PubSub {
 	return r.ps
 }
 
-// receive is the loop reading the subscription connection: it dispatches
-// messages, tracks subscription confirmations, checks the connection's
-// health and rides out Redis outages (go-redis reconnects and resubscribes
-// on the next read).
+// subConn is a subscription connection as a receive loop sees it: the
+// classic adapter's one connection, or one of the sharded adapter's (a
+// connection per master).
+type subConn interface {
+	// current is the connection to read now.
+	current() *goredis.PubSub
+	// failed is called on the first read error of an outage.
+	failed(err error)
+	// unresponsive replaces a connection that did not answer a ping.
+	unresponsive(old *goredis.PubSub)
+	// retry is called after each backoff of an outage.
+	retry()
+}
+
+// classicConn is the classic adapter's one subscription connection.
+type classicConn struct {
+	n *node
+	r *run
+}
+
+func (c classicConn) current() *goredis.PubSub { return c.n.pubsub(c.r) }
+func (c classicConn) failed(err error)         { c.n.lost(err) }
+func (c classicConn) unresponsive(old *goredis.PubSub) {
+	c.n.replace(c.r, old, errors.New("no answer to a ping"))
+}
+func (c classicConn) retry() {} // go-redis reconnects and resubscribes on the next read
+
+// receive is the loop reading the classic adapter's subscription
+// connection.
 func (n *node) receive(r *run) {
 	defer r.wg.Done()
+	n.receiveLoop(r, classicConn{n, r})
+}
+
+// receiveLoop reads a subscription connection until the run stops: it
+// dispatches messages, tracks subscription confirmations, checks the
+// connection's health (silent for HealthCheckInterval: ping; silent again:
+// replace) and rides out Redis outages.
+func (n *node) receiveLoop(r *run, c subConn) {
 	failures := 0
 	pinged := false
 	for {
-		ps := n.pubsub(r)
+		ps := c.current()
 		msg, err := ps.ReceiveTimeout(r.ctx, n.opts.HealthCheckInterval)
 		if err != nil {
 			select {
@@ -389,14 +422,13 @@ func (n *node) receive(r *run) {
 				return
 			default:
 			}
-			if ps != n.pubsub(r) { // replaced after a failed health check
+			if ps != c.current() { // replaced meanwhile
 				continue
 			}
 			var oe *net.OpError
 			if errors.As(err, &oe) && oe.Op == "read" && oe.Timeout() && failures == 0 {
-				// Silent for HealthCheckInterval: ping; silent again: replace.
 				if pinged {
-					n.replace(r, ps, errors.New("no answer to a ping"))
+					c.unresponsive(ps)
 					pinged = false
 					continue
 				}
@@ -408,9 +440,10 @@ func (n *node) receive(r *run) {
 			}
 			failures++
 			if failures == 1 {
-				n.lost(err)
+				c.failed(err)
 			}
 			n.backoff(r, failures)
+			c.retry()
 			continue
 		}
 		pinged = false

@@ -2,8 +2,6 @@ package redis
 
 import (
 	"context"
-	"errors"
-	"net"
 	"sync"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -214,62 +212,34 @@ func (c *shardConn) keys() []string {
 	return keys
 }
 
-// receive reads one subscription connection, as node.receive does for
-// the classic adapter. After a failure the connection is replaced and
-// each channel subscribed again by a command of its own: one SSUBSCRIBE
-// naming channels of different slots is refused by a cluster (go-redis
-// would resubscribe them all in one).
+// shardSub is one sharded connection as the receive loop sees it. After
+// a failure the connection is replaced and each channel subscribed again
+// by a command of its own: one SSUBSCRIBE naming channels of different
+// slots is refused by a cluster (go-redis would resubscribe them all in
+// one).
+type shardSub struct {
+	s *shardSubs
+	c *shardConn
+}
+
+func (x shardSub) current() *goredis.PubSub { return x.c.pubsub() }
+func (x shardSub) failed(err error) {
+	n := x.s.n
+	n.unconfirm(x.c.keys())
+	n.log.Warn("redis: subscription connection lost; reconnecting", "err", err)
+	n.setDown(true, err)
+}
+func (x shardSub) unresponsive(*goredis.PubSub) {
+	x.s.n.log.Warn("redis: subscription connection unresponsive; replacing it")
+	x.s.n.unconfirm(x.c.keys())
+	x.s.replace(x.c)
+}
+func (x shardSub) retry() { x.s.replace(x.c) }
+
+// receive reads one sharded connection while the run lasts.
 func (s *shardSubs) receive(c *shardConn) {
 	defer s.r.wg.Done()
-	n := s.n
-	failures := 0
-	pinged := false
-	for {
-		ps := c.pubsub()
-		msg, err := ps.ReceiveTimeout(s.r.ctx, n.opts.HealthCheckInterval)
-		if err != nil {
-			select {
-			case <-s.r.stop:
-				return
-			default:
-			}
-			var oe *net.OpError
-			if errors.As(err, &oe) && oe.Op == "read" && oe.Timeout() && failures == 0 {
-				if pinged {
-					n.log.Warn("redis: subscription connection unresponsive; replacing it")
-					n.unconfirm(c.keys())
-					s.replace(c)
-					pinged = false
-					continue
-				}
-				ctx, cancel := context.WithTimeout(s.r.ctx, n.opts.RequestTimeout)
-				_ = ps.Ping(ctx)
-				cancel()
-				pinged = true
-				continue
-			}
-			failures++
-			if failures == 1 {
-				n.unconfirm(c.keys())
-				n.log.Warn("redis: subscription connection lost; reconnecting", "err", err)
-				n.setDown(true, err)
-			}
-			n.backoff(s.r, failures)
-			s.replace(c)
-			continue
-		}
-		pinged = false
-		if failures > 0 {
-			n.log.Info("redis: subscription connection restored")
-			failures = 0
-		}
-		switch m := msg.(type) {
-		case *goredis.Message:
-			n.dispatch(m)
-		case *goredis.Subscription:
-			n.subscription(m)
-		}
-	}
+	s.n.receiveLoop(s.r, shardSub{s, c})
 }
 
 // replace swaps c's connection for a new one subscribing c's channels.
