@@ -94,7 +94,8 @@ e2e: e2e-deps
 
 # The Redis cluster adapter against a real redis-server (installed from
 # Debian when missing), including a mixed cluster with Node's socket.io and
-# @socket.io/redis-adapter (cluster-test/).
+# @socket.io/redis-adapter (cluster-test/), and the sharded adapter on a
+# Redis Cluster of three redis-server processes the tests start (Redis 7).
 CLUSTER_STAMP := cluster-test/node_modules/.make-installed
 
 cluster-deps: check-node $(CLUSTER_STAMP)

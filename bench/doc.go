@@ -12,6 +12,7 @@
 //	go run ./bench/server         # the Go bench server (-pprof for profiles)
 //	go run ./bench/load           # scenarios against one running server
 //	go run ./bench/flow           # a handler's burst and a recovery replay
+//	go run ./bench/cluster        # Go pair vs Node pair on Redis: cross-node fan-out, acks
 //
 // See BENCHMARKS.md at the repository root for results and profiles.
 package bench

@@ -10,14 +10,16 @@
 //   stdout {"type":"event","client":"n1","event":"news","args":[...]}   a client got an event
 //
 // Binary values travel as {"$bin":"<base64>"} in both directions.
+// Environment: REDIS_URL, GO_URL; ADAPTER=sharded for createShardedAdapter
+// (see below).
 // Server behaviour (the same as the Go test hub's): a socket joins
 // auth.rooms, stores auth.data as socket.data, then gets "ready".
 import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
-import { createClient } from "redis";
-import { createAdapter } from "@socket.io/redis-adapter";
+import { createClient, createCluster } from "redis";
+import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
@@ -41,14 +43,26 @@ function fromWire(v) {
   return v;
 }
 
-const pub = createClient({ url: process.env.REDIS_URL });
+// With ADAPTER=sharded: createShardedAdapter (Redis 7 sharded pub/sub)
+// with SUBSCRIPTION_MODE and CHANNEL_PREFIX, on the Redis Cluster whose
+// nodes REDIS_CLUSTER lists (host:port,...), or on REDIS_URL.
+const sharded = process.env.ADAPTER === "sharded";
+const pub = process.env.REDIS_CLUSTER
+  ? createCluster({ rootNodes: process.env.REDIS_CLUSTER.split(",").map((a) => ({ url: "redis://" + a })) })
+  : createClient({ url: process.env.REDIS_URL });
 const sub = pub.duplicate();
 pub.on("error", (err) => process.stderr.write("redis pub: " + err + "\n"));
 sub.on("error", (err) => process.stderr.write("redis sub: " + err + "\n"));
 await Promise.all([pub.connect(), sub.connect()]);
 
 const httpServer = createServer();
-const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: 3000 }) });
+const adapter = sharded
+  ? createShardedAdapter(pub, sub, {
+      subscriptionMode: process.env.SUBSCRIPTION_MODE || "dynamic",
+      channelPrefix: process.env.CHANNEL_PREFIX || "socket.io",
+    })
+  : createAdapter(pub, sub, { requestsTimeout: 3000 });
+const io = new Server(httpServer, { adapter });
 
 io.on("connection", (socket) => {
   const auth = socket.handshake.auth || {};

@@ -10,7 +10,8 @@
 // with -stdin.
 //
 // -ws-max-fragments and -ws-no-poller set the WebSocket transport's
-// options of those names (bench/fragments uses them).
+// options of those names (bench/fragments uses them). -redis ADDR makes it
+// a cluster node on room/redis (bench/cluster runs two).
 //
 // With -pprof, the profiling address serves net/http/pprof under
 // /debug/pprof/, and /bench/cpu/start and /bench/cpu/stop to bracket a
@@ -35,8 +36,11 @@ import (
 	"syscall"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
+
 	"github.com/go-realtime/realtime/bench/internal/benchserver"
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/room/redis"
 	"github.com/go-realtime/realtime/transport"
 	"github.com/go-realtime/realtime/transport/polling"
 	"github.com/go-realtime/realtime/transport/websocket"
@@ -48,6 +52,7 @@ func main() {
 	stdin := flag.Bool("stdin", false, "exit when stdin reaches EOF (for a parent process)")
 	maxFragments := flag.Int("ws-max-fragments", 0, "websocket.Options.MaxFragments (0: the default, negative: no bound)")
 	noPoller := flag.Bool("ws-no-poller", false, "websocket.Options.NoPoller: a reading goroutine per connection")
+	redisAddr := flag.String("redis", "", "a cluster node: room/redis adapter on the redis-server at this address (off when empty)")
 	flag.Parse()
 
 	var opts *hub.Options
@@ -56,6 +61,14 @@ func main() {
 			polling.New(&polling.Options{Compression: &polling.Compression{Disable: true}}),
 			websocket.New(&websocket.Options{MaxFragments: *maxFragments, NoPoller: *noPoller}),
 		}}
+	}
+	if *redisAddr != "" {
+		if opts == nil {
+			opts = &hub.Options{}
+		}
+		rdb := goredis.NewClient(&goredis.Options{Addr: *redisAddr})
+		defer rdb.Close()
+		opts.Adapter = redis.New(rdb, &redis.Options{RequestTimeout: 30 * time.Second})
 	}
 	h := benchserver.New(opts)
 	// No TCP keep-alive probes (as Node's http server): Engine.IO's own

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -31,6 +32,10 @@ type Adapter struct {
 	mu      sync.Mutex
 	pending map[string]*pending
 	closed  bool
+
+	// Sharded adapters only: the rooms' channels subscribed (dynamic
+	// modes), guarded by mu.
+	roomChans map[string]bool
 }
 
 var (
@@ -52,6 +57,9 @@ func newAdapter(ns room.Local, n *node) *Adapter {
 		pending:        make(map[string]*pending),
 	}
 	a.pattern = globEscape(a.channel) + "*"
+	if n.mode != "" {
+		a.initSharded()
+	}
 	return a
 }
 
@@ -85,13 +93,23 @@ func (a *Adapter) ServerCount(ctx context.Context) (int, error) {
 }
 
 // AddAll implements [room.Adapter].
-func (a *Adapter) AddAll(id string, rooms ...string) { a.local.AddAll(id, rooms...) }
+func (a *Adapter) AddAll(id string, rooms ...string) {
+	if a.node.mode == DynamicPrivate && slices.Contains(rooms, id) && !a.local.HasSocket(id) {
+		a.wantRoom(id, true) // the socket's own room: no room event for it
+	}
+	a.local.AddAll(id, rooms...)
+}
 
 // Del implements [room.Adapter].
 func (a *Adapter) Del(id, r string) { a.local.Del(id, r) }
 
 // DelAll implements [room.Adapter].
-func (a *Adapter) DelAll(id string) { a.local.DelAll(id) }
+func (a *Adapter) DelAll(id string) {
+	a.local.DelAll(id)
+	if a.node.mode == DynamicPrivate {
+		a.wantRoom(id, false)
+	}
+}
 
 // Rooms implements [room.Adapter].
 func (a *Adapter) Rooms(id string) []string { return a.local.Rooms(id) }
@@ -118,6 +136,13 @@ func (a *Adapter) RoomNames() []string { return a.local.RoomNames() }
 func (a *Adapter) Broadcast(ctx context.Context, p *room.Packet, opts room.Options) error {
 	if err := a.local.Broadcast(ctx, p, opts); err != nil || opts.Flags.Local {
 		return err
+	}
+	if a.node.mode != "" {
+		channel, b, err := a.shardBroadcast(p, opts)
+		if err != nil {
+			return err
+		}
+		return a.node.publishAsync(channel, b)
 	}
 	b, err := encodeBroadcast(a.node.uid, a.name, p, opts)
 	if err != nil {
@@ -292,7 +317,7 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts room.Options) ([]room.S
 		return local, err
 	}
 	id := a.node.requestID()
-	payload, err := json.Marshal(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqRemoteFetch, Opts: toWire(opts)})
+	payload, err := a.encodeRequest(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqRemoteFetch, Opts: toWire(opts)})
 	if err != nil {
 		return local, fmt.Errorf("redis: fetch sockets: %w", err)
 	}
@@ -308,6 +333,9 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts room.Options) ([]room.S
 // rooms included (socket.io's allRooms).
 func (a *Adapter) AllRooms(ctx context.Context) ([]string, error) {
 	rooms := a.localRooms()
+	if a.node.mode != "" {
+		return rooms, fmt.Errorf("redis: all rooms: %w", ErrUnsupported)
+	}
 	id := a.node.requestID()
 	payload, err := json.Marshal(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqAllRooms})
 	if err != nil {
@@ -347,15 +375,21 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	if d, ok := ctx.Deadline(); ok {
 		timeoutMS = max(time.Until(d).Milliseconds(), 1)
 	}
-	b := appendMapLen(nil, 5)
-	b = appendStr(appendStr(b, "uid"), a.node.uid)
-	b = appendStr(appendStr(b, "requestId"), id)
-	b = appendInt(appendStr(b, "type"), reqBroadcast)
-	b, err := appendPacket(appendStr(b, "packet"), p, a.name)
+	var b []byte
+	var err error
+	if a.node.mode != "" {
+		b, err = a.encodeShardBroadcast(id, p, opts, timeoutMS)
+	} else {
+		b = appendMapLen(nil, 5)
+		b = appendStr(appendStr(b, "uid"), a.node.uid)
+		b = appendStr(appendStr(b, "requestId"), id)
+		b = appendInt(appendStr(b, "type"), reqBroadcast)
+		b, err = appendPacket(appendStr(b, "packet"), p, a.name)
+		b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
+	}
 	if err != nil {
 		return fmt.Errorf("redis: broadcast: %w", err)
 	}
-	b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
 
 	// The local sockets first: they get p whatever happens to Redis.
 	if err := a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
@@ -427,7 +461,7 @@ func (a *Adapter) publishRequest(ctx context.Context, what string, req jsonReque
 	if a.isClosed() {
 		return room.ErrClosed
 	}
-	payload, err := json.Marshal(req)
+	payload, err := a.encodeRequest(req)
 	if err != nil {
 		return fmt.Errorf("redis: %s: %w", what, err)
 	}
@@ -448,7 +482,7 @@ func (a *Adapter) ServerSideEmit(ctx context.Context, data json.RawMessage) erro
 // ServerSideEmitWithAck implements [room.ServerSideEmitter].
 func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, data json.RawMessage) ([]json.RawMessage, error) {
 	id := a.node.requestID()
-	payload, err := json.Marshal(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqServerSideEmit, Data: data})
+	payload, err := a.encodeRequest(jsonRequest{UID: a.node.uid, RequestID: id, Type: reqServerSideEmit, Data: data})
 	if err != nil {
 		return nil, fmt.Errorf("redis: server-side emit: %w", err)
 	}
@@ -490,6 +524,64 @@ func (a *Adapter) respond(uid string, payload []byte) {
 	a.node.send(channel, payload)
 }
 
+// answerFetch answers a FetchSockets request with this node's sockets.
+func (a *Adapter) answerFetch(uid, id string, socks []wireSocket) {
+	if a.node.mode != "" {
+		if socks == nil {
+			socks = []wireSocket{}
+		}
+		a.respondShard(uid, shFetchResponse, shardData{RequestID: id, Sockets: &socks})
+		return
+	}
+	a.respondJSON(uid, struct {
+		RequestID string       `json:"requestId"`
+		Sockets   []wireSocket `json:"sockets"`
+	}{id, socks})
+}
+
+// answerCount tells a node awaiting acks how many sockets got its
+// broadcast here.
+func (a *Adapter) answerCount(uid, id string, n int) {
+	if a.node.mode != "" {
+		a.respondShard(uid, shClientCount, shardData{RequestID: id, ClientCount: &n})
+		return
+	}
+	a.respondJSON(uid, struct {
+		Type        int    `json:"type"`
+		RequestID   string `json:"requestId"`
+		ClientCount int    `json:"clientCount"`
+	}{reqBroadcastClientCount, id, n})
+}
+
+// answerServerSide answers a server-side event: Node.js nodes read the
+// first argument (data, or packet for the sharded protocol); Go nodes
+// read them all (args) when there is not exactly one.
+func (a *Adapter) answerServerSide(uid, id string, args json.RawMessage) {
+	first, single := firstArg(args)
+	var all json.RawMessage
+	if !single {
+		all = rawOr(args, "[]")
+	}
+	if a.node.mode != "" {
+		a.respondShard(uid, shServerSideEmitResponse, shardData{RequestID: id, Packet: first, Args: all})
+		return
+	}
+	a.respondJSON(uid, struct {
+		Type      int             `json:"type"`
+		RequestID string          `json:"requestId"`
+		Data      json.RawMessage `json:"data,omitempty"`
+		Args      json.RawMessage `json:"args,omitempty"`
+	}{Type: reqServerSideEmit, RequestID: id, Data: first, Args: all})
+}
+
+// encodeAck encodes one ack of a broadcast another node awaits.
+func (a *Adapter) encodeAck(id string, ack room.Ack) ([]byte, error) {
+	if a.node.mode != "" {
+		return a.encodeShardAck(id, ack)
+	}
+	return appendAckResponse(nil, id, ack)
+}
+
 func (a *Adapter) respondJSON(uid string, v any) {
 	payload, err := json.Marshal(v)
 	if err != nil {
@@ -515,6 +607,12 @@ func (a *Adapter) onRequest(payload string) {
 	if req.UID == a.node.uid {
 		return // our own: already applied here
 	}
+	a.handleRequest(req)
+}
+
+// handleRequest applies another node's request (decoded from either
+// protocol) and answers it.
+func (a *Adapter) handleRequest(req jsonRequest) {
 	ctx := context.Background()
 	type idOnly struct {
 		RequestID string `json:"requestId"`
@@ -576,10 +674,7 @@ func (a *Adapter) onRequest(payload string) {
 		for i, s := range infos {
 			socks[i] = wireSocket{ID: s.ID, Handshake: nodeHandshake(rawOr(s.Handshake, "{}")), Rooms: s.Rooms, Data: rawOr(s.Data, "null")}
 		}
-		a.respondJSON(req.UID, struct {
-			RequestID string       `json:"requestId"`
-			Sockets   []wireSocket `json:"sockets"`
-		}{req.RequestID, socks})
+		a.answerFetch(req.UID, req.RequestID, socks)
 	case reqServerSideEmit:
 		a.onServerSideEmit(req)
 	case reqBroadcast:
@@ -651,15 +746,9 @@ func (a *Adapter) onMsgpackRequest(b []byte) {
 func (a *Adapter) broadcastForAck(uid, id string, p *room.Packet, opts room.Options) {
 	opts.Flags.Local = true
 	_ = a.local.BroadcastWithAck(context.Background(), p, opts,
-		func(n int) {
-			a.respondJSON(uid, struct {
-				Type        int    `json:"type"`
-				RequestID   string `json:"requestId"`
-				ClientCount int    `json:"clientCount"`
-			}{reqBroadcastClientCount, id, n})
-		},
+		func(n int) { a.answerCount(uid, id, n) },
 		func(ack room.Ack) {
-			payload, err := appendAckResponse(nil, id, ack)
+			payload, err := a.encodeAck(id, ack)
 			if err != nil {
 				a.node.log.Debug("redis: encoding an ack", "err", err)
 				return
@@ -681,17 +770,7 @@ func (a *Adapter) onServerSideEmit(req jsonRequest) {
 		uid, id := req.UID, req.RequestID
 		reply = func(args json.RawMessage) {
 			once.Do(func() {
-				first, single := firstArg(args)
-				resp := struct {
-					Type      int             `json:"type"`
-					RequestID string          `json:"requestId"`
-					Data      json.RawMessage `json:"data,omitempty"`
-					Args      json.RawMessage `json:"args,omitempty"`
-				}{Type: reqServerSideEmit, RequestID: id, Data: first}
-				if !single {
-					resp.Args = rawOr(args, "[]")
-				}
-				a.respondJSON(uid, resp)
+				a.answerServerSide(uid, id, args)
 			})
 		}
 	}
@@ -723,6 +802,12 @@ func (a *Adapter) onResponse(payload string) {
 		a.node.log.Debug("redis: malformed response", "err", err)
 		return
 	}
+	a.handleResponse(resp)
+}
+
+// handleResponse takes another node's answer (decoded from either
+// protocol) to one of this node's requests.
+func (a *Adapter) handleResponse(resp jsonResponse) {
 	p := a.lookup(resp.RequestID)
 	if p == nil {
 		return

@@ -72,7 +72,14 @@ func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *
 	if o.Logger == nil {
 		o.Logger = quiet
 	}
-	h := hub.New(&hub.Options{Adapter: redis.New(rdb, &o), Logger: quiet})
+	return newTestHub(t, redis.New(rdb, &o))
+}
+
+// newTestHub starts a hub on the adapter factory with the standard test
+// handlers (see newNode).
+func newTestHub(t testing.TB, adapter func(room.Local) room.Adapter) *hub.Server {
+	t.Helper()
+	h := hub.New(&hub.Options{Adapter: adapter, Logger: quiet})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

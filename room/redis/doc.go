@@ -23,6 +23,35 @@
 // A Go process without a hub reaches the cluster through package
 // room/redis/emitter, the counterpart of Node's @socket.io/redis-emitter.
 //
+// # Sharded pub/sub
+//
+// [NewSharded] is the same adapter on Redis 7 sharded pub/sub
+// (SSUBSCRIBE, SPUBLISH), wire-compatible with @socket.io/redis-adapter's
+// createShardedAdapter (socket.io-adapter's ClusterAdapter messages),
+// for a Redis Cluster (give it a *goredis.ClusterClient) or a single
+// Redis 7:
+//
+//	rdb := goredis.NewClusterClient(&goredis.ClusterOptions{Addrs: addrs})
+//	h := hub.New(&hub.Options{Adapter: redis.NewSharded(rdb, nil)})
+//
+// With key prefix K and namespace N, every message is {uid, nsp, type,
+// data}, JSON, or msgpack when it carries binary. Everything goes to
+// "K#N#" except answers, which go to the requester's "K#N#uid#", and, in
+// the modes [Dynamic] and [DynamicPrivate], broadcasts without ack to
+// exactly one room, which go to "K#N#room#": a node subscribes to a
+// room's channel while the room has members there. Subscribing to a
+// room's channel follows the join without making it wait (as in
+// socket.io), so a broadcast published in the instant after a socket
+// joins a new room on another node can miss it. The number of nodes is
+// the number of subscribers of "K#N#" (PUBSUB SHARDNUMSUB on its master).
+// In a cluster each channel is subscribed on the master that owns its
+// slot, over one connection per master; when one breaks, it is replaced
+// and its channels subscribed again one by one. The publish queue, the
+// requests and the fault behaviour are as described below; with a
+// cluster, messages are accepted again once every master answers. The
+// sharded protocol has no message for [Adapter.AllRooms], which fails
+// with [ErrUnsupported].
+//
 // # Wire protocol
 //
 // With key prefix K (default "socket.io") and namespace N, as the Node

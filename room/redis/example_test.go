@@ -43,3 +43,20 @@ func Example() {
 	}()
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
 }
+
+// One node of a cluster on Redis Cluster's sharded pub/sub, next to
+// Node.js servers using createShardedAdapter (same subscription mode).
+func ExampleNewSharded() {
+	rdb := goredis.NewClusterClient(&goredis.ClusterOptions{
+		Addrs: []string{"127.0.0.1:7000", "127.0.0.1:7001", "127.0.0.1:7002"},
+	})
+	defer rdb.Close()
+	h := hub.New(&hub.Options{Adapter: redis.NewSharded(rdb, &redis.ShardedOptions{
+		SubscriptionMode: redis.Dynamic, // a channel per room with members on this node
+	})})
+	h.OnConnection(func(s *namespace.Socket) {
+		s.Join("lobby")
+		_ = s.To("lobby").Emit("joined", s.ID()) // published on the lobby's own channel
+	})
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
+}

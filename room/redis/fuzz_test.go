@@ -2,7 +2,10 @@ package redis
 
 import (
 	"encoding/json"
+	"fmt"
 	"testing"
+
+	"github.com/go-realtime/realtime/room"
 )
 
 // FuzzMsgpackToJSON: any input either fails cleanly or transcodes to valid
@@ -77,4 +80,70 @@ func FuzzBroadcastMessage(f *testing.F) {
 		var req jsonRequest
 		_ = json.Unmarshal(data, &req)
 	})
+}
+
+// FuzzShardMessage feeds arbitrary bytes (JSON or msgpack) to the decoding
+// of sharded-protocol messages: no panic, no hang.
+func FuzzShardMessage(f *testing.F) {
+	a := &Adapter{node: &node{uid: "fuzz", mode: Dynamic}, name: "/"}
+	bin, _ := a.encodeShardBroadcast("id1", &room.Packet{Data: []byte(`["ev",{"_placeholder":true,"num":0}]`),
+		Attachments: [][]byte{{1, 2}}}, room.Options{Rooms: []string{"r"}}, 100)
+	plain, _ := a.encodeShardBroadcast("", &room.Packet{Data: []byte(`["ev",1]`)}, room.Options{Except: []string{"x"}}, 0)
+	ack, _ := a.encodeShardAck("id1", room.Ack{Data: []byte(`[{"_placeholder":true,"num":0},2]`), Attachments: [][]byte{{9}}})
+	for _, s := range []string{string(bin), string(plain), string(ack),
+		`{"uid":"n","nsp":"/","type":8,"data":{"requestId":"r","sockets":[]}}`,
+		`{"uid":"n","nsp":"/","type":9,"data":{"packet":["ev"],"requestId":"q"}}`, "", "{", "\x80"} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, _, err := decodeShard(string(data))
+		if err == nil {
+			_ = m.Data.Opts.options()
+		}
+	})
+}
+
+// Sharded messages encoded by a Go node decode to what was sent: the
+// packet, its attachments, the options.
+func TestShardRoundTrip(t *testing.T) {
+	a := &Adapter{node: &node{uid: "u1", mode: Dynamic}, name: "/chat"}
+	for _, c := range []struct {
+		name string
+		p    room.Packet
+		opts room.Options
+		id   string
+	}{
+		{"json", room.Packet{Data: []byte(`["ev","x",{"n":1}]`)}, room.Options{Rooms: []string{"a", "b"}, Except: []string{"c"}}, ""},
+		{"binary with ack", room.Packet{Data: []byte(`["ev",{"_placeholder":true,"num":0}]`), Attachments: [][]byte{{0, 255}}},
+			room.Options{Flags: room.Flags{Volatile: true, NoCompress: true}}, "req-1"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b, err := a.encodeShardBroadcast(c.id, &c.p, c.opts, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, atts, err := decodeShard(string(b))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pkt struct {
+				Type int             `json:"type"`
+				Data json.RawMessage `json:"data"`
+				Nsp  string          `json:"nsp"`
+			}
+			if err := json.Unmarshal(m.Data.Packet, &pkt); err != nil {
+				t.Fatal(err)
+			}
+			opts := m.Data.Opts.options()
+			gotID := ""
+			if m.Data.RequestID != nil {
+				gotID = *m.Data.RequestID
+			}
+			if m.UID != "u1" || m.Nsp != "/chat" || m.Type != shBroadcast || pkt.Type != packetEvent || pkt.Nsp != "/chat" ||
+				string(pkt.Data) != string(c.p.Data) || gotID != c.id ||
+				fmt.Sprint(atts) != fmt.Sprint(c.p.Attachments) || fmt.Sprint(opts) != fmt.Sprint(c.opts) {
+				t.Fatalf("decoded %+v %s %v %+v", m, pkt.Data, atts, opts)
+			}
+		})
+	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/namespace"
 )
 
@@ -57,7 +58,7 @@ func clusterTestDir(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "cluster-test")
 }
 
-func startNodeDriver(t *testing.T, redisAddr, goURL string) *nodeDriver {
+func startNodeDriver(t *testing.T, redisAddr, goURL string, env ...string) *nodeDriver {
 	t.Helper()
 	dir := clusterTestDir(t)
 	node, err := exec.LookPath("node")
@@ -69,7 +70,7 @@ func startNodeDriver(t *testing.T, redisAddr, goURL string) *nodeDriver {
 	}
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+redisAddr, "GO_URL="+goURL)
+	cmd.Env = append(append(os.Environ(), "REDIS_URL=redis://"+redisAddr, "GO_URL="+goURL), env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -232,6 +233,33 @@ type nodeSocket struct {
 func TestMixedCluster(t *testing.T) {
 	srv := startRedis(t)
 	h := newNode(t, srv, nil)
+	web := httptest.NewServer(h)
+	t.Cleanup(web.Close)
+	d := startNodeDriver(t, srv.Addr, web.URL)
+	runMixed(t, h, d, mixedEnv{})
+}
+
+// mixedEnv adapts runMixed to an adapter.
+type mixedEnv struct {
+	// room names the test's room base (nil: base itself).
+	room func(base string) string
+	// waitRoom waits until n nodes subscribe to room's channel (nil: no
+	// wait).
+	waitRoom func(room string, n int)
+}
+
+// runMixed is the mixed-cluster test: a Node.js server (d) and a Go hub
+// (h, with newNode's handlers) in one cluster.
+// It returns the clients' socket ids by name; nA and gA are still
+// connected at the end.
+func runMixed(t *testing.T, h *hub.Server, d *nodeDriver, mx mixedEnv) map[string]string {
+	if mx.room == nil {
+		mx.room = func(base string) string { return base }
+	}
+	if mx.waitRoom == nil {
+		mx.waitRoom = func(string, int) {}
+	}
+	rR, rX, rY := mx.room("r"), mx.room("x"), mx.room("y")
 	h.Of("/").OnServerSideEmit("node-hello", func(e *namespace.Event) {
 		var arg string
 		_ = e.Args.Decode(0, &arg)
@@ -239,9 +267,6 @@ func TestMixedCluster(t *testing.T) {
 			_ = e.Ack(map[string]string{"from": "go", "got": arg})
 		}
 	})
-	web := httptest.NewServer(h)
-	t.Cleanup(web.Close)
-	d := startNodeDriver(t, srv.Addr, web.URL)
 	ctx := testCtx(t)
 
 	ids := map[string]string{}
@@ -249,9 +274,9 @@ func TestMixedCluster(t *testing.T) {
 		name, target string
 		rooms        []string
 	}{
-		{"nA", "node", []string{"r"}},
+		{"nA", "node", []string{rR}},
 		{"nB", "node", nil},
-		{"gA", "go", []string{"r"}},
+		{"gA", "go", []string{rR}},
 		{"gB", "go", nil},
 	} {
 		var id string
@@ -260,6 +285,7 @@ func TestMixedCluster(t *testing.T) {
 		ids[c.name] = id
 		d.expect(c.name, "ready", "")
 	}
+	mx.waitRoom(rR, 2)
 	everyone := []string{"nA", "nB", "gA", "gB"}
 	markerFromGo := func(n int) {
 		require.NoError(t, h.Emit("marker", n))
@@ -279,7 +305,7 @@ func TestMixedCluster(t *testing.T) {
 	assert.Equal(t, 2, count, "Node counts the Go hub as a node")
 
 	t.Run("Go room broadcast reaches both sides, binary inline", func(t *testing.T) {
-		require.NoError(t, h.To("r").Emit("from-go", "hi", []byte{1, 2, 255}, map[string]any{"b": []byte("x")}))
+		require.NoError(t, h.To(rR).Emit("from-go", "hi", []byte{1, 2, 255}, map[string]any{"b": []byte("x")}))
 		for _, c := range []string{"nA", "gA"} {
 			l := d.expect(c, "from-go", `"hi"`)
 			require.Len(t, l.Args, 3)
@@ -290,7 +316,7 @@ func TestMixedCluster(t *testing.T) {
 	})
 
 	t.Run("Node room broadcast reaches both sides, binary inline", func(t *testing.T) {
-		d.call(nil, "emit", map[string]any{"rooms": []string{"r"}, "event": "from-node",
+		d.call(nil, "emit", map[string]any{"rooms": []string{rR}, "event": "from-node",
 			"args": []any{"yo", json.RawMessage(bin([]byte{9, 8})), map[string]any{"n": 1.5}}})
 		for _, c := range []string{"nA", "gA"} {
 			l := d.expect(c, "from-node", `"yo"`)
@@ -300,11 +326,11 @@ func TestMixedCluster(t *testing.T) {
 		}
 		markerFromNode(2)
 		// With exceptions: everyone but the room r.
-		d.call(nil, "emit", map[string]any{"except": []string{"r"}, "event": "not-r", "args": []any{1}})
+		d.call(nil, "emit", map[string]any{"except": []string{rR}, "event": "not-r", "args": []any{1}})
 		d.expect("nB", "not-r", "1")
 		d.expect("gB", "not-r", "1")
 		markerFromNode(3)
-		require.NoError(t, h.Of("/").Except("r").Emit("not-r", 2))
+		require.NoError(t, h.Of("/").Except(rR).Emit("not-r", 2))
 		d.expect("nB", "not-r", "2")
 		d.expect("gB", "not-r", "2")
 		markerFromGo(4)
@@ -327,9 +353,9 @@ func TestMixedCluster(t *testing.T) {
 		}
 		require.Len(t, byID, 4)
 		ga := byID[ids["gA"]]
-		assert.ElementsMatch(t, []string{ids["gA"], "r"}, ga.Rooms)
+		assert.ElementsMatch(t, []string{ids["gA"], rR}, ga.Rooms)
 		assert.JSONEq(t, `{"name":"gA"}`, string(ga.Data))
-		assert.JSONEq(t, `{"rooms":["r"],"data":{"name":"gA"}}`, string(ga.Handshake.Auth))
+		assert.JSONEq(t, `{"rooms":["`+rR+`"],"data":{"name":"gA"}}`, string(ga.Handshake.Auth))
 		// As socket.io gives them: issued in ms, time as Date's string.
 		assert.True(t, ga.Handshake.IssuedIsNumber, "issued is a number")
 		assert.Regexp(t, `^\w{3} \w{3} \d\d \d{4} \d\d:\d\d:\d\d GMT\+0000 \(Coordinated Universal Time\)$`, ga.Handshake.Time)
@@ -337,7 +363,7 @@ func TestMixedCluster(t *testing.T) {
 		assert.Equal(t, float64(int64(ga.Handshake.Issued)/1000*1000), ga.Handshake.TimeParsed, "time and issued agree (to the second)")
 		na := byID[ids["nA"]]
 		assert.True(t, na.Handshake.IssuedIsNumber)
-		d.call(&socks, "fetchSockets", map[string]any{"rooms": []string{"r"}})
+		d.call(&socks, "fetchSockets", map[string]any{"rooms": []string{rR}})
 		var inR []string
 		for _, s := range socks {
 			inR = append(inR, s.ID)
@@ -354,14 +380,14 @@ func TestMixedCluster(t *testing.T) {
 		}
 		require.Len(t, byID, 4)
 		na := byID[ids["nA"]]
-		assert.ElementsMatch(t, []string{ids["nA"], "r"}, na.Rooms)
+		assert.ElementsMatch(t, []string{ids["nA"], rR}, na.Rooms)
 		assert.JSONEq(t, `{"name":"nA"}`, string(na.Data))
 		var hs struct {
 			Auth json.RawMessage `json:"auth"`
 		}
 		require.NoError(t, json.Unmarshal(na.Handshake, &hs))
-		assert.JSONEq(t, `{"rooms":["r"],"data":{"name":"nA"}}`, string(hs.Auth))
-		socks, err = h.Of("/").In("r").FetchSockets(ctx)
+		assert.JSONEq(t, `{"rooms":["`+rR+`"],"data":{"name":"nA"}}`, string(hs.Auth))
+		socks, err = h.Of("/").In(rR).FetchSockets(ctx)
 		require.NoError(t, err)
 		var inR []string
 		for _, s := range socks {
@@ -372,19 +398,21 @@ func TestMixedCluster(t *testing.T) {
 
 	t.Run("room operations both ways", func(t *testing.T) {
 		// Node makes gB (on Go) join x; its next broadcast to x reaches it.
-		d.call(nil, "socketsJoin", map[string]any{"target": ids["gB"], "rooms": []string{"x"}})
-		d.call(nil, "emit", map[string]any{"rooms": []string{"x"}, "event": "in-x", "args": []any{1}})
+		d.call(nil, "socketsJoin", map[string]any{"target": ids["gB"], "rooms": []string{rX}})
+		mx.waitRoom(rX, 1)
+		d.call(nil, "emit", map[string]any{"rooms": []string{rX}, "event": "in-x", "args": []any{1}})
 		d.expect("gB", "in-x", "1")
-		assert.ElementsMatch(t, []string{ids["gB"], "x"}, h.Of("/").Socket(ids["gB"]).Rooms())
+		assert.ElementsMatch(t, []string{ids["gB"], rX}, h.Of("/").Socket(ids["gB"]).Rooms())
 		// Go makes nB (on Node) join y.
-		require.NoError(t, h.Of("/").In(ids["nB"]).SocketsJoin("y"))
-		require.NoError(t, h.To("y").Emit("in-y", 2))
+		require.NoError(t, h.Of("/").In(ids["nB"]).SocketsJoin(rY))
+		mx.waitRoom(rY, 1)
+		require.NoError(t, h.To(rY).Emit("in-y", 2))
 		d.expect("nB", "in-y", "2")
 		var rooms []string
 		d.call(&rooms, "localRooms", map[string]any{"sid": ids["nB"]})
-		assert.ElementsMatch(t, []string{ids["nB"], "y"}, rooms)
-		require.NoError(t, h.Of("/").In(ids["nB"]).SocketsLeave("y"))
-		require.NoError(t, h.To("y").Emit("in-y", 3))
+		assert.ElementsMatch(t, []string{ids["nB"], rY}, rooms)
+		require.NoError(t, h.Of("/").In(ids["nB"]).SocketsLeave(rY))
+		require.NoError(t, h.To(rY).Emit("in-y", 3))
 		markerFromGo(6) // nB gets the marker only: it left y first
 		d.call(&rooms, "localRooms", map[string]any{"sid": ids["nB"]})
 		assert.ElementsMatch(t, []string{ids["nB"]}, rooms)
@@ -465,6 +493,7 @@ func TestMixedCluster(t *testing.T) {
 		slices.Sort(want)
 		assert.Equal(t, want, left)
 	})
+	return ids
 }
 
 func mustJSON(t *testing.T, v any) []byte {

@@ -21,6 +21,7 @@ import (
 type factory struct {
 	client goredis.UniversalClient
 	opts   Options
+	mode   SubscriptionMode // "" for the classic pub/sub adapter
 
 	mu    sync.Mutex
 	nodes []*node
@@ -31,6 +32,27 @@ type factory struct {
 // hub is one node of the cluster. A nil opts means defaults.
 func New(client goredis.UniversalClient, opts *Options) func(room.Local) room.Adapter {
 	f := &factory{client: client, opts: opts.resolve()}
+	return f.adapter
+}
+
+// NewSharded is [New] on Redis 7 sharded pub/sub (SSUBSCRIBE, SPUBLISH),
+// wire-compatible with @socket.io/redis-adapter's createShardedAdapter:
+// the adapter factory for hub.Options.Adapter, once per hub. client may be
+// a *goredis.ClusterClient: each channel is then subscribed on the master
+// that owns its slot, one subscription connection per master. A nil opts
+// means defaults (SubscriptionMode Dynamic).
+func NewSharded(client goredis.UniversalClient, opts *ShardedOptions) func(room.Local) room.Adapter {
+	var o ShardedOptions
+	if opts != nil {
+		o = *opts
+	}
+	mode := o.SubscriptionMode
+	switch mode {
+	case Static, Dynamic, DynamicPrivate:
+	default:
+		mode = Dynamic
+	}
+	f := &factory{client: client, opts: o.Options.resolve(), mode: mode}
 	return f.adapter
 }
 
@@ -75,6 +97,7 @@ func (f *factory) nodeFor(name string, log *slog.Logger) *node {
 	}
 	shared := len(f.nodes) > 0
 	n := newNode(f.client, f.opts, uid, log)
+	n.mode = f.mode
 	n.claim(name)
 	f.nodes = append(f.nodes, n)
 	f.mu.Unlock()
@@ -94,6 +117,8 @@ const (
 	routeBroadcast = iota
 	routeRequest
 	routeResponse
+	routeShardMain // sharded: the namespace's channel (requests and broadcasts)
+	routeShardRoom // sharded: a room's channel
 )
 
 // node is one cluster member: the uid and the subscription connection
@@ -106,6 +131,7 @@ type node struct {
 	uid    string
 	log    *slog.Logger
 	seq    atomic.Uint64
+	mode   SubscriptionMode // "" for classic pub/sub; else sharded
 
 	life  sync.Mutex // serialises start, stop, register, unregister
 	users int
@@ -139,7 +165,8 @@ type run struct {
 	wg     sync.WaitGroup
 	out    *outbox
 	work   chan func()
-	ps     *goredis.PubSub // guarded by node.psMu
+	ps     *goredis.PubSub // guarded by node.psMu; classic only
+	shards *shardSubs      // sharded only
 }
 
 func newNode(client goredis.UniversalClient, opts Options, uid string, log *slog.Logger) *node {
@@ -177,6 +204,21 @@ func (n *node) register(a *Adapter) {
 	}
 	r := n.cur.Load()
 	n.users++
+	if n.mode != "" {
+		n.mu.Lock()
+		n.channels[a.channel] = route{a, routeShardMain}
+		n.channels[a.ownRespChannel] = route{a, routeResponse}
+		n.mu.Unlock()
+		n.life.Unlock()
+		r.shards.want(a.channel, a.ownRespChannel)
+		ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
+		defer cancel()
+		if err := n.waitSubscribed(ctx, a); err != nil {
+			n.log.Warn("redis: could not subscribe yet; the subscriptions are retried until Redis answers",
+				"namespace", a.name, "err", err)
+		}
+		return
+	}
 	n.mu.Lock()
 	n.channels[a.reqChannel] = route{a, routeRequest}
 	n.channels[a.respChannel] = route{a, routeResponse}
@@ -205,6 +247,25 @@ func (n *node) register(a *Adapter) {
 func (n *node) unregister(a *Adapter) {
 	n.life.Lock()
 	delete(n.names, a.name)
+	if n.mode != "" {
+		chans := a.shardChannels()
+		n.mu.Lock()
+		for _, c := range chans {
+			delete(n.channels, c)
+		}
+		n.mu.Unlock()
+		n.users--
+		r := n.cur.Load()
+		if n.users > 0 {
+			n.life.Unlock()
+			r.shards.unwant(chans...)
+			return
+		}
+		n.cur.Store(nil)
+		n.life.Unlock()
+		n.shutdown(r)
+		return
+	}
 	n.mu.Lock()
 	delete(n.channels, a.reqChannel)
 	delete(n.channels, a.respChannel)
@@ -233,14 +294,22 @@ func (n *node) unregister(a *Adapter) {
 func (n *node) start() {
 	r := &run{stop: make(chan struct{}), out: newOutbox(), work: make(chan func(), workQueueLen)}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
-	r.ps = n.client.Subscribe(r.ctx) // no channels yet: connects on first use
+	if n.mode != "" {
+		r.shards = newShardSubs(n, r)
+	} else {
+		r.ps = n.client.Subscribe(r.ctx) // no channels yet: connects on first use
+	}
 	n.mu.Lock()
 	clear(n.confirmed) // a new connection
 	n.signalLocked()
 	n.mu.Unlock()
 	n.cur.Store(r)
 	r.wg.Add(3)
-	go n.receive(r)
+	if r.shards != nil {
+		go r.shards.reconcile()
+	} else {
+		go n.receive(r)
+	}
 	go n.publisher(r)
 	go n.worker(r)
 }
@@ -250,10 +319,14 @@ func (n *node) start() {
 func (n *node) shutdown(r *run) {
 	close(r.stop)
 	r.cancel()
-	n.psMu.Lock()
-	ps := r.ps
-	n.psMu.Unlock()
-	_ = ps.Close()
+	if r.shards != nil {
+		r.shards.close()
+	} else {
+		n.psMu.Lock()
+		ps := r.ps
+		n.psMu.Unlock()
+		_ = ps.Close()
+	}
 	r.wg.Wait()
 }
 
@@ -263,8 +336,11 @@ func (n *node) signalLocked() {
 }
 
 // subscriptionKeys are the confirmation keys of a's subscriptions.
-func subscriptionKeys(a *Adapter) [4]string {
-	return [4]string{"c:" + a.reqChannel, "c:" + a.respChannel, "c:" + a.ownRespChannel, "p:" + a.pattern}
+func subscriptionKeys(a *Adapter) []string {
+	if a.node.mode != "" {
+		return []string{"s:" + a.channel, "s:" + a.ownRespChannel}
+	}
+	return []string{"c:" + a.reqChannel, "c:" + a.respChannel, "c:" + a.ownRespChannel, "p:" + a.pattern}
 }
 
 // waitSubscribed waits until Redis has confirmed a's subscriptions on the
@@ -296,16 +372,49 @@ func (n *node) pubsub(r *run) *goredis.PubSub {
 	return r.ps
 }
 
-// receive is the loop reading the subscription connection: it dispatches
-// messages, tracks subscription confirmations, checks the connection's
-// health and rides out Redis outages (go-redis reconnects and resubscribes
-// on the next read).
+// subConn is a subscription connection as a receive loop sees it: the
+// classic adapter's one connection, or one of the sharded adapter's (a
+// connection per master).
+type subConn interface {
+	// current is the connection to read now.
+	current() *goredis.PubSub
+	// failed is called on the first read error of an outage.
+	failed(err error)
+	// unresponsive replaces a connection that did not answer a ping.
+	unresponsive(old *goredis.PubSub)
+	// retry is called after each backoff of an outage.
+	retry()
+}
+
+// classicConn is the classic adapter's one subscription connection.
+type classicConn struct {
+	n *node
+	r *run
+}
+
+func (c classicConn) current() *goredis.PubSub { return c.n.pubsub(c.r) }
+func (c classicConn) failed(err error)         { c.n.lost(err) }
+func (c classicConn) unresponsive(old *goredis.PubSub) {
+	c.n.replace(c.r, old, errors.New("no answer to a ping"))
+}
+func (c classicConn) retry() {} // go-redis reconnects and resubscribes on the next read
+
+// receive is the loop reading the classic adapter's subscription
+// connection.
 func (n *node) receive(r *run) {
 	defer r.wg.Done()
+	n.receiveLoop(r, classicConn{n, r})
+}
+
+// receiveLoop reads a subscription connection until the run stops: it
+// dispatches messages, tracks subscription confirmations, checks the
+// connection's health (silent for HealthCheckInterval: ping; silent again:
+// replace) and rides out Redis outages.
+func (n *node) receiveLoop(r *run, c subConn) {
 	failures := 0
 	pinged := false
 	for {
-		ps := n.pubsub(r)
+		ps := c.current()
 		msg, err := ps.ReceiveTimeout(r.ctx, n.opts.HealthCheckInterval)
 		if err != nil {
 			select {
@@ -313,14 +422,13 @@ func (n *node) receive(r *run) {
 				return
 			default:
 			}
-			if ps != n.pubsub(r) { // replaced after a failed health check
+			if ps != c.current() { // replaced meanwhile
 				continue
 			}
 			var oe *net.OpError
 			if errors.As(err, &oe) && oe.Op == "read" && oe.Timeout() && failures == 0 {
-				// Silent for HealthCheckInterval: ping; silent again: replace.
 				if pinged {
-					n.replace(r, ps, errors.New("no answer to a ping"))
+					c.unresponsive(ps)
 					pinged = false
 					continue
 				}
@@ -332,9 +440,10 @@ func (n *node) receive(r *run) {
 			}
 			failures++
 			if failures == 1 {
-				n.lost(err)
+				c.failed(err)
 			}
 			n.backoff(r, failures)
+			c.retry()
 			continue
 		}
 		pinged = false
@@ -420,6 +529,10 @@ func (n *node) subscription(m *goredis.Subscription) {
 		key = "c:" + m.Channel
 	case "punsubscribe":
 		key = "p:" + m.Channel
+	case "ssubscribe":
+		key, on = "s:"+m.Channel, true
+	case "sunsubscribe":
+		key = "s:" + m.Channel
 	default:
 		return
 	}
@@ -460,7 +573,13 @@ func (n *node) dispatch(m *goredis.Message) {
 	case routeRequest:
 		r.a.onRequest(m.Payload)
 	case routeResponse:
-		r.a.onResponse(m.Payload)
+		if n.mode != "" {
+			r.a.onShardMessage(m.Payload)
+		} else {
+			r.a.onResponse(m.Payload)
+		}
+	case routeShardMain, routeShardRoom:
+		r.a.onShardMessage(m.Payload)
 	}
 }
 
@@ -478,6 +597,9 @@ func (n *node) serverCount(ctx context.Context, channel string) (int, error) {
 // numSub returns the number of subscribers of channel (PUBSUB NUMSUB),
 // added up over the shards of a Redis cluster, where it is per shard.
 func (n *node) numSub(ctx context.Context, channel string) (int, error) {
+	if n.mode != "" {
+		return n.shardNumSub(ctx, channel)
+	}
 	cc, ok := n.client.(*goredis.ClusterClient)
 	if !ok {
 		m, err := n.client.PubSubNumSub(ctx, channel).Result()

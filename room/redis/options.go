@@ -87,3 +87,39 @@ func newUID(n int) string {
 	}
 	return string(b)
 }
+
+// SubscriptionMode says which sharded channels a node of [NewSharded]
+// subscribes to, as @socket.io/redis-adapter's createShardedAdapter
+// option of the same name. Every node of a cluster, Go or Node.js, must
+// use the same mode.
+type SubscriptionMode string
+
+const (
+	// Static: two channels per namespace (the namespace's and the node's
+	// own for answers); every broadcast goes to every node.
+	Static SubscriptionMode = "static"
+	// Dynamic (the default): besides those, a channel per public room
+	// with members on this node; a broadcast to exactly one public room
+	// (without ack) is published on that room's channel, so it reaches
+	// only the nodes where the room has members. A room whose name is 20
+	// characters long (the length of socket ids) is treated as private.
+	Dynamic SubscriptionMode = "dynamic"
+	// DynamicPrivate: as Dynamic, and private rooms (each socket's own
+	// room) get channels too: one subscription per socket.
+	DynamicPrivate SubscriptionMode = "dynamic-private"
+)
+
+// ShardedOptions configure [NewSharded]. The zero value (or a nil
+// *ShardedOptions) means defaults, which match createShardedAdapter's.
+type ShardedOptions struct {
+	// Options are the adapter's common options; Key is Node's
+	// channelPrefix (default "socket.io").
+	Options
+	// SubscriptionMode; default Dynamic.
+	SubscriptionMode SubscriptionMode
+}
+
+// ErrUnsupported is returned (wrapped) by the operations the sharded
+// protocol has no message for (AllRooms).
+// It matches errors.ErrUnsupported too.
+var ErrUnsupported = fmt.Errorf("redis: not supported by the sharded adapter: %w", errors.ErrUnsupported)

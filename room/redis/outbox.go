@@ -240,11 +240,21 @@ const (
 	nodeSampleInterval = time.Second
 )
 
-// probe pings Redis and marks it up when it answers.
+// probe pings Redis (every master of a cluster, for the sharded adapter)
+// and marks it up when it answers.
 func (n *node) probe(r *run) bool {
 	ctx, cancel := context.WithTimeout(r.ctx, 250*time.Millisecond)
 	defer cancel()
-	if err := n.client.Ping(ctx).Err(); err != nil {
+	var err error
+	if cc, ok := n.client.(*goredis.ClusterClient); ok && n.mode != "" {
+		// Sharded: every master, since each owns some of the channels.
+		err = cc.ForEachMaster(ctx, func(ctx context.Context, m *goredis.Client) error {
+			return m.Ping(ctx).Err()
+		})
+	} else {
+		err = n.client.Ping(ctx).Err()
+	}
+	if err != nil {
 		return false
 	}
 	n.setDown(false, nil)
@@ -256,7 +266,10 @@ func (n *node) probe(r *run) bool {
 func (n *node) flush(r *run, batch []pubItem) {
 	ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
 	defer cancel()
+	// NUMSUB is per shard in a Redis cluster, and SHARDNUMSUB is asked of
+	// the channel's master: both outside the pipeline.
 	_, cluster := n.client.(*goredis.ClusterClient)
+	cluster = cluster || n.mode != ""
 	counts := make([]int, len(batch))
 	numCmds := make([]*goredis.MapStringIntCmd, len(batch))
 	pubCmds := make([]*goredis.IntCmd, len(batch))
@@ -274,7 +287,11 @@ func (n *node) flush(r *run, batch []pubItem) {
 		if batch[i].count && !cluster {
 			numCmds[i] = pipe.PubSubNumSub(ctx, batch[i].channel)
 		}
-		pubCmds[i] = pipe.Publish(ctx, batch[i].channel, batch[i].payload)
+		if n.mode != "" {
+			pubCmds[i] = pipe.SPublish(ctx, batch[i].channel, batch[i].payload)
+		} else {
+			pubCmds[i] = pipe.Publish(ctx, batch[i].channel, batch[i].payload)
+		}
 	}
 	_, err := pipe.Exec(ctx)
 	n.stats.batches.Add(1)
@@ -371,7 +388,7 @@ func (n *node) sampleCounts(r *run) {
 	n.mu.RLock()
 	var chans []string
 	for c, rt := range n.channels {
-		if rt.kind == routeRequest {
+		if rt.kind == routeRequest || rt.kind == routeShardMain {
 			chans = append(chans, c)
 		}
 	}

@@ -37,10 +37,11 @@ func requireRedis(t testing.TB) string {
 
 // redisServer is a redis-server process owned by a test.
 type redisServer struct {
-	bin  string
-	dir  string
-	port int
-	Addr string
+	bin   string
+	dir   string
+	port  int
+	Addr  string
+	extra []string // more redis-server arguments
 
 	cmd    *exec.Cmd
 	exited chan struct{}
@@ -48,9 +49,9 @@ type redisServer struct {
 
 // startRedis starts redis-server on a free port; it is killed when the
 // test ends.
-func startRedis(t testing.TB) *redisServer {
+func startRedis(t testing.TB, extra ...string) *redisServer {
 	t.Helper()
-	s := &redisServer{bin: requireRedis(t), dir: t.TempDir()}
+	s := &redisServer{bin: requireRedis(t), dir: t.TempDir(), extra: extra}
 	var err error
 	for range 5 { // a free port can be taken between the probe and the start
 		if s.port, err = freePort(); err != nil {
@@ -78,8 +79,9 @@ func freePort() (int, error) {
 // connections (it says so on stdout).
 func (s *redisServer) launch() error {
 	s.Addr = "127.0.0.1:" + strconv.Itoa(s.port)
-	cmd := exec.Command(s.bin, "--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice")
+	args := append([]string{"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", s.dir, "--loglevel", "notice"}, s.extra...)
+	cmd := exec.Command(s.bin, args...)
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err

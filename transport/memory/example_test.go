@@ -33,7 +33,7 @@ func Example() {
 	client.Start(cli)
 
 	_ = client.Send(transport.TextFrame("hello"), transport.BinaryFrame([]byte{1, 2}))
-	_ = client.Close()  // frames already queued are delivered first
+	_ = client.Close() // frames already queued are delivered first
 	<-srv.done
 	<-cli.done
 	// Unordered output:

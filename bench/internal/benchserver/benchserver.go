@@ -7,6 +7,7 @@
 //	join(room[, ack])    joins room, acks "ok"
 //	leave(room[, ack])   leaves room, acks "ok"
 //	bcast(room, payload) to(room).emit("msg", payload)
+//	bcastAck(room, payload, ack)  to(room).emitWithAck("ask", payload), acks the number of replies
 //	echo(payload, ack)   ack(payload)
 //	stats(arg, ack)      arg "gc": GC and return memory to the OS first;
 //	                     acks {rss, heapUsed, goroutines, clients}
@@ -15,11 +16,13 @@ package benchserver
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"log/slog"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"time"
 
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/namespace"
@@ -76,6 +79,25 @@ func New(opts *hub.Options) *hub.Server {
 		}
 		_ = h.To(room).Emit("msg", e.Args.Values()[1:]...)
 	}
+	// bcastAck(room, payload): To(room).EmitWithAck("ask", payload),
+	// answered with the number of replies (-1 on an error).
+	bcastAck := func(e *namespace.Event) {
+		var room string
+		if err := e.Args.Decode(0, &room); err != nil || e.Ack == nil {
+			return
+		}
+		args := e.Args.Values()[1:]
+		go func() { // EmitWithAck waits: not on the socket's event loop
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			replies, err := h.To(room).EmitWithAck(ctx, "ask", args...)
+			if err != nil {
+				_ = e.Ack(-1)
+				return
+			}
+			_ = e.Ack(len(replies))
+		}()
+	}
 	echo := func(e *namespace.Event) {
 		if e.Ack != nil {
 			_ = e.Ack(e.Args.Values()...)
@@ -92,6 +114,7 @@ func New(opts *hub.Options) *hub.Server {
 		s.On("join", join)
 		s.On("leave", leave)
 		s.On("bcast", bcast)
+		s.On("bcastAck", bcastAck)
 		s.On("echo", echo)
 		s.On("stats", stats)
 	})

@@ -64,6 +64,8 @@ type Client struct {
 	// the scenario asks for them (only the reading side appends, in OnMsg).
 	Msgs atomic.Int64
 	Lat  []int64
+	// Asks counts the events with an ack id received (each answered).
+	Asks atomic.Int64
 
 	done chan struct{}
 	err  error // set before done is closed
@@ -254,9 +256,21 @@ func (c *Client) packet(p []byte) error {
 		return fmt.Errorf("%w: packet %q", ErrProtocol, p)
 	}
 	switch p[1] {
-	case '2': // EVENT: only "msg" is expected
-		const prefix = `["msg",`
+	case '2': // EVENT: "msg", or "ask" with an ack id
 		rest := p[2:]
+		if len(rest) > 0 && rest[0] >= '0' && rest[0] <= '9' {
+			// The server wants an ack: answered with 1 (bench/cluster's
+			// broadcasts with ack).
+			i := 0
+			for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
+				i++
+			}
+			c.Asks.Add(1)
+			ack := make([]byte, 0, 8+i)
+			ack = append(append(append(ack, "43"...), rest[:i]...), "[1]"...)
+			return c.send(ack)
+		}
+		const prefix = `["msg",`
 		if !bytes.HasPrefix(rest, []byte(prefix)) || rest[len(rest)-1] != ']' {
 			return nil // other events are ignored
 		}

@@ -549,3 +549,32 @@ func TestCloseFailsAcks(t *testing.T) {
 		assert.True(t, errors.Is(c.EmitAck([]byte(`["echo"]`), func([]byte) {}), load.ErrClosed))
 	})
 }
+
+// TestAnswersServerAcks: the bench server's bcastAck asks every client in
+// the room with an ack; each client answers, and the caller learns how
+// many did (what bench/cluster measures across nodes).
+func TestAnswersServerAcks(t *testing.T) {
+	forModes(t, func(t *testing.T) {
+		addr, _ := hubServer(t, nil)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		const n = 20
+		clients := make([]*load.Client, n)
+		for i := range clients {
+			c, _, err := load.Dial(ctx, addr, nil)
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = c.Close() })
+			_, err = c.Call(ctx, []byte(`["join","r"]`))
+			require.NoError(t, err)
+			clients[i] = c
+		}
+		for round := 1; round <= 3; round++ {
+			reply, err := clients[0].Call(ctx, []byte(`["bcastAck","r",{"p":"x"}]`))
+			require.NoError(t, err)
+			assert.Equal(t, "["+strconv.Itoa(n)+"]", string(reply))
+			for _, c := range clients {
+				assert.Equal(t, int64(round), c.Asks.Load())
+			}
+		}
+	})
+}
