@@ -28,6 +28,11 @@
 //   - /flow/: the flow-control application of internal/flowserver
 //     (connection state recovery, the default heartbeat and queue bound):
 //     burst, join, observe, prime, fill-after-close, mark and peak;
+//   - /eio3/: the /socket.io/ server again (same namespaces and events)
+//     with AllowEIO3, for socket.io-client 2.x; its namespace "/refused"
+//     refuses every client with a ConnectError whose Data is
+//     {"reason":"refused"}, and its connection handlers emit "auth" with
+//     the handshake's auth and "id" with the socket's id (see eio3.go);
 //   - /events/: a Socket.IO server exercising the socket's event API
 //     (several listeners, Once, Off, Use and OnError, OnAny, OnAnyOutgoing,
 //     Join in a connection middleware, typed handlers and EmitWithAck; see
@@ -69,8 +74,10 @@ func main() {
 	mux := http.NewServeMux()
 	eio := newEngineIO(logger)
 	mux.Handle("/engine.io/", eio)
-	sio := newSocketIO(logger)
+	sio := newSocketIO(logger, "/socket.io/", false)
 	mux.Handle("/socket.io/", sio)
+	sio3 := newEIO3(logger)
+	mux.Handle("/eio3/", sio3)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
 	opt := newOptions(logger, *clientDist)
@@ -90,6 +97,7 @@ func main() {
 		defer cancel()
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
+		_ = sio3.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
 		_ = opt.Shutdown(shutdownCtx)
 		_ = flow.Shutdown(shutdownCtx)
@@ -139,10 +147,13 @@ func newEngineIO(logger *slog.Logger) *engineio.Server {
 	}), suiteOptions(logger))
 }
 
-// newSocketIO returns the Socket.IO server mounted at /socket.io/.
-func newSocketIO(logger *slog.Logger) *hub.Server {
+// newSocketIO returns the Socket.IO server mounted at path (/socket.io/,
+// or /eio3/ with allowEIO3).
+func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool) *hub.Server {
 	o := suiteOptions(logger)
 	h := hub.New(&hub.Options{
+		Path:           path,
+		AllowEIO3:      allowEIO3,
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxPayload,
