@@ -531,7 +531,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 		s.conn.Name() == transport.NamePolling && s.srv.upgrades != "[]"
 	if ok {
 		s.probe = &probe{ws: ws, timer: time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) }), done: make(chan struct{}),
-			b64: r.URL.Query().Get("b64") != ""}
+			b64: s.v3 != nil && r.URL.Query().Get("b64") != ""}
 	}
 	s.mu.Unlock()
 	if !ok {
