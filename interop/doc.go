@@ -31,7 +31,10 @@
 //     socket ids, query as auth, events and acks both ways with binary,
 //     client-driven heartbeats, refusals, server disconnect; and raw
 //     checks: EIO=3 refused by default, JSONP refused, XHR2 binary polling
-//     payloads read and written by the client's own engine.io-parser 2.x.
+//     payloads read and written by the client's own engine.io-parser 2.x;
+//   - eio3-browser.test.mjs: the 2.x browser bundle (served by the /eio3/
+//     hub) in headless Chromium (/usr/bin/chromium, via playwright-core),
+//     which polls with XHR2 and so sends and gets binary polling payloads.
 //
 // Start with `make test` at the repository root: it installs the pinned npm
 // packages (npm ci --prefix interop) and runs the test with

@@ -32,7 +32,9 @@
 //     with AllowEIO3, for socket.io-client 2.x; its namespace "/refused"
 //     refuses every client with a ConnectError whose Data is
 //     {"reason":"refused"}, and its connection handlers emit "auth" with
-//     the handshake's auth and "id" with the socket's id (see eio3.go);
+//     the handshake's auth and "id" with the socket's id; with
+//     -client2-dist it serves that 2.x bundle's socket.io.js, which the page
+//     /eio3-page.html loads (see eio3.go);
 //   - /events/: a Socket.IO server exercising the socket's event API
 //     (several listeners, Once, Off, Use and OnError, OnAny, OnAnyOutgoing,
 //     Join in a connection middleware, typed handlers and EmitWithAck; see
@@ -40,13 +42,14 @@
 //
 // Run it with
 //
-//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist]
+//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist] [-client2-dist interop/node_modules/socket.io-client-v2/dist]
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -63,6 +66,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	verbose := flag.Bool("v", false, "log debug messages")
 	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served by the /options/ hub")
+	client2Dist := flag.String("client2-dist", "", "socket.io-client 2.x's dist directory, served by the /eio3/ hub")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -74,10 +78,11 @@ func main() {
 	mux := http.NewServeMux()
 	eio := newEngineIO(logger)
 	mux.Handle("/engine.io/", eio)
-	sio := newSocketIO(logger, "/socket.io/", false)
+	sio := newSocketIO(logger, "/socket.io/", false, nil)
 	mux.Handle("/socket.io/", sio)
-	sio3 := newEIO3(logger)
+	sio3 := newEIO3(logger, *client2Dist)
 	mux.Handle("/eio3/", sio3)
+	mux.HandleFunc("/eio3-page.html", eio3Page)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
 	opt := newOptions(logger, *clientDist)
@@ -149,11 +154,12 @@ func newEngineIO(logger *slog.Logger) *engineio.Server {
 
 // newSocketIO returns the Socket.IO server mounted at path (/socket.io/,
 // or /eio3/ with allowEIO3).
-func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool) *hub.Server {
+func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool, clientFiles fs.FS) *hub.Server {
 	o := suiteOptions(logger)
 	h := hub.New(&hub.Options{
 		Path:           path,
 		AllowEIO3:      allowEIO3,
+		ClientFiles:    clientFiles,
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxPayload,
