@@ -55,6 +55,7 @@ func TestEIO3SocketIO(t *testing.T) {
 	h.Of("/chat").OnConnection(greet)
 	h.Of("/message").Use(func(*hub.Socket) error { return &hub.ConnectError{Message: "no"} })
 	h.Of("/data").Use(func(*hub.Socket) error { return &hub.ConnectError{Message: "no", Data: map[string]int{"code": 7}} })
+	h.Of("/falsy").Use(func(*hub.Socket) error { return &hub.ConnectError{Message: "no", Data: ""} })
 	srv := httptest.NewServer(h)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -87,6 +88,8 @@ func TestEIO3SocketIO(t *testing.T) {
 	assert.Equal(t, `44/message,"no"`, string(w.recv(t).Data))
 	w.send(t, "40/data,")
 	assert.Equal(t, `44/data,{"code":7}`, string(w.recv(t).Data))
+	w.send(t, "40/falsy,")
+	assert.Equal(t, `44/falsy,"no"`, string(w.recv(t).Data), "data JavaScript takes as false gives way to the message")
 	w.send(t, "40/nowhere,")
 	assert.Equal(t, `44/nowhere,{"message":"Invalid namespace"}`, string(w.recv(t).Data))
 

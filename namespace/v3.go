@@ -58,13 +58,24 @@ func v3SocketID(nsp, sid string) string {
 
 // payloadV3 is the CONNECT_ERROR payload for a protocol 4 client: the
 // error's Data when it has some, else its message (a JSON string), as
-// socket.io 4.8 sends err.data || err.message.
+// socket.io 4.8 sends err.data || err.message (so Data that JavaScript
+// takes as false, such as "", 0 or false, gives way to the message too).
 func (e *ConnectError) payloadV3() []byte {
 	if e.Data != nil {
-		if b, err := json.Marshal(e.Data); err == nil {
+		b, err := json.Marshal(e.Data)
+		if err == nil && !jsFalsy(b) {
 			return b
 		}
 	}
 	b, _ := json.Marshal(e.Message)
 	return b
+}
+
+// jsFalsy reports whether JSON value b is one JavaScript takes as false.
+func jsFalsy(b []byte) bool {
+	switch string(b) {
+	case "null", "false", `""`, "0":
+		return true
+	}
+	return false
 }
