@@ -49,8 +49,9 @@ heavy:
 	$(GO) test -count=1 -run 'Allocat|Allocs|DoesNotAllocate|ReusesNamespace' ./internal/socketio/ ./namespace/ ./transport/websocket/
 
 # The official Engine.IO/Socket.IO clients and raw-protocol checks against
-# internal/cmd/conformance (see interop/doc.go).
-interop: interop-deps
+# internal/cmd/conformance (see interop/doc.go); its socket.io-client 2.x
+# browser suite needs Chromium, which e2e-deps installs.
+interop: interop-deps e2e-deps
 	REALTIME_INTEROP=1 $(GO) test -race -count=1 ./interop/
 
 interop-deps: check-node $(INTEROP_STAMP)
@@ -61,7 +62,7 @@ check-node:
 	@node -e 'process.exit(Number(process.versions.node.split(".")[0]) >= 20 ? 0 : 1)' || { echo "make: Node.js 20+ required, found $$(node --version)" >&2; exit 1; }
 
 $(INTEROP_STAMP): interop/package-lock.json interop/package.json
-	$(NPM) ci --prefix interop --no-audit --no-fund
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(NPM) ci --prefix interop --no-audit --no-fund
 	@touch $@
 
 # Runs every FuzzXxx target in the module for FUZZTIME each, one at a time;

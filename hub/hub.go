@@ -182,6 +182,21 @@ type Options struct {
 	// (and OnNewNamespace runs again). A removed instance forgets the
 	// sessions it kept for connection state recovery.
 	KeepEmptyChildNamespaces bool
+	// AllowEIO3 accepts socket.io-client 2.x (Engine.IO protocol revision
+	// 3, Socket.IO protocol 4), as socket.io's allowEIO3: over polling
+	// (binary as binary, or base64 for clients that ask for it) and
+	// WebSocket, with the upgrade, acks and binary data. Such a client is
+	// connected to the main namespace "/" as soon as its connection opens
+	// (its middlewares and connection handlers run then), the query of
+	// its CONNECT to another namespace becomes that socket's
+	// Handshake.Auth (a JSON object of strings), and its socket ids are
+	// the Engine.IO session id for "/" and "<namespace>#<session id>"
+	// elsewhere, as the client computes them. Connection state recovery
+	// is not offered to it (the client has none). Stricter than
+	// socket.io: only EIO=3 is taken for revision 3, and JSONP polling is
+	// refused (see engineio.Options.AllowEIO3). Default false: such
+	// clients are refused (HTTP 400, code 5, Unsupported protocol version).
+	AllowEIO3 bool
 	// Logger receives diagnostics: the hub's, its namespaces', the
 	// Engine.IO server's, the default transports' and, unless their own
 	// options name another, the room adapters' (room.LoggerOf). Transports
@@ -257,6 +272,7 @@ func New(opts *Options) *Server {
 		Cookie:            o.Cookie,
 		GenerateID:        o.GenerateID,
 		OnConnectionError: o.OnConnectionError,
+		AllowEIO3:         o.AllowEIO3,
 		Logger:            o.Logger,
 	})
 	s.client = newClientFiles(o.ClientFiles, o.Logger)

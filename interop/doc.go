@@ -1,5 +1,5 @@
 // Package interop checks that the library is wire-compatible with the
-// official Socket.IO v4 clients. It holds no library code: its test,
+// official Socket.IO v4 clients (and, behind AllowEIO3, the 2.x client). It holds no library code: its test,
 // TestInterop in interop_test.go, builds internal/cmd/conformance, starts it
 // on a free loopback port and runs the Node.js suites in this directory
 // against it with `node --test`:
@@ -23,7 +23,18 @@
 //     (and leave the ack unanswered unless the middleware answers it),
 //     OnAny/PrependAny/OffAny, OnAnyOutgoing, Join in a connection
 //     middleware, the typed Handle/HandleAck ({"error": ...} acks) and the
-//     typed EmitWithAck.
+//     typed EmitWithAck;
+//   - eio3.test.mjs: socket.io-client 2.x (npm alias socket.io-client-v2;
+//     Engine.IO revision 3, Socket.IO protocol 4) against the /eio3/ hub
+//     (hub.Options.AllowEIO3), over websocket, polling and the upgrade,
+//     with binary data as binary and as base64: the implicit "/" connect,
+//     socket ids, query as auth, events and acks both ways with binary,
+//     client-driven heartbeats, refusals, server disconnect; and raw
+//     checks: EIO=3 refused by default, JSONP refused, XHR2 binary polling
+//     payloads read and written by the client's own engine.io-parser 2.x;
+//   - eio3-browser.test.mjs: the 2.x browser bundle (served by the /eio3/
+//     hub) in headless Chromium (/usr/bin/chromium, via playwright-core),
+//     which polls with XHR2 and so sends and gets binary polling payloads.
 //
 // Start with `make test` at the repository root: it installs the pinned npm
 // packages (npm ci --prefix interop) and runs the test with

@@ -50,10 +50,15 @@ var suites = []string{
 	"options.test.mjs",
 	"flowcontrol.test.mjs",
 	"events.test.mjs",
+	"eio3.test.mjs",
+	"eio3-browser.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.
-var nodePackages = []string{"engine.io-client", "socket.io-client", "ws"}
+var nodePackages = []string{"engine.io-client", "playwright-core", "socket.io-client", "socket.io-client-v2", "ws"}
+
+// chromium is Debian's Chromium, which eio3-browser.test.mjs drives.
+const chromium = "/usr/bin/chromium"
 
 // TestInterop builds internal/cmd/conformance, starts it on a free loopback
 // port and runs each Node suite against it (one subtest per file).
@@ -63,6 +68,8 @@ func TestInterop(t *testing.T) {
 	}
 	node, err := exec.LookPath("node")
 	require.NoErrorf(t, err, "%s is set but node is not on PATH: install Node.js 20+ (make test checks this)", envEnable)
+	_, err = os.Stat(chromium)
+	require.NoErrorf(t, err, "%s is set but %s is missing: install Debian's chromium (eio3-browser.test.mjs drives it)", envEnable, chromium)
 	for _, pkg := range nodePackages {
 		_, err := os.Stat(filepath.Join("node_modules", pkg, "package.json"))
 		require.NoErrorf(t, err, "%s is set but interop/node_modules/%s is missing: run `npm ci --prefix interop` (make test does)", envEnable, pkg)
@@ -157,7 +164,11 @@ func tryStart(ctx context.Context, t *testing.T, bin, addr string) (*server, err
 	if err != nil {
 		return nil, err
 	}
-	s.cmd = exec.CommandContext(ctx, bin, "-addr", addr, "-client-dist", dist)
+	dist2, err := filepath.Abs(filepath.Join("node_modules", "socket.io-client-v2", "dist"))
+	if err != nil {
+		return nil, err
+	}
+	s.cmd = exec.CommandContext(ctx, bin, "-addr", addr, "-client-dist", dist, "-client2-dist", dist2)
 	s.cmd.Stdout = s.log
 	s.cmd.Stderr = s.log
 	s.cmd.Env = append(os.Environ(), "GORACE=halt_on_error=0")

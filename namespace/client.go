@@ -31,6 +31,13 @@ type headerConn interface {
 	Header() http.Header
 }
 
+// protocolConn is a Conn that says which Engine.IO protocol revision its
+// client speaks, and its session id (*engineio.Session does).
+type protocolConn interface {
+	Protocol() int
+	ID() string
+}
+
 // resolver finds the namespace a client asks to connect to, creating a
 // dynamic one if it must; nil refuses with "Invalid namespace".
 type resolver func(name string, auth json.RawMessage) *Namespace
@@ -45,6 +52,12 @@ type client struct {
 	info    clientInfo
 	resolve resolver
 	decoder socketio.Decoder // used by the delivering goroutine only
+	// v3ID is the Engine.IO session id of a client that speaks Engine.IO
+	// revision 3 and Socket.IO protocol 4 (socket.io-client 2.x), "" for
+	// others. Such a client joins "/" at once, puts the auth of a CONNECT
+	// in its namespace's query, gets a CONNECT answer without payload, and
+	// its socket ids derive from the session id (see v3.go).
+	v3ID string
 
 	mu      sync.Mutex
 	sockets []*Socket   // one per namespace joined (few: a slice beats a map)
@@ -83,9 +96,17 @@ func newClient(conn wiring.Conn, info Handshake, resolve resolver, opts *wiring.
 		xdomain: info.XDomain,
 	}}
 	c.decoder.MaxAttachments = o.MaxAttachments
+	if pc, ok := conn.(protocolConn); ok && pc.Protocol() == 3 {
+		c.v3ID = pc.ID()
+	}
 	c.mu.Lock()
 	c.timer = time.AfterFunc(connectTimeoutOf(o), c.connectTimeout)
 	c.mu.Unlock()
+	if c.v3ID != "" {
+		// socket.io connects a protocol 3 client to "/" when its
+		// connection opens: the client sends no CONNECT for "/".
+		c.connect("/", nil)
+	}
 	return c
 }
 
@@ -168,6 +189,10 @@ func (c *client) Receive(binary bool, data []byte) error {
 	if err != nil || p == nil {
 		return err
 	}
+	auth := p.Data
+	if c.v3ID != "" {
+		auth = splitV3Namespace(p)
+	}
 	c.mu.Lock()
 	s := c.socketLocked(p.Namespace)
 	c.mu.Unlock()
@@ -176,7 +201,7 @@ func (c *client) Receive(binary bool, data []byte) error {
 		if s != nil {
 			return c.refuse(p)
 		}
-		c.connect(p.Namespace, p.Data)
+		c.connect(p.Namespace, auth)
 		return nil
 	case socketio.ConnectError:
 		return c.refuse(p)
@@ -238,7 +263,11 @@ func (c *client) connect(name string, auth json.RawMessage) {
 		if !errors.As(err, &ce) {
 			ce = &ConnectError{Message: err.Error()}
 		}
-		_ = c.conn.Send(ns.encodeSimple(socketio.ConnectError, ce.payload())...)
+		payload := ce.payload
+		if c.v3ID != "" {
+			payload = ce.payloadV3
+		}
+		_ = c.conn.Send(ns.encodeSimple(socketio.ConnectError, payload())...)
 		return
 	}
 	c.mu.Lock()
@@ -253,14 +282,17 @@ func (c *client) connect(name string, auth json.RawMessage) {
 		c.timer = nil
 	}
 	c.mu.Unlock()
-	reply := make([]byte, 0, 64)
-	reply = append(reply, `{"sid":"`...)
-	reply = append(reply, s.id...)
-	if s.pid != "" {
-		reply = append(reply, `","pid":"`...)
-		reply = append(reply, s.pid...)
+	var reply []byte // none for a protocol 3 client
+	if c.v3ID == "" {
+		reply = make([]byte, 0, 64)
+		reply = append(reply, `{"sid":"`...)
+		reply = append(reply, s.id...)
+		if s.pid != "" {
+			reply = append(reply, `","pid":"`...)
+			reply = append(reply, s.pid...)
+		}
+		reply = append(reply, `"}`...)
 	}
-	reply = append(reply, `"}`...)
 	ctx := s.waitCtx()
 	if err := s.sendWait(ctx, ns.encodeSimple(socketio.Connect, reply)); err != nil {
 		s.closed(ReasonTransportError)

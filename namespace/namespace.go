@@ -311,9 +311,12 @@ func (n *Namespace) connect(c *client, auth json.RawMessage) (*Socket, *replay, 
 		return nil, nil, errGone
 	}
 	s := newSocket(n, c, auth)
+	if c.v3ID != "" {
+		s.id = v3SocketID(n.name, c.v3ID)
+	}
 	var rp *replay
 	var restored *session
-	if n.recovery != nil {
+	if n.recovery != nil && c.v3ID == "" { // a protocol 3 client cannot recover
 		var ra recoveryAuth
 		if json.Unmarshal(auth, &ra) == nil && ra.PID != "" {
 			restored, rp = n.recovery.restore(ra.PID, ra.Offset)

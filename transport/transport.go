@@ -156,6 +156,18 @@ type Params struct {
 	// when the client must get the response before the caller acts (for
 	// example, when Start waits for something else). Default false.
 	SendsFirst bool
+	// EIO3 says the client speaks revision 3 of the Engine.IO protocol
+	// (socket.io-client 2.x), which the Engine.IO server accepts only
+	// when told to (engineio.Options.AllowEIO3). Frames stay the same
+	// (a binary frame holds a message's bytes); only a transport that
+	// frames several packets itself encodes them otherwise: the polling
+	// transport writes and reads revision 3 payloads. Default false:
+	// revision 4.
+	EIO3 bool
+	// Base64 says a revision 3 client cannot take binary data (its
+	// request carried b64=1): binary messages reach it as base64 text.
+	// Only read with EIO3.
+	Base64 bool
 }
 
 // Defaults for zero Params fields.

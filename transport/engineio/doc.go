@@ -25,4 +25,6 @@
 // load balancers that route by cookie, [Options.GenerateID] chooses the
 // session ids, and [Options.OnConnectionError] is told of every refused
 // request ([ConnectionError], with the reference server's [ErrorCode]s).
+// [Options.AllowEIO3] also accepts clients of protocol revision 3
+// (socket.io-client 2.x; see [Session.Protocol]).
 package engineio

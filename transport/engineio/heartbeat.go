@@ -31,12 +31,18 @@ import (
 // closed when the client or the application next reaches it (see
 // [Session.timedOut]): a pong, a request or a Server.Session lookup after
 // the deadline finds it gone.
+//
+// Sessions of revision 3 clients (Options.AllowEIO3), which ping the server
+// instead, are on a third list, clients: each is due PingInterval +
+// PingTimeout after its open or its last ping (a constant, so the list is
+// sorted as well); one that is overdue is closed.
 
 // Which list a session is on.
 const (
 	hbNone uint8 = iota
 	hbWaiting
 	hbPinged
+	hbClient // a revision 3 client, waiting for its ping
 )
 
 // pingFrames is the ping packet; frames are never modified, so all sessions
@@ -83,6 +89,7 @@ type heartbeats struct {
 	mu      sync.Mutex
 	waiting hbList // to be pinged
 	pinged  hbList // owing a pong
+	clients hbList // revision 3 clients, owing a ping
 	timer   *time.Timer
 	armedAt int64 // when timer fires (nanoseconds since base); 0: stopped
 }
@@ -104,7 +111,33 @@ func (h *heartbeats) now() int64 { return int64(time.Since(h.base)) + 1 }
 func (h *heartbeats) start(s *Session) {
 	h.mu.Lock()
 	if !s.closed.Load() && s.hbList == hbNone {
-		h.waitLocked(s)
+		if s.v3 != nil {
+			h.clientLocked(s)
+		} else {
+			h.waitLocked(s)
+		}
+	}
+	h.mu.Unlock()
+}
+
+// clientLocked puts a revision 3 session, on no list, at the end of the
+// clients list: its next ping is due PingInterval+PingTimeout from now.
+func (h *heartbeats) clientLocked(s *Session) {
+	now := h.now()
+	s.hbDeadline = now + h.interval + h.timeout
+	s.pongDue.Store(s.hbDeadline)
+	s.hbList = hbClient
+	h.clients.push(s)
+	h.armLocked(now)
+}
+
+// clientPing records a revision 3 client's ping: its next one is due
+// PingInterval+PingTimeout from now.
+func (h *heartbeats) clientPing(s *Session) {
+	h.mu.Lock()
+	if s.hbList == hbClient {
+		h.clients.unlink(s)
+		h.clientLocked(s)
 	}
 	h.mu.Unlock()
 }
@@ -139,9 +172,12 @@ func (h *heartbeats) stop(s *Session) {
 	case hbPinged:
 		h.pinged.unlink(s)
 		s.pongDue.Store(0)
+	case hbClient:
+		h.clients.unlink(s)
+		s.pongDue.Store(0)
 	}
 	s.hbList = hbNone
-	if h.waiting.head == nil && h.pinged.head == nil && h.armedAt != 0 {
+	if h.waiting.head == nil && h.pinged.head == nil && h.clients.head == nil && h.armedAt != 0 {
 		h.timer.Stop()
 		h.armedAt = 0
 	}
@@ -156,6 +192,9 @@ func (h *heartbeats) armLocked(now int64) {
 		at = s.hbDeadline
 	}
 	if s := h.pinged.head; s != nil && (at == 0 || s.hbDeadline < at) {
+		at = s.hbDeadline
+	}
+	if s := h.clients.head; s != nil && (at == 0 || s.hbDeadline < at) {
 		at = s.hbDeadline
 	}
 	switch {
@@ -204,6 +243,11 @@ func (h *heartbeats) fire() {
 	}
 	for s := h.pinged.head; s != nil && s.hbDeadline <= now; s = h.pinged.head {
 		h.pinged.unlink(s)
+		s.hbList = hbNone
+		dead = append(dead, s)
+	}
+	for s := h.clients.head; s != nil && s.hbDeadline <= now; s = h.clients.head {
+		h.clients.unlink(s)
 		s.hbList = hbNone
 		dead = append(dead, s)
 	}

@@ -89,6 +89,20 @@ type Options struct {
 	// Refusals that find more than 1024 others still waiting for it are
 	// not reported (a warning says how many, once a minute).
 	OnConnectionError func(e *ConnectionError)
+	// AllowEIO3 accepts clients of revision 3 of the Engine.IO protocol
+	// (handshake query EIO=3: socket.io-client 2.x), as engine.io's
+	// allowEIO3: their polling payloads are framed as revision 3 frames
+	// them, binary WebSocket messages carry a type byte, and the client
+	// pings (the server answers each ping with a pong and closes the
+	// session when no ping came for PingInterval+PingTimeout). A client
+	// that asks for base64 (b64=1) gets binary messages as base64 text.
+	// [Session.Protocol] tells the sessions apart. Stricter than engine.io:
+	// only EIO=3 is taken for revision 3 (engine.io takes any EIO other
+	// than 4, or none), and JSONP polling (the "j" query parameter),
+	// which runs the response as a script in the page, is refused with
+	// 400 (code 3, Bad request). Default false: EIO=3 is refused (400,
+	// code 5, Unsupported protocol version).
+	AllowEIO3 bool
 	// Logger receives the server's diagnostics, and the default
 	// transports'. Default slog.Default().
 	Logger *slog.Logger

@@ -191,15 +191,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			s.refuse(w, r, CodeBadHandshakeMethod, "method", r.Method)
 			return
 		}
+		eio3 := false
 		if eio := q.Get("EIO"); eio != "4" {
-			s.refuse(w, r, CodeUnsupportedProtocolVersion, "protocol", eio)
-			return
+			if eio != "3" || !s.opts.AllowEIO3 {
+				s.refuse(w, r, CodeUnsupportedProtocolVersion, "protocol", eio)
+				return
+			}
+			if q.Has("j") {
+				s.refuse(w, r, CodeBadRequest, "name", "JSONP_NOT_SUPPORTED")
+				return
+			}
+			eio3 = true
 		}
 		if name == transport.NameWebSocket && !upgrade {
 			s.refuse(w, r, CodeBadRequest, "name", "TRANSPORT_HANDSHAKE_ERROR")
 			return
 		}
-		s.handshake(w, r, t)
+		s.handshake(w, r, t, eio3, q.Get("b64") != "")
 		return
 	}
 
@@ -267,8 +275,9 @@ func equalFoldTrim(s, t string) bool {
 	return true
 }
 
-// handshake opens a new session over t.
-func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.Transport) {
+// handshake opens a new session over t; eio3 for a revision 3 client, b64
+// when it asked for binary data as base64.
+func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.Transport, eio3, b64 bool) {
 	s.mu.Lock()
 	down, full := s.shutdown, s.fullLocked()
 	s.mu.Unlock()
@@ -289,14 +298,20 @@ func (s *Server) handshake(w http.ResponseWriter, r *http.Request, t transport.T
 	// Before Accept: the WebSocket transport writes the cookie into its
 	// handshake response.
 	s.setCookie(w.Header(), id)
-	conn, err := t.Accept(w, r, s.params)
+	params := s.params
+	params.EIO3, params.Base64 = eio3, eio3 && b64
+	conn, err := t.Accept(w, r, params)
 	if err != nil {
 		// The transport has answered the request.
 		s.unreserve(id)
 		s.opts.Logger.Debug("engineio: accept failed", "transport", t.Name(), "err", err)
 		return
 	}
-	sess := s.open(conn, r, id)
+	var v3 *v3State
+	if eio3 {
+		v3 = &v3State{b64: b64}
+	}
+	sess := s.open(conn, r, id, v3)
 	if sess == nil {
 		if conn.Name() != transport.NameWebSocket {
 			// A polling request is still unanswered.
@@ -335,13 +350,18 @@ func (s *Server) ServeConn(conn transport.Conn, r *http.Request) *Session {
 		_ = conn.Close()
 		return nil
 	}
-	return s.open(conn, r, id)
+	return s.open(conn, r, id, nil)
 }
 
 // open registers a session with the reserved id on conn, queues the open
-// packet, tells the application, and starts the connection.
-func (s *Server) open(conn transport.Conn, r *http.Request, id string) *Session {
+// packet, tells the application, and starts the connection. v3 is nil for
+// a revision 4 client.
+func (s *Server) open(conn transport.Conn, r *http.Request, id string, v3 *v3State) *Session {
 	sess := newSession(s, conn, r, id)
+	if v3 != nil {
+		sess.v3 = v3
+		sess.wsV3 = conn.Name() != transport.NamePolling
+	}
 	// Held until the application has its handler: a close from now on (the
 	// session is reachable once registered) tells the handler after Open.
 	sess.deliverMu.Lock()
@@ -399,7 +419,7 @@ func (s *Server) open(conn transport.Conn, r *http.Request, id string) *Session 
 	}
 	sess.h = h
 	sess.deliverMu.Unlock()
-	conn.Start(&connHandler{s: sess, c: conn})
+	conn.Start(&connHandler{s: sess, c: conn, wsV3: sess.wsV3})
 	return sess
 }
 

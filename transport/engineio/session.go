@@ -30,6 +30,8 @@ type Session struct {
 	secure                          bool
 
 	upgrading bool        // "3probe" sent, waiting for "5"; guarded by mu
+	wsV3      bool        // frames on conn are revision 3 WebSocket frames; guarded by sendMu
+	v3        *v3State    // nil for a revision 4 client; set before the session is shared
 	hbList    uint8       // heartbeat list; guarded by srv.hb.mu
 	pingLater bool        // a ping waits for the backlog to drain; guarded by sendMu
 	closed    atomic.Bool // set once, with mu held
@@ -95,6 +97,15 @@ func (s *Session) setInfo(id, uri, addr, host string, h http.Header) {
 	s.hostEnd = uint32(b.Len())
 	writeHeader(&b, h)
 	s.info = b.String()
+}
+
+// Protocol is the revision of the Engine.IO protocol the client speaks: 4,
+// or 3 for a client accepted by [Options.AllowEIO3] (socket.io-client 2.x).
+func (s *Session) Protocol() int {
+	if s.v3 != nil {
+		return 3
+	}
+	return 4
 }
 
 // ID is the session id (the handshake's "sid").
@@ -270,7 +281,11 @@ func (s *Session) TrySend(frames ...transport.Frame) bool {
 		return false
 	}
 	if ts, ok := s.conn.(transport.TrySender); ok {
-		sent := ts.TrySend(frames...)
+		out := frames
+		if s.wsV3 {
+			out = s.v3.wsFrames(frames)
+		}
+		sent := ts.TrySend(out...)
 		s.sendMu.Unlock()
 		if !sent {
 			s.srv.counters.dropped.Add(int64(len(frames)))
@@ -327,7 +342,11 @@ func (s *Session) sendAfter(wait <-chan struct{}, frames []transport.Frame) {
 // sendLocked writes frames on the current transport; sendMu is held, and
 // released before it returns.
 func (s *Session) sendLocked(frames []transport.Frame) error {
-	err := s.conn.Send(frames...)
+	out := frames
+	if s.wsV3 {
+		out = s.v3.wsFrames(frames)
+	}
+	err := s.conn.Send(out...)
 	s.sendMu.Unlock()
 	c := &s.srv.counters
 	c.sent(frames)
@@ -470,7 +489,11 @@ func (s *Session) servePoll(w http.ResponseWriter, r *http.Request, name string)
 	if upgrading && r.Method == http.MethodGet && !s.closed.Load() {
 		// The client is moving to WebSocket: release its poll at once.
 		w.Header().Set("Content-Type", "text/plain; charset=UTF-8")
-		_, _ = w.Write([]byte{'6'})
+		if s.v3 != nil {
+			_, _ = w.Write(noopPayload3)
+		} else {
+			_, _ = w.Write([]byte{'6'})
+		}
 		return
 	}
 	h, ok := conn.(http.Handler)
@@ -507,7 +530,8 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 	ok := s.closeErr == nil && s.probe == nil && !s.srv.opts.DisableUpgrades &&
 		s.conn.Name() == transport.NamePolling && s.srv.upgrades != "[]"
 	if ok {
-		s.probe = &probe{ws: ws, timer: time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) }), done: make(chan struct{})}
+		s.probe = &probe{ws: ws, timer: time.AfterFunc(s.srv.opts.UpgradeTimeout, func() { s.abortUpgrade(ws) }), done: make(chan struct{}),
+			b64: s.v3 != nil && r.URL.Query().Get("b64") != ""}
 	}
 	s.mu.Unlock()
 	if !ok {
@@ -515,7 +539,7 @@ func (s *Session) upgrade(w http.ResponseWriter, r *http.Request, t transport.Tr
 		_ = ws.Close()
 		return
 	}
-	ws.Start(&connHandler{s: s, c: ws})
+	ws.Start(&connHandler{s: s, c: ws, wsV3: s.v3 != nil})
 }
 
 // probe is a WebSocket being upgraded to, and the deadline of the upgrade.
@@ -523,6 +547,7 @@ type probe struct {
 	ws    transport.Conn
 	timer *time.Timer
 	done  chan struct{} // closed when the upgrade is finished or given up
+	b64   bool          // a revision 3 client asked for base64 on this WebSocket
 }
 
 // pollDuringUpgrade bounds how long a GET that arrives while an upgrade is
@@ -561,6 +586,9 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	}
 	old := s.conn
 	s.conn = ws
+	if s.v3 != nil {
+		s.wsV3, s.v3.b64 = true, s.probe.b64
+	}
 	s.probe.timer.Stop()
 	close(s.probe.done)
 	s.probe = nil
@@ -579,6 +607,9 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 	unsent = slices.DeleteFunc(unsent, func(f transport.Frame) bool {
 		return !f.Binary && len(f.Data) == 1 && f.Data[0] == '6'
 	})
+	if len(unsent) > 0 && s.wsV3 {
+		unsent = s.v3.wsFrames(unsent)
+	}
 	var err error
 	if len(unsent) > 0 {
 		err = ws.Send(unsent...)
@@ -593,8 +624,9 @@ func (s *Session) finishUpgrade(ws transport.Conn) {
 
 // connHandler receives one transport connection's frames for a session.
 type connHandler struct {
-	s *Session
-	c transport.Conn
+	s    *Session
+	c    transport.Conn
+	wsV3 bool // c carries revision 3 WebSocket frames
 }
 
 // HandleFrame implements [transport.Handler].
@@ -614,6 +646,12 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 	case !current:
 		return nil // a transport the session has left
 	}
+	if h.wsV3 {
+		var err error
+		if f, err = decodeWS3(f); err != nil {
+			return err
+		}
+	}
 	s.receivedHooks(f)
 	if f.Binary {
 		return s.deliver(Message{Binary: true, Data: f.Data})
@@ -625,12 +663,20 @@ func (h *connHandler) HandleFrame(f transport.Frame) error {
 	case '4':
 		return s.deliver(Message{Data: f.Data[1:]})
 	case '3':
+		if s.v3 != nil {
+			return fmt.Errorf("%w: invalid heartbeat direction", ErrTransportError)
+		}
 		s.srv.hb.pong(s)
 	case '1':
 		s.close(ErrTransportClose, false)
 	case '6':
 	case '2':
-		return fmt.Errorf("%w: invalid heartbeat direction", ErrTransportError)
+		if s.v3 == nil {
+			return fmt.Errorf("%w: invalid heartbeat direction", ErrTransportError)
+		}
+		// Revision 3: the client pings, the server answers.
+		s.srv.hb.clientPing(s)
+		_ = s.send(pongFrames...)
 	default:
 		return fmt.Errorf("%w: invalid packet type %q", ErrParseError, f.Data[0])
 	}

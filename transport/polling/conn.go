@@ -28,6 +28,8 @@ type Conn struct {
 	t          *Transport
 	maxPayload int64
 	remoteAddr string
+	eio3       bool // revision 3 payloads (transport.Params.EIO3)
+	b64        bool // revision 3: binary messages as base64 text (transport.Params.Base64)
 
 	mu         sync.Mutex
 	h          transport.Handler // set by Start
@@ -284,12 +286,25 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 
 	bp := getBuffer()
-	buf := AppendPayload((*bp)[:0], frames)
-	if extra.Data != nil {
-		if len(frames) > 0 {
-			buf = append(buf, Separator)
+	var buf []byte
+	contentType := "text/plain; charset=UTF-8"
+	if c.eio3 {
+		var bin bool
+		buf, bin = appendPayload3((*bp)[:0], frames, !c.b64)
+		if extra.Data != nil {
+			buf, _ = appendPayload3(buf, []transport.Frame{extra}, bin)
 		}
-		buf = AppendPayload(buf, []transport.Frame{extra})
+		if bin {
+			contentType = "application/octet-stream"
+		}
+	} else {
+		buf = AppendPayload((*bp)[:0], frames)
+		if extra.Data != nil {
+			if len(frames) > 0 {
+				buf = append(buf, Separator)
+			}
+			buf = AppendPayload(buf, []transport.Frame{extra})
+		}
 	}
 	// Whether the frames allow compression, read before they are cleared.
 	allowed := c.t.compression.on && compressible(frames)
@@ -306,7 +321,7 @@ func (c *Conn) serveGet(w http.ResponseWriter, r *http.Request) {
 	if coding != codingNone {
 		w.Header().Set("Content-Encoding", codingNames[coding])
 	}
-	err := c.write(w, http.StatusOK, "text/plain; charset=UTF-8", body)
+	err := c.write(w, http.StatusOK, contentType, body)
 	*bp = buf
 	putBuffer(bp)
 	if zp != nil {
@@ -458,7 +473,12 @@ func (c *Conn) readFrames(r *http.Request) ([]transport.Frame, int, error) {
 	if err != nil {
 		return nil, http.StatusBadRequest, fmt.Errorf("%w: reading POST body: %w", ErrAborted, err)
 	}
-	frames, err := DecodePayload(body)
+	var frames []transport.Frame
+	if c.eio3 {
+		frames, err = decodePayload3(body, r.Header.Get("Content-Type") == "application/octet-stream")
+	} else {
+		frames, err = DecodePayload(body)
+	}
 	if err != nil {
 		return nil, http.StatusBadRequest, err
 	}

@@ -120,7 +120,7 @@ func (t *Transport) Name() string { return transport.NamePolling }
 // returned error is always nil.
 func (t *Transport) Accept(w http.ResponseWriter, r *http.Request, p transport.Params) (transport.Conn, error) {
 	p = p.WithDefaults()
-	c := &Conn{t: t, maxPayload: p.MaxPayload, budget: flow.NewBudget(p.MaxQueueBytes)}
+	c := &Conn{t: t, maxPayload: p.MaxPayload, budget: flow.NewBudget(p.MaxQueueBytes), eio3: p.EIO3, b64: p.EIO3 && p.Base64}
 	if r != nil {
 		c.remoteAddr = r.RemoteAddr
 	}

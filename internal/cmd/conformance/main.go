@@ -28,6 +28,13 @@
 //   - /flow/: the flow-control application of internal/flowserver
 //     (connection state recovery, the default heartbeat and queue bound):
 //     burst, join, observe, prime, fill-after-close, mark and peak;
+//   - /eio3/: the /socket.io/ server again (same namespaces and events)
+//     with AllowEIO3, for socket.io-client 2.x; its namespace "/refused"
+//     refuses every client with a ConnectError whose Data is
+//     {"reason":"refused"}, and its connection handlers emit "auth" with
+//     the handshake's auth and "id" with the socket's id; with
+//     -client2-dist it serves that 2.x bundle's socket.io.js, which the page
+//     /eio3-page.html loads (see eio3.go);
 //   - /events/: a Socket.IO server exercising the socket's event API
 //     (several listeners, Once, Off, Use and OnError, OnAny, OnAnyOutgoing,
 //     Join in a connection middleware, typed handlers and EmitWithAck; see
@@ -35,13 +42,14 @@
 //
 // Run it with
 //
-//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist]
+//	go run ./internal/cmd/conformance -addr 127.0.0.1:3000 [-client-dist interop/node_modules/socket.io-client/dist] [-client2-dist interop/node_modules/socket.io-client-v2/dist]
 package main
 
 import (
 	"context"
 	"errors"
 	"flag"
+	"io/fs"
 	"log/slog"
 	"net/http"
 	"os"
@@ -59,6 +67,7 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:3000", "address to listen on")
 	verbose := flag.Bool("v", false, "log debug messages")
 	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served by the /options/ hub")
+	client2Dist := flag.String("client2-dist", "", "socket.io-client 2.x's dist directory, served by the /eio3/ hub")
 	flag.Parse()
 
 	level := slog.LevelInfo
@@ -70,8 +79,11 @@ func main() {
 	mux := http.NewServeMux()
 	eio := newEngineIO(logger)
 	mux.Handle("/engine.io/", eio)
-	sio := newSocketIO(logger)
+	sio := newSocketIO(logger, "/socket.io/", false, nil)
 	mux.Handle("/socket.io/", sio)
+	sio3 := newEIO3(logger, *client2Dist)
+	mux.Handle("/eio3/", sio3)
+	mux.HandleFunc("/eio3-page.html", eio3Page)
 	rec := newRecovery(logger)
 	mux.Handle("/recovery/", rec)
 	opt := newOptions(logger, *clientDist)
@@ -91,6 +103,7 @@ func main() {
 		defer cancel()
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
+		_ = sio3.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
 		_ = opt.Shutdown(shutdownCtx)
 		_ = flow.Shutdown(shutdownCtx)
@@ -140,10 +153,14 @@ func newEngineIO(logger *slog.Logger) *engineio.Server {
 	}), suiteOptions(logger))
 }
 
-// newSocketIO returns the Socket.IO server mounted at /socket.io/.
-func newSocketIO(logger *slog.Logger) *hub.Server {
+// newSocketIO returns the Socket.IO server mounted at path (/socket.io/,
+// or /eio3/ with allowEIO3).
+func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool, clientFiles fs.FS) *hub.Server {
 	o := suiteOptions(logger)
 	h := hub.New(&hub.Options{
+		Path:           path,
+		AllowEIO3:      allowEIO3,
+		ClientFiles:    clientFiles,
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxPayload,
