@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"strings"
 	"sync"
 	"time"
@@ -141,12 +142,12 @@ func (a *Adapter) onBroadcast(channel, payload string) {
 			return
 		}
 	}
-	rd := mpReader{b: bytesOf(payload)}
-	if n, err := rd.arrayLen(); err != nil || n < 3 {
+	rd := msgpack.NewReader(bytesOf(payload), 0)
+	if n, err := rd.ArrayLen(); err != nil || n < 3 {
 		a.node.log.Debug("redis: malformed broadcast", "channel", channel, "err", err)
 		return
 	}
-	uid, err := rd.scalarString()
+	uid, err := rd.ScalarString()
 	if err != nil || uid == a.node.uid {
 		return
 	}
@@ -347,15 +348,15 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	if d, ok := ctx.Deadline(); ok {
 		timeoutMS = max(time.Until(d).Milliseconds(), 1)
 	}
-	b := appendMapLen(nil, 5)
-	b = appendStr(appendStr(b, "uid"), a.node.uid)
-	b = appendStr(appendStr(b, "requestId"), id)
-	b = appendInt(appendStr(b, "type"), reqBroadcast)
-	b, err := appendPacket(appendStr(b, "packet"), p, a.name)
+	b := msgpack.AppendMapLen(nil, 5)
+	b = msgpack.AppendStr(msgpack.AppendStr(b, "uid"), a.node.uid)
+	b = msgpack.AppendStr(msgpack.AppendStr(b, "requestId"), id)
+	b = msgpack.AppendInt(msgpack.AppendStr(b, "type"), reqBroadcast)
+	b, err := appendPacket(msgpack.AppendStr(b, "packet"), p, a.name)
 	if err != nil {
 		return fmt.Errorf("redis: broadcast: %w", err)
 	}
-	b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
+	b = appendOpts(msgpack.AppendStr(b, "opts"), opts, timeoutMS)
 
 	// The local sockets first: they get p whatever happens to Redis.
 	if err := a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
@@ -599,8 +600,8 @@ func (a *Adapter) onRequest(payload string) {
 
 // onMsgpackRequest handles a BROADCAST request (msgpack-encoded).
 func (a *Adapter) onMsgpackRequest(b []byte) {
-	r := mpReader{b: b}
-	n, err := r.mapLen()
+	r := msgpack.NewReader(b, 0)
+	n, err := r.MapLen()
 	if err != nil {
 		a.node.log.Debug("redis: malformed request", "err", err)
 		return
@@ -612,24 +613,24 @@ func (a *Adapter) onMsgpackRequest(b []byte) {
 		opts    room.Options
 	)
 	for range n {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err == nil {
 			switch string(key) {
 			case "uid":
-				uid, err = r.scalarString()
+				uid, err = r.ScalarString()
 				if err == nil && uid == a.node.uid {
 					return // our own
 				}
 			case "requestId":
-				id, err = r.scalarString()
+				id, err = r.ScalarString()
 			case "type":
-				typ, err = r.int()
+				typ, err = r.Int()
 			case "packet":
 				pkt, err = readPacket(&r)
 			case "opts":
 				opts, err = readOpts(&r)
 			default:
-				err = r.skip()
+				err = r.Skip()
 			}
 		}
 		if err != nil {
