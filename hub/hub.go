@@ -77,6 +77,17 @@ type (
 	// one of its Engine.IO packets, as its hooks see them.
 	EngineConn   = namespace.EngineConn
 	EnginePacket = engineio.Packet
+	// Parser is the packet encoding (Options.Parser).
+	Parser = namespace.Parser
+)
+
+// The parsers (Options.Parser).
+const (
+	// JSONParser is socket.io's default parser, the zero value.
+	JSONParser = namespace.JSONParser
+	// MsgpackParser is socket.io-msgpack-parser's; see
+	// namespace.MsgpackParser.
+	MsgpackParser = namespace.MsgpackParser
 )
 
 // Handle is [namespace.Handle]: a handler of event on s whose first
@@ -184,8 +195,16 @@ type Options struct {
 	// bytes; a client further behind is disconnected. Default 4 MiB
 	// (transport.DefaultMaxQueueBytes).
 	MaxQueueBytes int64
-	// MaxAttachments bounds the binary attachments of one packet. Default 10.
+	// MaxAttachments bounds the binary attachments of one packet (with
+	// MsgpackParser: the binary values in one packet). Default 10.
 	MaxAttachments int
+	// Parser is the encoding of Socket.IO packets, socket.io's parser
+	// option: JSONParser (the default, socket.io-parser) or MsgpackParser
+	// (socket.io-msgpack-parser, for clients created with
+	// parser: require("socket.io-msgpack-parser")). All clients of a hub
+	// use the same one. The Redis adapter's messages do not depend on it:
+	// hubs with different parsers (and Node servers) may share one Redis.
+	Parser Parser
 	// Adapter creates each namespace's room adapter. Default room.NewMemory.
 	Adapter func(room.Local) room.Adapter
 	// MaxConnections bounds the client connections; further handshakes
@@ -262,6 +281,7 @@ func New(opts *Options) *Server {
 	s.clientOpts = &namespace.ClientOptions{
 		ConnectTimeout: o.ConnectTimeout,
 		MaxAttachments: o.MaxAttachments,
+		Parser:         o.Parser,
 		EventRate:      o.EventRate,
 		EventBurst:     o.EventBurst,
 		OnRateLimit:    func(*Socket) { s.rateLimited.Add(1) },
@@ -407,7 +427,7 @@ func (s *Server) addDynamic(d dynamicNamespace) *Namespace {
 
 func (s *Server) nsConfig() *namespace.Config {
 	return &namespace.Config{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery,
-		KeepEmptyChildren: s.opts.KeepEmptyChildNamespaces}
+		KeepEmptyChildren: s.opts.KeepEmptyChildNamespaces, Parser: s.opts.Parser}
 }
 
 // resolve finds the namespace a client asks for: a static one, a live

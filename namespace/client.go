@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"github.com/go-realtime/realtime/internal/socketio"
 	"github.com/go-realtime/realtime/transport"
 )
@@ -65,8 +66,13 @@ type ClientOptions struct {
 	// ConnectTimeout closes a connection that has joined no namespace by
 	// then. Default 45s.
 	ConnectTimeout time.Duration
-	// MaxAttachments bounds the binary attachments of one packet. Default 10.
+	// MaxAttachments bounds the binary attachments of one packet (with
+	// MsgpackParser: its binary values). Default 10.
 	MaxAttachments int
+	// Parser decodes the clients' packets, and encodes what the client
+	// sends before a namespace is joined: JSONParser (the default) or
+	// MsgpackParser. It must be the parser of the namespaces' Config.
+	Parser Parser
 	// EventRate, when positive, bounds the events per second one socket may
 	// send, with bursts of EventBurst (default: EventRate, at least 1). A
 	// socket that sends faster is disconnected with ReasonRateLimit, and
@@ -203,9 +209,12 @@ func (c *Client) Receive(binary bool, data []byte) error {
 		p   *socketio.Packet
 		err error
 	)
-	if binary {
+	switch {
+	case c.opts.Parser == MsgpackParser:
+		p, err = c.decodeMsgpack(binary, data, &pkt)
+	case binary:
 		p, err = c.decoder.AddBinary(data)
-	} else {
+	default:
 		p, err = c.decoder.AddTextTo(data, &pkt)
 	}
 	if err != nil || p == nil {
@@ -246,6 +255,19 @@ func (c *Client) Receive(binary bool, data []byte) error {
 	}
 }
 
+// decodeMsgpack decodes a message of a client using the msgpack parser:
+// every packet is one binary message.
+func (c *Client) decodeMsgpack(binary bool, data []byte, p *socketio.Packet) (*socketio.Packet, error) {
+	if !binary {
+		return nil, msgpack.ErrNotBinary
+	}
+	lim := msgpack.Limits{MaxAttachments: c.opts.MaxAttachments}
+	if err := msgpack.DecodePacket(data, lim, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // refuse closes the connection of a client that sent packet p, which it may
 // not send in its state.
 func (c *Client) refuse(p *socketio.Packet) error {
@@ -266,7 +288,9 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 		ns = c.resolve(name, auth)
 		if ns == nil {
 			p := socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: []byte(`{"message":"Invalid namespace"}`)}
-			_ = c.conn.Send(socketio.EncodeFrames(&p)...)
+			if frames, err := c.opts.Parser.encode(&p); err == nil {
+				_ = c.conn.Send(frames...)
+			}
 			return
 		}
 		s, rp, err = ns.connect(c, auth)
@@ -281,7 +305,12 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 		if !errors.As(err, &ce) {
 			ce = &ConnectError{Message: err.Error()}
 		}
-		_ = c.conn.Send(ns.encodeSimple(socketio.ConnectError, ce.payload())...)
+		if frames, err := ns.encodeSimple(socketio.ConnectError, ce.payload()); err == nil {
+			_ = c.conn.Send(frames...)
+		} else {
+			c.opts.logger().Error("namespace: CONNECT_ERROR cannot be encoded, closing", "namespace", name, "err", err)
+			_ = c.conn.Close()
+		}
 		return
 	}
 	c.mu.Lock()
@@ -305,7 +334,11 @@ func (c *Client) connect(name string, auth json.RawMessage) {
 	}
 	reply = append(reply, `"}`...)
 	ctx := s.waitCtx()
-	if err := s.sendWait(ctx, ns.encodeSimple(socketio.Connect, reply)); err != nil {
+	frames, err := ns.encodeSimple(socketio.Connect, reply)
+	if err == nil {
+		err = s.sendWait(ctx, frames)
+	}
+	if err != nil {
 		s.closed(ReasonTransportError)
 		return
 	}

@@ -32,6 +32,9 @@ type Config struct {
 	Logger *slog.Logger
 	// Recovery, when set, enables connection state recovery.
 	Recovery *Recovery
+	// Parser encodes the namespace's packets: JSONParser (the default) or
+	// MsgpackParser. It must be the parser of the clients' ClientOptions.
+	Parser Parser
 	// KeepEmptyChildren keeps a dynamic namespace's instances (see
 	// [Namespace.NewChild]) when their last socket leaves. By default an
 	// empty instance is removed, its adapter closed, and the next client
@@ -307,7 +310,7 @@ func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool)
 		return nil, err
 	}
 	p := socketio.ArgsPacket{Type: socketio.Event, Namespace: n.name, ID: id, HasID: hasID, Name: event, Args: args}
-	frames, err := p.Frames()
+	frames, err := n.cfg.Parser.encodeArgs(&p)
 	if err != nil {
 		return nil, fmt.Errorf("namespace: emit %q: %w", event, err)
 	}
@@ -315,9 +318,10 @@ func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool)
 }
 
 // encodeSimple encodes a packet without attachments for this namespace.
-func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport.Frame {
+// It fails only with the msgpack parser, on data that is not valid JSON.
+func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) ([]transport.Frame, error) {
 	p := socketio.Packet{Type: t, Namespace: n.name, Data: data}
-	return socketio.EncodeFrames(&p)
+	return n.cfg.Parser.encode(&p)
 }
 
 // connect runs the middlewares for a socket of client c and, if they all
@@ -497,7 +501,15 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	if onAck != nil {
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
-	frames := socketio.EncodeFrames(&pkt)
+	frames, err := n.cfg.Parser.encode(&pkt)
+	if err != nil {
+		// Only the msgpack parser fails, on JSON no encoder of ours writes.
+		n.logger.Error("namespace: broadcast cannot be encoded, not sent", "namespace", n.name, "err", err)
+		clear(targets)
+		*buf = targets[:0]
+		socketsPool.Put(buf)
+		return 0
+	}
 	if flags.NoCompress {
 		markNoCompress(frames)
 	}

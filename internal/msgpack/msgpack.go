@@ -33,6 +33,12 @@ var ErrMalformed = errors.New("msgpack: malformed message")
 // gives no bound of its own.
 const DefaultMaxDepth = 256
 
+// maxJSONDepth bounds the nesting of the JSON AppendFromJSON transcodes:
+// encoding/json's own bound, past socketio.MarshalArgs's, so that whatever
+// the server encoded as JSON (or accepted from a client or another node,
+// within their tighter bounds) also encodes as msgpack.
+const maxJSONDepth = 10000
+
 func malformed(format string, args ...any) error {
 	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
@@ -204,7 +210,7 @@ func (t *jsonTranscoder) ws() {
 }
 
 func (t *jsonTranscoder) value(dst []byte, depth int) ([]byte, error) {
-	if depth > DefaultMaxDepth {
+	if depth > maxJSONDepth {
 		return dst, malformed("JSON nested too deeply")
 	}
 	t.ws()

@@ -97,7 +97,7 @@ func TestJSONToMsgpack(t *testing.T) {
 }
 
 func TestJSONToMsgpackErrors(t *testing.T) {
-	for _, bad := range []string{``, `[`, `[1,]`, `{"a"}`, `{"a":}`, `{1:2}`, `"abc`, `"\x"`, `"\u12"`, `tru`, `nul`, `-`, `1.`, `1e`, `01x`, `[1] 2`, `{"_placeholder":true,"num":5}`, "\"a\x01\"", strings.Repeat("[", 300) + strings.Repeat("]", 300)} {
+	for _, bad := range []string{``, `[`, `[1,]`, `{"a"}`, `{"a":}`, `{1:2}`, `"abc`, `"\x"`, `"\u12"`, `tru`, `nul`, `-`, `1.`, `1e`, `01x`, `[1] 2`, `{"_placeholder":true,"num":5}`, "\"a\x01\"", strings.Repeat("[", 10002) + strings.Repeat("]", 10002)} {
 		_, err := AppendFromJSON(nil, []byte(bad), [][]byte{{1}})
 		assert.ErrorIs(t, err, ErrMalformed, "%q", bad)
 	}
