@@ -50,10 +50,11 @@ var suites = []string{
 	"options.test.mjs",
 	"flowcontrol.test.mjs",
 	"events.test.mjs",
+	"msgpack.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.
-var nodePackages = []string{"engine.io-client", "socket.io-client", "ws"}
+var nodePackages = []string{"engine.io-client", "socket.io-client", "socket.io-msgpack-parser", "ws"}
 
 // TestInterop builds internal/cmd/conformance, starts it on a free loopback
 // port and runs each Node suite against it (one subtest per file).

@@ -16,6 +16,9 @@
 //   - /recovery/: a Socket.IO server with connection state recovery (2 s
 //     window): sockets join room "stream"; stream(n, everyMs) broadcasts
 //     item(0..n-1) to the room, one every everyMs milliseconds.
+//   - /msgpack/ and /msgpack-recovery/: the servers of /socket.io/ and
+//     /recovery/ with the msgpack parser (hub.MsgpackParser), for clients
+//     created with parser: require("socket.io-msgpack-parser").
 //   - /options/: a Socket.IO server with the Engine.IO options of
 //     hub.Options: a "sticky" session cookie, ids from GenerateID
 //     ("custom-N", or the handshake's id query parameter), refusals
@@ -69,10 +72,14 @@ func main() {
 	mux := http.NewServeMux()
 	eio := newEngineIO(logger)
 	mux.Handle("/engine.io/", eio)
-	sio := newSocketIO(logger)
+	sio := newSocketIO(logger, "/socket.io/", hub.JSONParser)
 	mux.Handle("/socket.io/", sio)
-	rec := newRecovery(logger)
+	rec := newRecovery(logger, "/recovery/", hub.JSONParser)
 	mux.Handle("/recovery/", rec)
+	mp := newSocketIO(logger, "/msgpack/", hub.MsgpackParser)
+	mux.Handle("/msgpack/", mp)
+	mpRec := newRecovery(logger, "/msgpack-recovery/", hub.MsgpackParser)
+	mux.Handle("/msgpack-recovery/", mpRec)
 	opt := newOptions(logger, *clientDist)
 	mux.Handle("/options/", opt)
 	mux.Handle("/options-state/", opt.state)
@@ -91,6 +98,8 @@ func main() {
 		_ = eio.Shutdown(shutdownCtx)
 		_ = sio.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
+		_ = mp.Shutdown(shutdownCtx)
+		_ = mpRec.Shutdown(shutdownCtx)
 		_ = opt.Shutdown(shutdownCtx)
 		_ = flow.Shutdown(shutdownCtx)
 		_ = evt.Shutdown(shutdownCtx)
@@ -139,10 +148,13 @@ func newEngineIO(logger *slog.Logger) *engineio.Server {
 	}), suiteOptions(logger))
 }
 
-// newSocketIO returns the Socket.IO server mounted at /socket.io/.
-func newSocketIO(logger *slog.Logger) *hub.Server {
+// newSocketIO returns the Socket.IO server mounted at /socket.io/ (and,
+// with the msgpack parser, at /msgpack/).
+func newSocketIO(logger *slog.Logger, path string, parser hub.Parser) *hub.Server {
 	o := suiteOptions(logger)
 	h := hub.New(&hub.Options{
+		Path:           path,
+		Parser:         parser,
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxPayload,
@@ -198,9 +210,11 @@ func newSocketIO(logger *slog.Logger) *hub.Server {
 }
 
 // newRecovery returns the Socket.IO server with connection state recovery
-// mounted at /recovery/.
-func newRecovery(logger *slog.Logger) *hub.Server {
-	opts := pathOptions(logger, "/recovery/")
+// mounted at /recovery/ (and, with the msgpack parser, at
+// /msgpack-recovery/).
+func newRecovery(logger *slog.Logger, path string, parser hub.Parser) *hub.Server {
+	opts := pathOptions(logger, path)
+	opts.Parser = parser
 	opts.ConnectionStateRecovery = &hub.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true}
 	h := hub.New(opts)
 	h.OnConnection(func(s *hub.Socket) {
