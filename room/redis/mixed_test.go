@@ -57,7 +57,7 @@ func clusterTestDir(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "cluster-test")
 }
 
-func startNodeDriver(t *testing.T, redisAddr, goURL string) *nodeDriver {
+func startNodeDriver(t *testing.T, redisAddr, goURL string, env ...string) *nodeDriver {
 	t.Helper()
 	dir := clusterTestDir(t)
 	node, err := exec.LookPath("node")
@@ -70,6 +70,7 @@ func startNodeDriver(t *testing.T, redisAddr, goURL string) *nodeDriver {
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+redisAddr, "GO_URL="+goURL)
+	cmd.Env = append(cmd.Env, env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()

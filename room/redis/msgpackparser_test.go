@@ -1,7 +1,9 @@
 package redis_test
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -101,4 +103,122 @@ func TestMsgpackParserAcrossNodes(t *testing.T) {
 			assert.Equal(t, map[string][]byte{"answer-0": {0}, "answer-1": {1}}, got)
 		})
 	}
+}
+
+// TestMixedClusterMsgpack: a Node.js socket.io server configured with
+// socket.io-msgpack-parser and a Go hub with hub.MsgpackParser on one
+// Redis, with official socket.io-client clients (msgpack parser) on both:
+// broadcasts with binary arguments, a client's broadcast, and broadcasts
+// with acks, from either side.
+func TestMixedClusterMsgpack(t *testing.T) {
+	srv := startRedis(t)
+	h := newParserNode(t, srv.Client(t), nil, hub.MsgpackParser)
+	web := httptest.NewServer(h)
+	t.Cleanup(web.Close)
+	d := startNodeDriver(t, srv.Addr, web.URL, "PARSER=msgpack")
+	ctx := testCtx(t)
+
+	for _, c := range []struct {
+		name, target string
+		rooms        []string
+	}{
+		{"nA", "node", []string{"r"}},
+		{"nB", "node", nil},
+		{"gA", "go", []string{"r"}},
+		{"gB", "go", nil},
+	} {
+		d.call(nil, "connect", map[string]any{"name": c.name, "target": c.target, "auth": map[string]any{"rooms": c.rooms}})
+		d.expect(c.name, "ready", "")
+	}
+	marker := func(n int) { // everyone got what came before
+		require.NoError(t, h.Emit("marker", n))
+		for _, c := range []string{"nA", "nB", "gA", "gB"} {
+			d.expect(c, "marker", fmt.Sprint(n))
+		}
+	}
+
+	t.Run("Go room broadcast", func(t *testing.T) {
+		require.NoError(t, h.To("r").Emit("from-go", "hi", []byte{1, 2, 255}, map[string]any{"b": []byte("x")}))
+		for _, c := range []string{"nA", "gA"} {
+			l := d.expect(c, "from-go", `"hi"`)
+			require.Len(t, l.Args, 3)
+			assert.JSONEq(t, bin([]byte{1, 2, 255}), string(l.Args[1]))
+			assert.JSONEq(t, `{"b":`+bin([]byte("x"))+`}`, string(l.Args[2]))
+		}
+		marker(1)
+	})
+
+	t.Run("Node room broadcast", func(t *testing.T) {
+		d.call(nil, "emit", map[string]any{"rooms": []string{"r"}, "event": "from-node",
+			"args": []any{"yo", json.RawMessage(bin([]byte{9, 8})), map[string]any{"n": 1.5}}})
+		for _, c := range []string{"nA", "gA"} {
+			l := d.expect(c, "from-node", `"yo"`)
+			require.Len(t, l.Args, 3)
+			assert.JSONEq(t, bin([]byte{9, 8}), string(l.Args[1]))
+			assert.JSONEq(t, `{"n":1.5}`, string(l.Args[2]))
+		}
+		marker(2)
+	})
+
+	t.Run("a Go client's broadcast", func(t *testing.T) {
+		d.call(nil, "clientEmit", map[string]any{"name": "gB", "event": "relay", "args": []any{"from gB", json.RawMessage(bin([]byte{3}))}})
+		for _, c := range []string{"nA", "nB", "gA"} {
+			l := d.expect(c, "relayed", `"from gB"`)
+			require.Len(t, l.Args, 2)
+			assert.JSONEq(t, bin([]byte{3}), string(l.Args[1]))
+		}
+		marker(3)
+	})
+
+	t.Run("acks from both sides", func(t *testing.T) {
+		var answers []json.RawMessage
+		d.call(&answers, "emitWithAck", map[string]any{"rooms": []string{"r"}, "event": "question", "args": []any{1}})
+		want := []string{`{"name":"nA","bin":` + bin([]byte("nA")) + `}`, `{"name":"gA","bin":` + bin([]byte("gA")) + `}`}
+		got := make([]string, 0, len(answers))
+		for _, a := range answers {
+			got = append(got, string(a))
+		}
+		assertJSONElements(t, want, got)
+		for _, c := range []string{"nA", "gA"} {
+			d.expect(c, "question", "1")
+		}
+
+		replies, err := h.To("r").EmitWithAck(ctx, "question", 2)
+		require.NoError(t, err)
+		got = got[:0]
+		for _, r := range replies {
+			require.Equal(t, 1, r.Len())
+			var v struct {
+				Name string `json:"name"`
+				Bin  []byte `json:"bin"`
+			}
+			require.NoError(t, r.Decode(0, &v))
+			assert.Equal(t, v.Name, string(v.Bin), "binary answer")
+			got = append(got, v.Name)
+		}
+		assert.ElementsMatch(t, []string{"nA", "gA"}, got)
+		for _, c := range []string{"nA", "gA"} {
+			d.expect(c, "question", "2")
+		}
+		marker(4)
+	})
+}
+
+// assertJSONElements checks that got holds the JSON documents of want, in
+// any order.
+func assertJSONElements(t *testing.T, want, got []string) {
+	t.Helper()
+	require.Len(t, got, len(want))
+	norm := func(docs []string) []string {
+		out := make([]string, 0, len(docs))
+		for _, d := range docs {
+			var v any
+			require.NoError(t, json.Unmarshal([]byte(d), &v), d)
+			b, err := json.Marshal(v)
+			require.NoError(t, err)
+			out = append(out, string(b))
+		}
+		return out
+	}
+	assert.ElementsMatch(t, norm(want), norm(got))
 }
