@@ -138,25 +138,12 @@ func TestMixedClusterMsgpack(t *testing.T) {
 	}
 
 	t.Run("Go room broadcast", func(t *testing.T) {
-		require.NoError(t, h.To("r").Emit("from-go", "hi", []byte{1, 2, 255}, map[string]any{"b": []byte("x")}))
-		for _, c := range []string{"nA", "gA"} {
-			l := d.expect(c, "from-go", `"hi"`)
-			require.Len(t, l.Args, 3)
-			assert.JSONEq(t, bin([]byte{1, 2, 255}), string(l.Args[1]))
-			assert.JSONEq(t, `{"b":`+bin([]byte("x"))+`}`, string(l.Args[2]))
-		}
+		roomBroadcastFromGo(t, d, h, "nA", "gA")
 		marker(1)
 	})
 
 	t.Run("Node room broadcast", func(t *testing.T) {
-		d.call(nil, "emit", map[string]any{"rooms": []string{"r"}, "event": "from-node",
-			"args": []any{"yo", json.RawMessage(bin([]byte{9, 8})), map[string]any{"n": 1.5}}})
-		for _, c := range []string{"nA", "gA"} {
-			l := d.expect(c, "from-node", `"yo"`)
-			require.Len(t, l.Args, 3)
-			assert.JSONEq(t, bin([]byte{9, 8}), string(l.Args[1]))
-			assert.JSONEq(t, `{"n":1.5}`, string(l.Args[2]))
-		}
+		roomBroadcastFromNode(t, d, "nA", "gA")
 		marker(2)
 	})
 
