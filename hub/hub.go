@@ -304,7 +304,7 @@ func New(opts *Options) *Server {
 		OnConnectionError: o.OnConnectionError,
 		Logger:            o.Logger,
 	})
-	s.client = newClientFiles(o.ClientFiles, o.Logger)
+	s.client = newClientFiles(o.ClientFiles, o.Parser, o.Logger)
 	s.Of("/")
 	return s
 }
