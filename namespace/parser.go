@@ -1,7 +1,9 @@
 package namespace
 
 import (
+	"bytes"
 	"strconv"
+	"strings"
 
 	"github.com/go-realtime/realtime/internal/msgpack"
 	"github.com/go-realtime/realtime/internal/socketio"
@@ -46,7 +48,7 @@ func (p Parser) String() string {
 // encode encodes pkt as p sends it.
 func (p Parser) encode(pkt *socketio.Packet) ([]transport.Frame, error) {
 	if p == MsgpackParser {
-		return msgpack.EncodeFrames(pkt)
+		return encodeMsgpack(pkt.Type, pkt.Namespace, pkt.ID, pkt.HasID, pkt.Data, pkt.Attachments)
 	}
 	return socketio.EncodeFrames(pkt), nil
 }
@@ -60,5 +62,21 @@ func (p Parser) encodeArgs(a *socketio.ArgsPacket) ([]transport.Frame, error) {
 	if err != nil {
 		return nil, err
 	}
-	return msgpack.EncodeFrames(&socketio.Packet{Type: a.Type, Namespace: a.Namespace, ID: a.ID, HasID: a.HasID, Data: data, Attachments: atts})
+	return encodeMsgpack(a.Type, a.Namespace, a.ID, a.HasID, data, atts)
+}
+
+// encodeMsgpack encodes a packet with the msgpack parser. It hands the
+// encoder copies of the namespace and of the attachments (the binary
+// arguments of an emit): the encoder is recursive, so the compiler assumes
+// that everything it is given escapes, and would otherwise move every
+// emit's arguments to the heap, with the JSON parser too.
+func encodeMsgpack(t socketio.PacketType, nsp string, id uint64, hasID bool, data []byte, atts [][]byte) ([]transport.Frame, error) {
+	pkt := socketio.Packet{Type: t, Namespace: strings.Clone(nsp), ID: id, HasID: hasID, Data: data}
+	if len(atts) > 0 {
+		pkt.Attachments = make([][]byte, len(atts))
+		for i, a := range atts {
+			pkt.Attachments[i] = bytes.Clone(a)
+		}
+	}
+	return msgpack.EncodeFrames(&pkt)
 }
