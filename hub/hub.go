@@ -202,7 +202,8 @@ type Options struct {
 	// option: JSONParser (the default, socket.io-parser) or MsgpackParser
 	// (socket.io-msgpack-parser, for clients created with
 	// parser: require("socket.io-msgpack-parser")). All clients of a hub
-	// use the same one. The Redis adapter's messages do not depend on it:
+	// use the same one; another value is logged as an error and means
+	// JSONParser. The Redis adapter's messages do not depend on it:
 	// hubs with different parsers (and Node servers) may share one Redis.
 	Parser Parser
 	// Adapter creates each namespace's room adapter. Default room.NewMemory.
@@ -276,6 +277,10 @@ func New(opts *Options) *Server {
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
+	}
+	if o.Parser != JSONParser && o.Parser != MsgpackParser {
+		o.Logger.Error("hub: unknown Options.Parser, using JSONParser", "parser", o.Parser.String())
+		o.Parser = JSONParser
 	}
 	s := &Server{opts: o, path: strings.TrimSuffix(o.Path, "/"), namespaces: make(map[string]*Namespace)}
 	s.clientOpts = &namespace.ClientOptions{
