@@ -11,7 +11,8 @@
 //
 // Binary values travel as {"$bin":"<base64>"} in both directions.
 // Environment: REDIS_URL, GO_URL; ADAPTER=sharded for createShardedAdapter
-// (see below).
+// (see below). With PARSER=msgpack the server and every client use
+// socket.io-msgpack-parser (the Go hub at GO_URL must use hub.MsgpackParser).
 // Server behaviour (the same as the Go test hub's): a socket joins
 // auth.rooms, stores auth.data as socket.data, then gets "ready".
 import { createServer } from "node:http";
@@ -20,6 +21,10 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { createClient, createCluster } from "redis";
 import { createAdapter, createShardedAdapter } from "@socket.io/redis-adapter";
+import msgpackParser from "socket.io-msgpack-parser";
+
+// The parser option of the server and of every client.
+const parserOpts = process.env.PARSER === "msgpack" ? { parser: msgpackParser } : {};
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
@@ -62,7 +67,7 @@ const adapter = sharded
       channelPrefix: process.env.CHANNEL_PREFIX || "socket.io",
     })
   : createAdapter(pub, sub, { requestsTimeout: 3000 });
-const io = new Server(httpServer, { adapter });
+const io = new Server(httpServer, { adapter, ...parserOpts });
 
 io.on("connection", (socket) => {
   const auth = socket.handshake.auth || {};
@@ -85,7 +90,7 @@ const clients = new Map();
 
 function connect({ name, target, auth }) {
   const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
-  const socket = connectClient(url, { transports: ["websocket"], auth: auth || {}, reconnection: false, forceNew: true });
+  const socket = connectClient(url, { transports: ["websocket"], auth: auth || {}, reconnection: false, forceNew: true, ...parserOpts });
   clients.set(name, socket);
   socket.onAny((event, ...args) => {
     const cb = typeof args[args.length - 1] === "function" ? args.pop() : null;
@@ -116,7 +121,7 @@ async function connectMany({ target, count }) {
   const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
   const batch = [];
   for (let i = 0; i < count; i++) {
-    const socket = connectClient(url, { transports: ["websocket"], reconnection: false, forceNew: true });
+    const socket = connectClient(url, { transports: ["websocket"], reconnection: false, forceNew: true, ...parserOpts });
     socket.on("tick", () => { ticks++; });
     socket.on("question", (...args) => {
       const cb = args.pop();

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,7 +24,8 @@ const (
 
 // clientFileTypes are the file names socket.io's serveClient answers
 // under its path, with the content type this hub serves them with; ""
-// for the msgpack bundle, which needs a parser this hub does not speak.
+// for the msgpack bundle, which has socket.io-msgpack-parser built in:
+// served only by a hub with that parser (Options.Parser).
 var clientFileTypes = map[string]string{
 	"socket.io.js":                 typeJS,
 	"socket.io.js.map":             typeMap,
@@ -40,15 +42,16 @@ const (
 	notServedBody = "hub: the socket.io client bundle is not served. Install it with `npm install socket.io-client` " +
 		"and give its dist directory to the hub: hub.Options{ClientFiles: os.DirFS(\"node_modules/socket.io-client/dist\")} " +
 		"(or an embedded copy, see the README of github.com/go-realtime/realtime).\n"
-	msgpackBody = "hub: the msgpack bundle is not served: this hub speaks socket.io's default parser only; " +
-		"load socket.io.js or socket.io.min.js.\n"
+	msgpackBody = "hub: the msgpack bundle is not served: this hub speaks socket.io's default parser; " +
+		"load socket.io.js or socket.io.min.js, or set hub.Options{Parser: hub.MsgpackParser}.\n"
 )
 
 // clientFiles serves the socket.io-client bundle from Options.ClientFiles.
 type clientFiles struct {
-	fsys   fs.FS // nil: not served
-	logger *slog.Logger
-	warned atomic.Bool // the missing option has been logged
+	fsys    fs.FS // nil: not served
+	msgpack bool  // the hub uses the msgpack parser: its bundle is served too
+	logger  *slog.Logger
+	warned  atomic.Bool // the missing option has been logged
 
 	mu    sync.Mutex
 	files map[string]*clientFile // read so far
@@ -61,8 +64,8 @@ type clientFile struct {
 	ctype string
 }
 
-func newClientFiles(fsys fs.FS, logger *slog.Logger) *clientFiles {
-	c := &clientFiles{fsys: fsys, logger: logger, files: make(map[string]*clientFile)}
+func newClientFiles(fsys fs.FS, parser Parser, logger *slog.Logger) *clientFiles {
+	c := &clientFiles{fsys: fsys, msgpack: parser == MsgpackParser, logger: logger, files: make(map[string]*clientFile)}
 	if fsys == nil {
 		return c
 	}
@@ -93,7 +96,7 @@ func (c *clientFiles) exists(name string) (ok bool) {
 // serve answers a request for name, the path below the hub's, if it is
 // one of the bundle's files, and reports whether it was.
 func (c *clientFiles) serve(w http.ResponseWriter, r *http.Request, name string) bool {
-	ctype, ok := clientFileTypes[name]
+	ctype, ok := c.fileType(name)
 	if !ok {
 		return false
 	}
@@ -129,6 +132,19 @@ func (c *clientFiles) serve(w http.ResponseWriter, r *http.Request, name string)
 	return true
 }
 
+// fileType is the content type name is served with ("": not served), and
+// whether it is one of the bundle's files.
+func (c *clientFiles) fileType(name string) (string, bool) {
+	ctype, ok := clientFileTypes[name]
+	if ctype == "" && ok && c.msgpack {
+		ctype = typeJS
+		if strings.HasSuffix(name, ".map") {
+			ctype = typeMap
+		}
+	}
+	return ctype, ok
+}
+
 // load returns the file called name, reading it on first use.
 func (c *clientFiles) load(name string) (*clientFile, error) {
 	c.mu.Lock()
@@ -141,7 +157,8 @@ func (c *clientFiles) load(name string) (*clientFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	f = &clientFile{data: data, etag: etag(data), ctype: clientFileTypes[name]}
+	ctype, _ := c.fileType(name)
+	f = &clientFile{data: data, etag: etag(data), ctype: ctype}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if prev := c.files[name]; prev != nil {

@@ -114,6 +114,21 @@ func TestClientFiles(t *testing.T) {
 	assert.Empty(t, logs.Matching(logtest.Message("hub:")), "nothing to warn about")
 }
 
+// TestClientFilesMsgpack: a hub with the msgpack parser also serves the
+// msgpack bundle (socket.io-msgpack-parser built in).
+func TestClientFilesMsgpack(t *testing.T) {
+	h := newHub(t, &hub.Options{ClientFiles: bundle, Parser: hub.MsgpackParser})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	res, body := get(t, srv, http.MethodGet, "/socket.io/socket.io.msgpack.min.js", nil)
+	assert.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(t, "application/javascript; charset=utf-8", res.Header.Get("Content-Type"))
+	assert.Contains(t, body, "var msgpack;")
+	res, body = get(t, srv, http.MethodGet, "/socket.io/socket.io.msgpack.min.js.map", nil)
+	assert.Equal(t, http.StatusOK, res.StatusCode, body)
+	assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"))
+}
+
 // TestClientFilesNotServed: without Options.ClientFiles, the bundle's URLs
 // answer 404 saying how to serve it, never Engine.IO's "Transport unknown".
 func TestClientFilesNotServed(t *testing.T) {

@@ -84,3 +84,23 @@ func ExampleSocket_On() {
 	fmt.Println(sum)
 	// Output: 5
 }
+
+// The msgpack parser: clients created with
+// parser: require("socket.io-msgpack-parser") (here a hubtest client
+// speaking it) exchange the same events, binary arguments as []byte.
+func ExampleOptions_parser() {
+	h := hub.New(&hub.Options{Parser: hub.MsgpackParser})
+	defer h.Shutdown(context.Background())
+	h.OnConnection(func(s *namespace.Socket) {
+		namespace.HandleAck(s, "size", func(_ context.Context, b []byte) (int, error) { return len(b), nil })
+	})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	conn, _ := hubtest.Dial(ctx, h, &hubtest.DialOptions{Parser: hub.MsgpackParser})
+	defer conn.Close()
+	s, _ := conn.Connect(ctx, "/", nil)
+	reply, _ := s.EmitWithAck(ctx, "size", []byte{1, 2, 3})
+	fmt.Println(h.Of("/").Name(), "parser", hub.MsgpackParser, "size:", string(reply.Raw(0)))
+	// Output: / parser msgpack size: 3
+}

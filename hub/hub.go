@@ -67,6 +67,17 @@ type (
 	// (Options.OnConnectionError); not to be confused with
 	// namespace.ConnectError, a middleware's refusal of a namespace.
 	ConnectionError = engineio.ConnectionError
+	// Parser is the packet encoding (Options.Parser).
+	Parser = namespace.Parser
+)
+
+// The parsers (Options.Parser).
+const (
+	// JSONParser is socket.io's default parser, the zero value.
+	JSONParser = namespace.JSONParser
+	// MsgpackParser is socket.io-msgpack-parser's; see
+	// namespace.MsgpackParser.
+	MsgpackParser = namespace.MsgpackParser
 )
 
 // Hub owns namespaces and rooms and emits events to clients through
@@ -156,8 +167,17 @@ type Options struct {
 	// bytes; a client further behind is disconnected. Default 4 MiB
 	// (transport.DefaultMaxQueueBytes).
 	MaxQueueBytes int64
-	// MaxAttachments bounds the binary attachments of one packet. Default 10.
+	// MaxAttachments bounds the binary attachments of one packet (with
+	// MsgpackParser: the binary values in one packet). Default 10.
 	MaxAttachments int
+	// Parser is the encoding of Socket.IO packets, socket.io's parser
+	// option: JSONParser (the default, socket.io-parser) or MsgpackParser
+	// (socket.io-msgpack-parser, for clients created with
+	// parser: require("socket.io-msgpack-parser")). All clients of a hub
+	// use the same one; another value is logged as an error and means
+	// JSONParser. The Redis adapter's messages do not depend on it:
+	// hubs with different parsers (and Node servers) may share one Redis.
+	Parser Parser
 	// Adapter creates each namespace's room adapter. Default room.NewMemory.
 	Adapter func(room.Local) room.Adapter
 	// MaxConnections bounds the client connections; further handshakes
@@ -248,10 +268,15 @@ func New(opts *Options) *Server {
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
+	if o.Parser != JSONParser && o.Parser != MsgpackParser {
+		o.Logger.Error("hub: unknown Options.Parser, using JSONParser", "parser", o.Parser.String())
+		o.Parser = JSONParser
+	}
 	s := &Server{opts: o, path: strings.TrimSuffix(o.Path, "/"), namespaces: make(map[string]*namespace.Namespace)}
 	s.clientOpts = &wiring.ClientOptions{
 		ConnectTimeout: o.ConnectTimeout,
 		MaxAttachments: o.MaxAttachments,
+		Parser:         uint8(o.Parser),
 		EventRate:      o.EventRate,
 		EventBurst:     o.EventBurst,
 		OnRateLimit:    func() { s.rateLimited.Add(1) },
@@ -275,7 +300,7 @@ func New(opts *Options) *Server {
 		AllowEIO3:         o.AllowEIO3,
 		Logger:            o.Logger,
 	})
-	s.client = newClientFiles(o.ClientFiles, o.Logger)
+	s.client = newClientFiles(o.ClientFiles, o.Parser, o.Logger)
 	s.Of("/")
 	return s
 }
@@ -398,7 +423,7 @@ func (s *Server) addDynamic(d dynamicNamespace) *namespace.Namespace {
 
 func (s *Server) nsConfig() *wiring.Config[*namespace.Recovery] {
 	return &wiring.Config[*namespace.Recovery]{Adapter: s.opts.Adapter, Logger: s.opts.Logger, Recovery: s.opts.ConnectionStateRecovery,
-		KeepEmptyChildren: s.opts.KeepEmptyChildNamespaces}
+		KeepEmptyChildren: s.opts.KeepEmptyChildNamespaces, Parser: uint8(s.opts.Parser)}
 }
 
 // resolve finds the namespace a client asks for: a static one, a live

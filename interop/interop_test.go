@@ -52,10 +52,11 @@ var suites = []string{
 	"events.test.mjs",
 	"eio3.test.mjs",
 	"eio3-browser.test.mjs",
+	"msgpack.test.mjs",
 }
 
 // nodePackages must be installed in interop/node_modules.
-var nodePackages = []string{"engine.io-client", "playwright-core", "socket.io-client", "socket.io-client-v2", "ws"}
+var nodePackages = []string{"engine.io-client", "playwright-core", "socket.io-client", "socket.io-client-v2", "socket.io-msgpack-parser", "ws"}
 
 // chromium is Debian's Chromium, which eio3-browser.test.mjs drives.
 const chromium = "/usr/bin/chromium"

@@ -3,6 +3,7 @@
 // and small promise utilities. No test logic lives here.
 
 import assert from "node:assert/strict";
+import msgpackParser from "socket.io-msgpack-parser";
 import WebSocket from "ws";
 
 /** host:port of the server under test (set by interop_test.go). */
@@ -24,6 +25,21 @@ export const STEP_TIMEOUT = 5000;
 
 /** Per-test timeout for node:test. */
 export const TEST_TIMEOUT = 20000;
+
+/**
+ * The parser the socket.io-client suites use: the default one, or with
+ * REALTIME_PARSER=msgpack (set by msgpack.test.mjs before it imports them)
+ * socket.io-msgpack-parser, against the same servers mounted with
+ * hub.MsgpackParser (/socket.io/ → /msgpack/, /recovery/ → /msgpack-recovery/).
+ */
+export const MSGPACK = process.env.REALTIME_PARSER === "msgpack";
+export const PARSER_NAME = MSGPACK ? " (msgpack parser)" : "";
+export function withParser(opts) {
+  if (!MSGPACK) return opts;
+  const path = { "/socket.io/": "/msgpack/", "/recovery/": "/msgpack-recovery/" }[opts.path];
+  assert.ok(path, `no msgpack server for path ${opts.path}`);
+  return { ...opts, path, parser: msgpackParser };
+}
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 

@@ -6,7 +6,7 @@
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { io } from "socket.io-client";
-import { HTTP_URL, STEP_TIMEOUT, TEST_TIMEOUT, once, withTimeout } from "./lib.mjs";
+import { HTTP_URL, PARSER_NAME, STEP_TIMEOUT, TEST_TIMEOUT, once, withParser, withTimeout } from "./lib.mjs";
 
 const sockets = [];
 after(() => sockets.forEach((s) => s.disconnect()));
@@ -17,15 +17,18 @@ const MODES = [
 ];
 
 for (const mode of MODES) {
-  describe(`recovery, ${mode.name}`, () => {
+  describe(`recovery, ${mode.name}${PARSER_NAME}`, () => {
     test("a cut mid-stream loses nothing", { timeout: TEST_TIMEOUT }, async () => {
-      const socket = io(HTTP_URL, {
-        path: "/recovery/",
-        forceNew: true,
-        transports: mode.transports,
-        reconnectionDelay: 50,
-        reconnectionDelayMax: 100,
-      });
+      const socket = io(
+        HTTP_URL,
+        withParser({
+          path: "/recovery/",
+          forceNew: true,
+          transports: mode.transports,
+          reconnectionDelay: 50,
+          reconnectionDelayMax: 100,
+        }),
+      );
       sockets.push(socket);
       await once(socket, "connect");
       assert.equal(socket.recovered, false, "a first connection is not a recovery");
@@ -54,12 +57,15 @@ for (const mode of MODES) {
     });
 
     test("after the window the client starts fresh", { timeout: TEST_TIMEOUT }, async () => {
-      const socket = io(HTTP_URL, {
-        path: "/recovery/",
-        forceNew: true,
-        transports: mode.transports,
-        reconnection: false,
-      });
+      const socket = io(
+        HTTP_URL,
+        withParser({
+          path: "/recovery/",
+          forceNew: true,
+          transports: mode.transports,
+          reconnection: false,
+        }),
+      );
       sockets.push(socket);
       await once(socket, "connect");
       const firstID = socket.id;

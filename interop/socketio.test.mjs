@@ -17,7 +17,7 @@
 import { describe, test, after } from "node:test";
 import assert from "node:assert/strict";
 import { io, Manager } from "socket.io-client";
-import { HTTP_URL, STEP_TIMEOUT, TEST_TIMEOUT, once, show, toBuffer, withTimeout } from "./lib.mjs";
+import { HTTP_URL, PARSER_NAME, STEP_TIMEOUT, TEST_TIMEOUT, once, show, toBuffer, withParser, withTimeout } from "./lib.mjs";
 
 const T = { timeout: TEST_TIMEOUT };
 
@@ -31,7 +31,7 @@ const sockets = [];
 after(() => sockets.forEach((s) => s.disconnect()));
 
 function baseOpts(mode, extra = {}) {
-  const opts = { path: "/socket.io/", forceNew: true, reconnection: false, timeout: STEP_TIMEOUT, ...extra };
+  const opts = withParser({ path: "/socket.io/", forceNew: true, reconnection: false, timeout: STEP_TIMEOUT, ...extra });
   if (mode.transports) opts.transports = mode.transports;
   return opts;
 }
@@ -126,7 +126,7 @@ const MIXED = [
 ];
 
 for (const mode of MODES) {
-  describe(`socket.io-client, ${mode.name}`, () => {
+  describe(`socket.io-client, ${mode.name}${PARSER_NAME}`, () => {
     test("connects to / with auth; the auth event echoes it", T, async () => {
       const auth = { token: "abc", n: 1, nested: { ok: true } };
       const { socket, auth: echoed } = await connect(mode, "/", { auth });
@@ -357,7 +357,7 @@ for (const mode of MODES) {
   });
 }
 
-describe("socket.io-client, mixed transports", () => {
+describe(`socket.io-client, mixed transports${PARSER_NAME}`, () => {
   test("a room broadcast reaches websocket, polling and upgraded clients alike (text and binary)", T, async () => {
     const room = `room-mixed-${Date.now()}`;
     const clients = [];

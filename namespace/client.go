@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"github.com/go-realtime/realtime/internal/socketio"
 	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/transport"
@@ -181,9 +182,12 @@ func (c *client) Receive(binary bool, data []byte) error {
 		p   *socketio.Packet
 		err error
 	)
-	if binary {
+	switch {
+	case Parser(c.opts.Parser) == MsgpackParser:
+		p, err = c.decodeMsgpack(binary, data, &pkt)
+	case binary:
 		p, err = c.decoder.AddBinary(data)
-	} else {
+	default:
 		p, err = c.decoder.AddTextTo(data, &pkt)
 	}
 	if err != nil || p == nil {
@@ -228,6 +232,19 @@ func (c *client) Receive(binary bool, data []byte) error {
 	}
 }
 
+// decodeMsgpack decodes a message of a client using the msgpack parser:
+// every packet is one binary message.
+func (c *client) decodeMsgpack(binary bool, data []byte, p *socketio.Packet) (*socketio.Packet, error) {
+	if !binary {
+		return nil, msgpack.ErrNotBinary
+	}
+	lim := msgpack.Limits{MaxAttachments: c.opts.MaxAttachments}
+	if err := msgpack.DecodePacket(data, lim, p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
 // refuse closes the connection of a client that sent packet p, which it may
 // not send in its state.
 func (c *client) refuse(p *socketio.Packet) error {
@@ -248,7 +265,9 @@ func (c *client) connect(name string, auth json.RawMessage) {
 		ns = c.resolve(name, auth)
 		if ns == nil {
 			p := socketio.Packet{Type: socketio.ConnectError, Namespace: name, Data: []byte(`{"message":"Invalid namespace"}`)}
-			_ = c.conn.Send(socketio.EncodeFrames(&p)...)
+			if frames, err := Parser(c.opts.Parser).encode(&p); err == nil {
+				_ = c.conn.Send(frames...)
+			}
 			return
 		}
 		s, rp, err = ns.connect(c, auth)
@@ -267,7 +286,12 @@ func (c *client) connect(name string, auth json.RawMessage) {
 		if c.v3ID != "" {
 			payload = ce.payloadV3
 		}
-		_ = c.conn.Send(ns.encodeSimple(socketio.ConnectError, payload())...)
+		if frames, err := ns.encodeSimple(socketio.ConnectError, payload()); err == nil {
+			_ = c.conn.Send(frames...)
+		} else {
+			loggerOf(c.opts).Error("namespace: CONNECT_ERROR cannot be encoded, closing", "namespace", name, "err", err)
+			_ = c.conn.Close()
+		}
 		return
 	}
 	c.mu.Lock()
@@ -294,7 +318,11 @@ func (c *client) connect(name string, auth json.RawMessage) {
 		reply = append(reply, `"}`...)
 	}
 	ctx := s.waitCtx()
-	if err := s.sendWait(ctx, ns.encodeSimple(socketio.Connect, reply)); err != nil {
+	frames, err := ns.encodeSimple(socketio.Connect, reply)
+	if err == nil {
+		err = s.sendWait(ctx, frames)
+	}
+	if err != nil {
 		s.closed(ReasonTransportError)
 		return
 	}

@@ -52,6 +52,7 @@ func (l *listeners) snapshot() ([]Middleware, []func(*Socket)) {
 type Namespace struct {
 	name      string
 	cfg       config
+	parser    Parser // cfg.Parser
 	adapter   room.Adapter
 	logger    *slog.Logger
 	listeners *listeners
@@ -78,7 +79,7 @@ func newNamespace(name string, cfg *config) *Namespace {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
-	n := &Namespace{name: name, cfg: c, logger: c.Logger, listeners: &listeners{}, sockets: make(map[string]*Socket)}
+	n := &Namespace{name: name, cfg: c, parser: Parser(c.Parser), logger: c.Logger, listeners: &listeners{}, sockets: make(map[string]*Socket)}
 	if c.Recovery != nil {
 		n.recovery = newRecoveryStore(*c.Recovery)
 	}
@@ -290,7 +291,7 @@ func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool)
 		return nil, err
 	}
 	p := socketio.ArgsPacket{Type: socketio.Event, Namespace: n.name, ID: id, HasID: hasID, Name: event, Args: args}
-	frames, err := p.Frames()
+	frames, err := n.parser.encodeArgs(&p)
 	if err != nil {
 		return nil, fmt.Errorf("namespace: emit %q: %w", event, err)
 	}
@@ -298,9 +299,10 @@ func (n *Namespace) encodeEvent(event string, args []any, id uint64, hasID bool)
 }
 
 // encodeSimple encodes a packet without attachments for this namespace.
-func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) []transport.Frame {
+// It fails only with the msgpack parser, on data that is not valid JSON.
+func (n *Namespace) encodeSimple(t socketio.PacketType, data []byte) ([]transport.Frame, error) {
 	p := socketio.Packet{Type: t, Namespace: n.name, Data: data}
-	return socketio.EncodeFrames(&p)
+	return n.parser.encode(&p)
 }
 
 // connect runs the middlewares for a socket of client c and, if they all
@@ -483,7 +485,15 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 	if onAck != nil {
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
-	frames := socketio.EncodeFrames(&pkt)
+	frames, err := n.parser.encode(&pkt)
+	if err != nil {
+		// Only the msgpack parser fails, on JSON no encoder of ours writes.
+		n.logger.Error("namespace: broadcast cannot be encoded, not sent", "namespace", n.name, "err", err)
+		clear(targets)
+		*buf = targets[:0]
+		socketsPool.Put(buf)
+		return 0
+	}
 	if flags.NoCompress {
 		markNoCompress(frames)
 	}

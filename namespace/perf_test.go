@@ -181,6 +181,29 @@ func TestEchoAckAllocs(t *testing.T) {
 	assert.Equal(t, `4317[{"a":"payload"}]`, conn.lastText())
 }
 
+// TestSocketEmitAllocs keeps Socket.Emit at two allocations (the frame's
+// text and the frame slice): the arguments stay on the caller's stack,
+// which the msgpack parser's encoder must not change (it once made every
+// emit's arguments escape, with the JSON parser too).
+func TestSocketEmitAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates")
+	}
+	conn := &lastConn{}
+	var sock *namespace.Socket
+	ns := benchNamespace()
+	ns.OnConnection(func(s *namespace.Socket) { sock = s })
+	c := connectClient(t, ns, conn, namespace.Handshake{})
+	defer c.Closed(namespace.ReasonTransportClose)
+	allocs := testing.AllocsPerRun(200, func() {
+		if err := sock.Emit("message", "hello", 42); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.LessOrEqual(t, allocs, 2.0)
+	assert.Equal(t, `42["message","hello",42]`, conn.lastText())
+}
+
 // BenchmarkSocketEmit measures Socket.Emit of a small event.
 func BenchmarkSocketEmit(b *testing.B) {
 	conn := &lastConn{}

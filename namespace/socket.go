@@ -326,7 +326,7 @@ func (s *Socket) encodeOut(event string, args []any, id uint64, hasID bool) ([]t
 		return nil, fmt.Errorf("%w: outgoing listener for %q", ErrPanicked, event)
 	}
 	pkt := socketio.Packet{Type: socketio.Event, Namespace: s.ns.name, ID: id, HasID: hasID, Data: data, Attachments: atts}
-	return socketio.EncodeFrames(&pkt), nil
+	return s.ns.parser.encode(&pkt)
 }
 
 // notifyOutgoing runs the OnAnyOutgoing listeners for the event whose JSON
@@ -407,7 +407,9 @@ func (s *Socket) disconnectWith(reason string) {
 	if !s.connected.Load() {
 		return
 	}
-	_ = s.send(s.ns.encodeSimple(socketio.Disconnect, nil))
+	if frames, err := s.ns.encodeSimple(socketio.Disconnect, nil); err == nil {
+		_ = s.send(frames)
+	}
 	s.closed(reason)
 }
 
@@ -653,7 +655,7 @@ func (in *inbound) ack(args ...any) error {
 	}
 	s := in.s
 	p := socketio.ArgsPacket{Type: socketio.Ack, Namespace: s.ns.name, ID: in.id, HasID: true, Args: args, Trusted: in.received}
-	frames, err := p.Frames()
+	frames, err := s.ns.parser.encodeArgs(&p)
 	if err != nil {
 		return fmt.Errorf("namespace: ack: %w", err)
 	}
@@ -669,12 +671,12 @@ func (in *inbound) ackOr(result any) error {
 	}
 	s := in.s
 	p := socketio.ArgsPacket{Type: socketio.Ack, Namespace: s.ns.name, ID: in.id, HasID: true, Args: []any{result}}
-	frames, err := p.Frames()
+	frames, err := s.ns.parser.encodeArgs(&p)
 	var encErr error
 	if err != nil {
 		encErr = fmt.Errorf("namespace: ack: %w", err)
 		p.Args = []any{AckError{Error: encErr.Error()}}
-		if frames, err = p.Frames(); err != nil {
+		if frames, err = s.ns.parser.encodeArgs(&p); err != nil {
 			return encErr
 		}
 	}

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/hub"
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"github.com/go-realtime/realtime/internal/socketio"
 	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
@@ -60,12 +61,16 @@ type DialOptions struct {
 	Header     http.Header
 	Query      url.Values
 	RemoteAddr string
+	// Parser is the client's parser; it must be the hub's (hub.Options.Parser).
+	// Default hub.JSONParser.
+	Parser hub.Parser
 }
 
 // Conn is a client connection (one Engine.IO session) to a hub.
 type Conn struct {
-	pipe *memory.Conn
-	sid  string
+	pipe   *memory.Conn
+	sid    string
+	parser hub.Parser
 
 	sent     atomic.Uint64 // frames sent to the server
 	handled  atomic.Uint64 // frames the server has handled
@@ -104,7 +109,7 @@ func Dial(ctx context.Context, h hub.Hub, opts *DialOptions) (*Conn, error) {
 		r.RemoteAddr = "127.0.0.1:1"
 	}
 	serverEnd, clientEnd := memory.Pipe(transport.Params{})
-	c := &Conn{pipe: clientEnd, opened: make(chan struct{}), done: make(chan struct{}), sockets: make(map[string]*Socket),
+	c := &Conn{pipe: clientEnd, parser: o.Parser, opened: make(chan struct{}), done: make(chan struct{}), sockets: make(map[string]*Socket),
 		progress: make(chan struct{})}
 	clientEnd.Start(c)
 	h.ServeConn(serverSide{serverEnd, c}, r)
@@ -137,6 +142,18 @@ func (c *Conn) Close() error { return c.pipe.Close() }
 
 // Send writes raw Engine.IO frames, for tests of malformed input.
 func (c *Conn) Send(frames ...transport.Frame) error { return c.send(frames...) }
+
+// sendPacket encodes p with the connection's parser and sends it.
+func (c *Conn) sendPacket(p *socketio.Packet) error {
+	if c.parser != hub.MsgpackParser {
+		return c.send(socketio.EncodeFrames(p)...)
+	}
+	frames, err := msgpack.EncodeFrames(p)
+	if err != nil {
+		return err
+	}
+	return c.send(frames...)
+}
 
 // send writes frames to the server, counting them for Sync.
 func (c *Conn) send(frames ...transport.Frame) error {
@@ -224,7 +241,7 @@ func (c *Conn) connectSocket(ctx context.Context, nsp string, auth any, prevPID 
 	c.sockets[nsp] = s
 	c.mu.Unlock()
 	p := socketio.Packet{Type: socketio.Connect, Namespace: nsp, Data: data}
-	if err := c.send(socketio.EncodeFrames(&p)...); err != nil {
+	if err := c.sendPacket(&p); err != nil {
 		return nil, fmt.Errorf("hubtest: %w", err)
 	}
 	select {
@@ -260,6 +277,13 @@ func (c *Conn) Recover(ctx context.Context, old *Socket, auth map[string]any) (*
 
 // HandleFrame implements transport.Handler for the client end.
 func (c *Conn) HandleFrame(f transport.Frame) error {
+	if f.Binary && c.parser == hub.MsgpackParser {
+		var p socketio.Packet
+		if err := msgpack.DecodePacket(f.Data, msgpack.Limits{MaxAttachments: 1 << 16, MaxDepth: 1000}, &p); err != nil {
+			return err
+		}
+		return c.packet(&p, nil)
+	}
 	if f.Binary {
 		return c.packet(c.decoder.AddBinary(f.Data))
 	}
@@ -281,6 +305,9 @@ func (c *Conn) HandleFrame(f transport.Frame) error {
 	case '1':
 		_ = c.pipe.Close()
 	case '4':
+		if c.parser == hub.MsgpackParser {
+			return fmt.Errorf("%w: text packet with the msgpack parser: %q", ErrProtocol, f.Data)
+		}
 		return c.packet(c.decoder.AddText(f.Data[1:]))
 	case '6':
 	default:
@@ -480,7 +507,7 @@ func (s *Socket) send(t socketio.PacketType, event string, args []any, id uint64
 		return fmt.Errorf("%w: %s", ErrClosed, s.Reason())
 	default:
 	}
-	if err := s.conn.send(socketio.EncodeFrames(&p)...); err != nil {
+	if err := s.conn.sendPacket(&p); err != nil {
 		return fmt.Errorf("hubtest: %w", err)
 	}
 	return nil
@@ -491,7 +518,7 @@ func (s *Socket) Disconnect() error {
 	p := socketio.Packet{Type: socketio.Disconnect, Namespace: s.nsp}
 	s.conn.forget(s)
 	s.end("io client disconnect")
-	return s.conn.send(socketio.EncodeFrames(&p)...)
+	return s.conn.sendPacket(&p)
 }
 
 func (s *Socket) event(p *socketio.Packet) error {

@@ -142,6 +142,17 @@ func decode(p *Packet, text []byte, maxAtt, maxDepth int, nspCache *string) erro
 	return nil
 }
 
+// CheckPayload reports whether data, a present payload in valid UTF-8, is
+// one the decoder accepts for a packet of type t (an object for Connect, an
+// array starting with a non-reserved event name for Event, ...), as
+// [Packet.Validate] checks it. Other codecs that produce packets in this
+// package's form (msgpack) apply it to what they decoded. The error wraps
+// ErrInvalidPacket. maxDepth bounds the nesting of arrays and objects as
+// Decoder.MaxDepth does (< 0: no bound of our own).
+func CheckPayload(t PacketType, data []byte, maxDepth int) error {
+	return checkPayload(t, data, maxDepth)
+}
+
 // checkPayload applies the reference's isPayloadValid to a present payload.
 // maxDepth < 0 means no limit beyond encoding/json's own.
 func checkPayload(t PacketType, data []byte, maxDepth int) error {

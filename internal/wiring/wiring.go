@@ -64,6 +64,9 @@ type ClientOptions struct {
 	ConnectTimeout time.Duration
 	// MaxAttachments bounds the binary attachments of one packet. Default 10.
 	MaxAttachments int
+	// Parser is the packet encoding, a namespace.Parser; it must be the
+	// namespaces' (Config.Parser).
+	Parser uint8
 	// EventRate, when positive, bounds the events per second one socket may
 	// send, with bursts of EventBurst (default: EventRate, at least 1). A
 	// socket that sends faster is disconnected, and OnRateLimit is called.
@@ -88,6 +91,8 @@ type Config[R any] struct {
 	// last socket leaves (by default they are removed, their adapters
 	// closed).
 	KeepEmptyChildren bool
+	// Parser is the packet encoding, a namespace.Parser.
+	Parser uint8
 }
 
 // Impl is namespace's implementation. N is *namespace.Namespace, H

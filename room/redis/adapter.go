@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"github.com/go-realtime/realtime/room"
 )
 
@@ -166,12 +167,12 @@ func (a *Adapter) onBroadcast(channel, payload string) {
 			return
 		}
 	}
-	rd := mpReader{b: bytesOf(payload)}
-	if n, err := rd.arrayLen(); err != nil || n < 3 {
+	rd := msgpack.NewReader(bytesOf(payload), 0)
+	if n, err := rd.ArrayLen(); err != nil || n < 3 {
 		a.node.log.Debug("redis: malformed broadcast", "channel", channel, "err", err)
 		return
 	}
-	uid, err := rd.scalarString()
+	uid, err := rd.ScalarString()
 	if err != nil || uid == a.node.uid {
 		return
 	}
@@ -380,12 +381,12 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	if a.node.mode != "" {
 		b, err = a.encodeShardBroadcast(id, p, opts, timeoutMS)
 	} else {
-		b = appendMapLen(nil, 5)
-		b = appendStr(appendStr(b, "uid"), a.node.uid)
-		b = appendStr(appendStr(b, "requestId"), id)
-		b = appendInt(appendStr(b, "type"), reqBroadcast)
-		b, err = appendPacket(appendStr(b, "packet"), p, a.name)
-		b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
+		b = msgpack.AppendMapLen(nil, 5)
+		b = msgpack.AppendStr(msgpack.AppendStr(b, "uid"), a.node.uid)
+		b = msgpack.AppendStr(msgpack.AppendStr(b, "requestId"), id)
+		b = msgpack.AppendInt(msgpack.AppendStr(b, "type"), reqBroadcast)
+		b, err = appendPacket(msgpack.AppendStr(b, "packet"), p, a.name)
+		b = appendOpts(msgpack.AppendStr(b, "opts"), opts, timeoutMS)
 	}
 	if err != nil {
 		return fmt.Errorf("redis: broadcast: %w", err)
@@ -694,8 +695,8 @@ func (a *Adapter) handleRequest(req jsonRequest) {
 
 // onMsgpackRequest handles a BROADCAST request (msgpack-encoded).
 func (a *Adapter) onMsgpackRequest(b []byte) {
-	r := mpReader{b: b}
-	n, err := r.mapLen()
+	r := msgpack.NewReader(b, 0)
+	n, err := r.MapLen()
 	if err != nil {
 		a.node.log.Debug("redis: malformed request", "err", err)
 		return
@@ -707,24 +708,24 @@ func (a *Adapter) onMsgpackRequest(b []byte) {
 		opts    room.Options
 	)
 	for range n {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err == nil {
 			switch string(key) {
 			case "uid":
-				uid, err = r.scalarString()
+				uid, err = r.ScalarString()
 				if err == nil && uid == a.node.uid {
 					return // our own
 				}
 			case "requestId":
-				id, err = r.scalarString()
+				id, err = r.ScalarString()
 			case "type":
-				typ, err = r.int()
+				typ, err = r.Int()
 			case "packet":
 				pkt, err = readPacket(&r)
 			case "opts":
 				opts, err = readOpts(&r)
 			default:
-				err = r.skip()
+				err = r.Skip()
 			}
 		}
 		if err != nil {

@@ -65,6 +65,12 @@ func newNode(t testing.TB, srv *redisServer, opts *redis.Options) *hub.Server {
 // newNodeOn is newNode with a client of the test's own.
 func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *hub.Server {
 	t.Helper()
+	return newParserNode(t, rdb, opts, hub.JSONParser)
+}
+
+// newParserNode is newNodeOn with the hub's parser.
+func newParserNode(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options, parser hub.Parser) *hub.Server {
+	t.Helper()
 	var o redis.Options
 	if opts != nil {
 		o = *opts
@@ -72,14 +78,14 @@ func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *
 	if o.Logger == nil {
 		o.Logger = quiet
 	}
-	return newTestHub(t, redis.New(rdb, &o))
+	return newTestHub(t, redis.New(rdb, &o), parser)
 }
 
-// newTestHub starts a hub on the adapter factory with the standard test
-// handlers (see newNode).
-func newTestHub(t testing.TB, adapter func(room.Local) room.Adapter) *hub.Server {
+// newTestHub starts a hub on the adapter factory, with parser, and the
+// standard test handlers (see newNode).
+func newTestHub(t testing.TB, adapter func(room.Local) room.Adapter, parser hub.Parser) *hub.Server {
 	t.Helper()
-	h := hub.New(&hub.Options{Adapter: adapter, Logger: quiet})
+	h := hub.New(&hub.Options{Adapter: adapter, Logger: quiet, Parser: parser})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -102,8 +108,14 @@ func adapterOf(ns *namespace.Namespace) *redis.Adapter { return ns.Adapter().(*r
 
 func connect(t testing.TB, h *hub.Server, auth *testAuth) *hubtest.Socket {
 	t.Helper()
+	return connectParser(t, h, auth, hub.JSONParser)
+}
+
+// connectParser is connect for a client using parser (the hub's).
+func connectParser(t testing.TB, h *hub.Server, auth *testAuth, parser hub.Parser) *hubtest.Socket {
+	t.Helper()
 	ctx := testCtx(t)
-	c, err := hubtest.Dial(ctx, h, nil)
+	c, err := hubtest.Dial(ctx, h, &hubtest.DialOptions{Parser: parser})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = c.Close() })
 	var a any

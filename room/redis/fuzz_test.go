@@ -3,62 +3,11 @@ package redis
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"testing"
 
 	"github.com/go-realtime/realtime/room"
 )
-
-// FuzzMsgpackToJSON: any input either fails cleanly or transcodes to valid
-// JSON whose placeholders name the attachments found, and which transcodes
-// back to msgpack.
-func FuzzMsgpackToJSON(f *testing.F) {
-	for _, s := range []string{notepackBroadcast, notepackAck, notepackNumbers, "c0", "91c40101", "d6ff00000000", "8201a1780202"} {
-		b, _ := hexDecode(s)
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		r := mpReader{b: data}
-		var atts [][]byte
-		out, err := r.appendJSON(nil, &atts, 0)
-		if err != nil {
-			return
-		}
-		if !json.Valid(out) {
-			t.Fatalf("invalid JSON %q from %x", out, data)
-		}
-		if _, err := appendJSONAsMsgpack(nil, out, atts); err != nil {
-			t.Fatalf("JSON %q does not transcode back: %v", out, err)
-		}
-		r = mpReader{b: data}
-		if err := r.skip(); err != nil {
-			t.Fatalf("skip fails where appendJSON succeeded: %v", err)
-		}
-	})
-}
-
-// FuzzJSONToMsgpack: valid JSON transcodes (unless a placeholder names a
-// missing attachment) to msgpack that reads back as valid JSON.
-func FuzzJSONToMsgpack(f *testing.F) {
-	for _, s := range []string{`["ev",{"_placeholder":true,"num":0},1.5,-3,"é\u0001"]`, `{"a":[null,true,false]}`, `"\ud83d\ude00"`, `1e400`, `-0.0`, `[[[]]]`} {
-		f.Add(s)
-	}
-	atts := [][]byte{{1}, {2, 3}}
-	f.Fuzz(func(t *testing.T, doc string) {
-		mp, err := appendJSONAsMsgpack(nil, []byte(doc), atts)
-		if err != nil {
-			return
-		}
-		if !json.Valid([]byte(doc)) {
-			t.Fatalf("accepted invalid JSON %q", doc)
-		}
-		r := mpReader{b: mp}
-		var got [][]byte
-		back, err := r.appendJSON(nil, &got, 0)
-		if err != nil || !json.Valid(back) || r.pos != len(mp) {
-			t.Fatalf("%q -> %x -> %q, %v", doc, mp, back, err)
-		}
-	})
-}
 
 // FuzzBroadcastMessage feeds arbitrary bytes to the decoding of broadcast
 // messages, requests and responses: no panic, no hang.
@@ -68,9 +17,9 @@ func FuzzBroadcastMessage(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r := mpReader{b: data}
-		if n, err := r.arrayLen(); err == nil && n >= 3 {
-			if _, err := r.scalarString(); err == nil {
+		r := msgpack.NewReader(data, 0)
+		if n, err := r.ArrayLen(); err == nil && n >= 3 {
+			if _, err := r.ScalarString(); err == nil {
 				if _, err := readPacket(&r); err == nil {
 					_, _ = readOpts(&r)
 				}

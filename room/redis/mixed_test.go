@@ -228,6 +228,32 @@ type nodeSocket struct {
 	} `json:"handshake"`
 }
 
+// roomBroadcastFromGo broadcasts to room from h, with binary arguments,
+// and checks that the clients in it (names of the driver's clients) get it.
+func roomBroadcastFromGo(t *testing.T, d *nodeDriver, h *hub.Server, room string, inR ...string) {
+	t.Helper()
+	require.NoError(t, h.To(room).Emit("from-go", "hi", []byte{1, 2, 255}, map[string]any{"b": []byte("x")}))
+	for _, c := range inR {
+		l := d.expect(c, "from-go", `"hi"`)
+		require.Len(t, l.Args, 3)
+		assert.JSONEq(t, bin([]byte{1, 2, 255}), string(l.Args[1]))
+		assert.JSONEq(t, `{"b":`+bin([]byte("x"))+`}`, string(l.Args[2]))
+	}
+}
+
+// roomBroadcastFromNode is roomBroadcastFromGo from the Node server.
+func roomBroadcastFromNode(t *testing.T, d *nodeDriver, room string, inR ...string) {
+	t.Helper()
+	d.call(nil, "emit", map[string]any{"rooms": []string{room}, "event": "from-node",
+		"args": []any{"yo", json.RawMessage(bin([]byte{9, 8})), map[string]any{"n": 1.5}}})
+	for _, c := range inR {
+		l := d.expect(c, "from-node", `"yo"`)
+		require.Len(t, l.Args, 3)
+		assert.JSONEq(t, bin([]byte{9, 8}), string(l.Args[1]))
+		assert.JSONEq(t, `{"n":1.5}`, string(l.Args[2]))
+	}
+}
+
 // A Node.js socket.io server with @socket.io/redis-adapter 8.x and a Go hub
 // on one Redis, with the official client connected to each.
 func TestMixedCluster(t *testing.T) {
@@ -305,25 +331,12 @@ func runMixed(t *testing.T, h *hub.Server, d *nodeDriver, mx mixedEnv) map[strin
 	assert.Equal(t, 2, count, "Node counts the Go hub as a node")
 
 	t.Run("Go room broadcast reaches both sides, binary inline", func(t *testing.T) {
-		require.NoError(t, h.To(rR).Emit("from-go", "hi", []byte{1, 2, 255}, map[string]any{"b": []byte("x")}))
-		for _, c := range []string{"nA", "gA"} {
-			l := d.expect(c, "from-go", `"hi"`)
-			require.Len(t, l.Args, 3)
-			assert.JSONEq(t, bin([]byte{1, 2, 255}), string(l.Args[1]))
-			assert.JSONEq(t, `{"b":`+bin([]byte("x"))+`}`, string(l.Args[2]))
-		}
+		roomBroadcastFromGo(t, d, h, rR, "nA", "gA")
 		markerFromGo(1)
 	})
 
 	t.Run("Node room broadcast reaches both sides, binary inline", func(t *testing.T) {
-		d.call(nil, "emit", map[string]any{"rooms": []string{rR}, "event": "from-node",
-			"args": []any{"yo", json.RawMessage(bin([]byte{9, 8})), map[string]any{"n": 1.5}}})
-		for _, c := range []string{"nA", "gA"} {
-			l := d.expect(c, "from-node", `"yo"`)
-			require.Len(t, l.Args, 3)
-			assert.JSONEq(t, bin([]byte{9, 8}), string(l.Args[1]))
-			assert.JSONEq(t, `{"n":1.5}`, string(l.Args[2]))
-		}
+		roomBroadcastFromNode(t, d, rR, "nA", "gA")
 		markerFromNode(2)
 		// With exceptions: everyone but the room r.
 		d.call(nil, "emit", map[string]any{"except": []string{rR}, "event": "not-r", "args": []any{1}})

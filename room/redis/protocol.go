@@ -2,6 +2,7 @@ package redis
 
 import (
 	"encoding/json"
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"unsafe"
 
 	"github.com/go-realtime/realtime/internal/socketio"
@@ -173,28 +174,28 @@ type decodedPacket struct {
 }
 
 // readPacket reads a msgpack socket.io packet {type, data, nsp, ...}.
-func readPacket(r *mpReader) (decodedPacket, error) {
+func readPacket(r *msgpack.Reader) (decodedPacket, error) {
 	var p decodedPacket
 	p.nsp = "/"
-	n, err := r.mapLen()
+	n, err := r.MapLen()
 	if err != nil {
 		return p, err
 	}
 	for range n {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return p, err
 		}
 		switch string(key) {
 		case "type":
-			p.typ, err = r.int()
+			p.typ, err = r.Int()
 		case "nsp":
-			p.nsp, err = r.scalarString()
+			p.nsp, err = r.ScalarString()
 		case "data":
-			p.data, err = r.appendJSON(nil, &p.atts, 0)
+			p.data, err = r.AppendJSON(nil, &p.atts)
 			p.ok = err == nil
 		default:
-			err = r.skip()
+			err = r.Skip()
 		}
 		if err != nil {
 			return p, err
@@ -204,26 +205,26 @@ func readPacket(r *mpReader) (decodedPacket, error) {
 }
 
 // readOpts reads msgpack broadcast options {rooms, except, flags}.
-func readOpts(r *mpReader) (room.Options, error) {
+func readOpts(r *msgpack.Reader) (room.Options, error) {
 	var o room.Options
-	n, err := r.mapLen()
+	n, err := r.MapLen()
 	if err != nil {
 		return o, err
 	}
 	for range n {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return o, err
 		}
 		switch string(key) {
 		case "rooms":
-			o.Rooms, err = r.strings()
+			o.Rooms, err = r.Strings()
 		case "except":
-			o.Except, err = r.strings()
+			o.Except, err = r.Strings()
 		case "flags":
 			o.Flags, err = readFlags(r)
 		default:
-			err = r.skip()
+			err = r.Skip()
 		}
 		if err != nil {
 			return o, err
@@ -232,14 +233,14 @@ func readOpts(r *mpReader) (room.Options, error) {
 	return o, nil
 }
 
-func readFlags(r *mpReader) (room.Flags, error) {
+func readFlags(r *msgpack.Reader) (room.Flags, error) {
 	var f room.Flags
-	n, err := r.mapLen()
+	n, err := r.MapLen()
 	if err != nil {
 		return f, err
 	}
 	for range n {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return f, err
 		}
@@ -251,7 +252,7 @@ func readFlags(r *mpReader) (room.Flags, error) {
 			compress, err = readFlag(r, true)
 			f.NoCompress = !compress
 		default:
-			err = r.skip()
+			err = r.Skip()
 		}
 		if err != nil {
 			return f, err
@@ -261,23 +262,23 @@ func readFlags(r *mpReader) (room.Flags, error) {
 }
 
 // readFlag reads a boolean flag; anything else (nil, a number) is def.
-func readFlag(r *mpReader, def bool) (bool, error) {
-	c, err := r.peek()
+func readFlag(r *msgpack.Reader, def bool) (bool, error) {
+	c, err := r.Peek()
 	if err != nil {
 		return def, err
 	}
 	if c == 0xc2 || c == 0xc3 {
-		return r.bool()
+		return r.Bool()
 	}
-	return def, r.skip()
+	return def, r.Skip()
 }
 
 // appendOpts writes broadcast options as the Node adapter does.
 func appendOpts(b []byte, opts room.Options, timeoutMS int64) []byte {
-	b = appendMapLen(b, 3)
-	b = appendStrings(appendStr(b, "rooms"), opts.Rooms)
-	b = appendStrings(appendStr(b, "except"), opts.Except)
-	b = appendStr(b, "flags")
+	b = msgpack.AppendMapLen(b, 3)
+	b = msgpack.AppendStrings(msgpack.AppendStr(b, "rooms"), opts.Rooms)
+	b = msgpack.AppendStrings(msgpack.AppendStr(b, "except"), opts.Except)
+	b = msgpack.AppendStr(b, "flags")
 	nf := 0
 	if opts.Flags.Volatile {
 		nf++
@@ -288,15 +289,15 @@ func appendOpts(b []byte, opts room.Options, timeoutMS int64) []byte {
 	if opts.Flags.NoCompress {
 		nf++
 	}
-	b = appendMapLen(b, nf)
+	b = msgpack.AppendMapLen(b, nf)
 	if opts.Flags.Volatile {
-		b = appendBool(appendStr(b, "volatile"), true)
+		b = msgpack.AppendBool(msgpack.AppendStr(b, "volatile"), true)
 	}
 	if opts.Flags.NoCompress {
-		b = appendBool(appendStr(b, "compress"), false)
+		b = msgpack.AppendBool(msgpack.AppendStr(b, "compress"), false)
 	}
 	if timeoutMS > 0 {
-		b = appendInt(appendStr(b, "timeout"), timeoutMS)
+		b = msgpack.AppendInt(msgpack.AppendStr(b, "timeout"), timeoutMS)
 	}
 	return b
 }
@@ -305,14 +306,14 @@ func appendOpts(b []byte, opts room.Options, timeoutMS int64) []byte {
 // arguments go inline as bin values (the type stays EVENT: socket.io
 // decides on BINARY_EVENT when it encodes for its clients).
 func appendPacket(b []byte, p *room.Packet, nsp string) ([]byte, error) {
-	b = appendMapLen(b, 3)
-	b = appendInt(appendStr(b, "type"), packetEvent)
-	b = appendStr(b, "data")
-	b, err := appendJSONAsMsgpack(b, p.Data, p.Attachments)
+	b = msgpack.AppendMapLen(b, 3)
+	b = msgpack.AppendInt(msgpack.AppendStr(b, "type"), packetEvent)
+	b = msgpack.AppendStr(b, "data")
+	b, err := msgpack.AppendFromJSON(b, p.Data, p.Attachments)
 	if err != nil {
 		return b, err
 	}
-	return appendStr(appendStr(b, "nsp"), nsp), nil
+	return msgpack.AppendStr(msgpack.AppendStr(b, "nsp"), nsp), nil
 }
 
 // msgpackResponse is a decoded msgpack response (BROADCAST_ACK).
@@ -325,36 +326,36 @@ type msgpackResponse struct {
 
 func readMsgpackResponse(b []byte) (msgpackResponse, error) {
 	var out msgpackResponse
-	r := mpReader{b: b}
-	n, err := r.mapLen()
+	r := msgpack.NewReader(b, 0)
+	n, err := r.MapLen()
 	if err != nil {
 		return out, err
 	}
 	var packet, args []byte
 	var hasPacket bool
 	for range n {
-		key, err := r.strBytes()
+		key, err := r.StrBytes()
 		if err != nil {
 			return out, err
 		}
 		switch string(key) {
 		case "type":
-			out.typ, err = r.int()
+			out.typ, err = r.Int()
 		case "requestId":
-			out.requestID, err = r.scalarString()
+			out.requestID, err = r.ScalarString()
 		case "packet":
 			hasPacket = true
-			packet, err = r.appendJSON(nil, &out.atts, 0)
+			packet, err = r.AppendJSON(nil, &out.atts)
 		case "args":
 			var atts [][]byte
-			args, err = r.appendJSON(nil, &atts, 0)
+			args, err = r.AppendJSON(nil, &atts)
 			if err == nil && len(args) > 0 && args[0] == '[' {
 				out.atts = atts // args wins over packet
 			} else {
 				args = nil
 			}
 		default:
-			err = r.skip()
+			err = r.Skip()
 		}
 		if err != nil {
 			return out, err
@@ -375,12 +376,12 @@ func readMsgpackResponse(b []byte) (msgpackResponse, error) {
 // first answer argument (all a Node.js requester reads); args holds them
 // all when there is not exactly one.
 func appendAckResponse(b []byte, requestID string, ack room.Ack) ([]byte, error) {
-	arr, err := appendJSONAsMsgpack(nil, ack.Data, ack.Attachments)
+	arr, err := msgpack.AppendFromJSON(nil, ack.Data, ack.Attachments)
 	if err != nil {
 		return b, err
 	}
-	r := mpReader{b: arr}
-	n, err := r.arrayLen()
+	r := msgpack.NewReader(arr, 0)
+	n, err := r.ArrayLen()
 	if err != nil {
 		return b, err
 	}
@@ -391,18 +392,18 @@ func appendAckResponse(b []byte, requestID string, ack room.Ack) ([]byte, error)
 	if n != 1 {
 		fields++
 	}
-	b = appendMapLen(b, fields)
-	b = appendInt(appendStr(b, "type"), reqBroadcastAck)
-	b = appendStr(appendStr(b, "requestId"), requestID)
+	b = msgpack.AppendMapLen(b, fields)
+	b = msgpack.AppendInt(msgpack.AppendStr(b, "type"), reqBroadcastAck)
+	b = msgpack.AppendStr(msgpack.AppendStr(b, "requestId"), requestID)
 	if n > 0 {
-		start := r.pos
-		if err := r.skip(); err != nil {
+		start := r.Offset()
+		if err := r.Skip(); err != nil {
 			return b, err
 		}
-		b = append(appendStr(b, "packet"), arr[start:r.pos]...)
+		b = append(msgpack.AppendStr(b, "packet"), arr[start:r.Offset()]...)
 	}
 	if n != 1 {
-		b = append(appendStr(b, "args"), arr...)
+		b = append(msgpack.AppendStr(b, "args"), arr...)
 	}
 	return b, nil
 }

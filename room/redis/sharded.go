@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 
+	"github.com/go-realtime/realtime/internal/msgpack"
 	"github.com/go-realtime/realtime/room"
 )
 
@@ -245,14 +246,14 @@ func (a *Adapter) encodeShardBroadcast(id string, p *room.Packet, opts room.Opti
 	if id != "" {
 		n++
 	}
-	b = appendMapLen(b, n)
-	b, err := appendPacket(appendStr(b, "packet"), p, a.name)
+	b = msgpack.AppendMapLen(b, n)
+	b, err := appendPacket(msgpack.AppendStr(b, "packet"), p, a.name)
 	if err != nil {
 		return nil, fmt.Errorf("redis: broadcast: %w", err)
 	}
-	b = appendOpts(appendStr(b, "opts"), opts, timeoutMS)
+	b = appendOpts(msgpack.AppendStr(b, "opts"), opts, timeoutMS)
 	if id != "" {
-		b = appendStr(appendStr(b, "requestId"), id)
+		b = msgpack.AppendStr(msgpack.AppendStr(b, "requestId"), id)
 	}
 	return b, nil
 }
@@ -260,11 +261,11 @@ func (a *Adapter) encodeShardBroadcast(id string, p *room.Packet, opts room.Opti
 // appendShardHeader writes a msgpack message's map header and its uid,
 // nsp and type, up to the key "data".
 func (a *Adapter) appendShardHeader(b []byte, typ int) []byte {
-	b = appendMapLen(b, 4)
-	b = appendStr(appendStr(b, "uid"), a.node.uid)
-	b = appendStr(appendStr(b, "nsp"), a.name)
-	b = appendInt(appendStr(b, "type"), int64(typ))
-	return appendStr(b, "data")
+	b = msgpack.AppendMapLen(b, 4)
+	b = msgpack.AppendStr(msgpack.AppendStr(b, "uid"), a.node.uid)
+	b = msgpack.AppendStr(msgpack.AppendStr(b, "nsp"), a.name)
+	b = msgpack.AppendInt(msgpack.AppendStr(b, "type"), int64(typ))
+	return msgpack.AppendStr(b, "data")
 }
 
 // encodeShardAck encodes a BROADCAST_ACK answer: packet is the first
@@ -278,35 +279,35 @@ func (a *Adapter) encodeShardAck(id string, ack room.Ack) ([]byte, error) {
 		}
 		return a.marshalShard(shBroadcastAck, shardData{RequestID: id, Packet: first, Args: all})
 	}
-	arr, err := appendJSONAsMsgpack(nil, ack.Data, ack.Attachments)
+	arr, err := msgpack.AppendFromJSON(nil, ack.Data, ack.Attachments)
 	if err != nil {
 		return nil, err
 	}
-	r := mpReader{b: arr}
-	n, err := r.arrayLen()
+	r := msgpack.NewReader(arr, 0)
+	n, err := r.ArrayLen()
 	if err != nil {
 		return nil, err
 	}
 	fields := 1
 	var first []byte
 	if n > 0 {
-		start := r.pos
-		if err := r.skip(); err != nil {
+		start := r.Offset()
+		if err := r.Skip(); err != nil {
 			return nil, err
 		}
-		first = arr[start:r.pos]
+		first = arr[start:r.Offset()]
 		fields++
 	}
 	if n != 1 {
 		fields++
 	}
-	b := appendMapLen(a.appendShardHeader(nil, shBroadcastAck), fields)
-	b = appendStr(appendStr(b, "requestId"), id)
+	b := msgpack.AppendMapLen(a.appendShardHeader(nil, shBroadcastAck), fields)
+	b = msgpack.AppendStr(msgpack.AppendStr(b, "requestId"), id)
 	if first != nil {
-		b = append(appendStr(b, "packet"), first...)
+		b = append(msgpack.AppendStr(b, "packet"), first...)
 	}
 	if n != 1 {
-		b = append(appendStr(b, "args"), arr...)
+		b = append(msgpack.AppendStr(b, "args"), arr...)
 	}
 	return b, nil
 }
@@ -335,12 +336,12 @@ type shardIn struct {
 // placeholders numbering atts.
 func decodeShard(payload string) (m shardIn, atts [][]byte, err error) {
 	if len(payload) == 0 {
-		return m, nil, malformed("empty message")
+		return m, nil, fmt.Errorf("%w: empty message", msgpack.ErrMalformed)
 	}
 	js := bytesOf(payload)
 	if payload[0] != '{' {
-		r := mpReader{b: js}
-		if js, err = r.appendJSON(nil, &atts, 0); err != nil {
+		r := msgpack.NewReader(js, 0)
+		if js, err = r.AppendJSON(nil, &atts); err != nil {
 			return m, nil, err
 		}
 	}

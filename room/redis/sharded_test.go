@@ -36,7 +36,7 @@ func newShardedNode(t testing.TB, rdb goredis.UniversalClient, opts *redis.Shard
 	if o.Logger == nil {
 		o.Logger = quiet
 	}
-	return newTestHub(t, redis.NewSharded(rdb, &o))
+	return newTestHub(t, redis.NewSharded(rdb, &o), hub.JSONParser)
 }
 
 // waitShardSubs waits until channel has n subscribers (PUBSUB

@@ -3,6 +3,7 @@ package redis
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/go-realtime/realtime/internal/msgpack"
 
 	"github.com/go-realtime/realtime/room"
 	"github.com/go-realtime/realtime/room/redis/internal/wire"
@@ -28,8 +29,8 @@ func init() {
 
 // encodeBroadcast encodes a broadcast message, msgpack [uid, packet, opts].
 func encodeBroadcast(uid, nsp string, p *room.Packet, opts room.Options) ([]byte, error) {
-	b := appendArrayLen(make([]byte, 0, 64+len(uid)+len(p.Data)), 3)
-	b = appendStr(b, uid)
+	b := msgpack.AppendArrayLen(make([]byte, 0, 64+len(uid)+len(p.Data)), 3)
+	b = msgpack.AppendStr(b, uid)
 	b, err := appendPacket(b, p, nsp)
 	if err != nil {
 		return nil, fmt.Errorf("redis: broadcast: %w", err)

@@ -22,7 +22,7 @@ func newEIO3(logger *slog.Logger, clientDist string) *hub.Server {
 	if clientDist != "" {
 		files = os.DirFS(clientDist)
 	}
-	h := newSocketIO(logger, "/eio3/", true, files)
+	h := newSocketIO(logger, "/eio3/", true, files, hub.JSONParser)
 	sendID := func(s *namespace.Socket) { _ = s.Emit("id", s.ID()) }
 	h.Of("/").OnConnection(sendID)
 	h.Of("/custom").OnConnection(sendID)

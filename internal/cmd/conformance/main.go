@@ -16,6 +16,9 @@
 //   - /recovery/: a Socket.IO server with connection state recovery (2 s
 //     window): sockets join room "stream"; stream(n, everyMs) broadcasts
 //     item(0..n-1) to the room, one every everyMs milliseconds.
+//   - /msgpack/ and /msgpack-recovery/: the servers of /socket.io/ and
+//     /recovery/ with the msgpack parser (hub.MsgpackParser), for clients
+//     created with parser: require("socket.io-msgpack-parser").
 //   - /options/: a Socket.IO server with the Engine.IO options of
 //     hub.Options: a "sticky" session cookie, ids from GenerateID
 //     ("custom-N", or the handshake's id query parameter), refusals
@@ -79,13 +82,17 @@ func main() {
 	mux := http.NewServeMux()
 	eio := newEngineIO(logger)
 	mux.Handle("/engine.io/", eio)
-	sio := newSocketIO(logger, "/socket.io/", false, nil)
+	sio := newSocketIO(logger, "/socket.io/", false, nil, hub.JSONParser)
 	mux.Handle("/socket.io/", sio)
 	sio3 := newEIO3(logger, *client2Dist)
 	mux.Handle("/eio3/", sio3)
 	mux.HandleFunc("/eio3-page.html", eio3Page)
-	rec := newRecovery(logger)
+	rec := newRecovery(logger, "/recovery/", hub.JSONParser)
 	mux.Handle("/recovery/", rec)
+	mp := newSocketIO(logger, "/msgpack/", false, nil, hub.MsgpackParser)
+	mux.Handle("/msgpack/", mp)
+	mpRec := newRecovery(logger, "/msgpack-recovery/", hub.MsgpackParser)
+	mux.Handle("/msgpack-recovery/", mpRec)
 	opt := newOptions(logger, *clientDist)
 	mux.Handle("/options/", opt)
 	mux.Handle("/options-state/", opt.state)
@@ -105,6 +112,8 @@ func main() {
 		_ = sio.Shutdown(shutdownCtx)
 		_ = sio3.Shutdown(shutdownCtx)
 		_ = rec.Shutdown(shutdownCtx)
+		_ = mp.Shutdown(shutdownCtx)
+		_ = mpRec.Shutdown(shutdownCtx)
 		_ = opt.Shutdown(shutdownCtx)
 		_ = flow.Shutdown(shutdownCtx)
 		_ = evt.Shutdown(shutdownCtx)
@@ -154,13 +163,14 @@ func newEngineIO(logger *slog.Logger) *engineio.Server {
 }
 
 // newSocketIO returns the Socket.IO server mounted at path (/socket.io/,
-// or /eio3/ with allowEIO3).
-func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool, clientFiles fs.FS) *hub.Server {
+// /eio3/ with allowEIO3, or /msgpack/ with the msgpack parser).
+func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool, clientFiles fs.FS, parser hub.Parser) *hub.Server {
 	o := suiteOptions(logger)
 	h := hub.New(&hub.Options{
 		Path:           path,
 		AllowEIO3:      allowEIO3,
 		ClientFiles:    clientFiles,
+		Parser:         parser,
 		PingInterval:   o.PingInterval,
 		PingTimeout:    o.PingTimeout,
 		MaxPayload:     o.MaxPayload,
@@ -216,9 +226,11 @@ func newSocketIO(logger *slog.Logger, path string, allowEIO3 bool, clientFiles f
 }
 
 // newRecovery returns the Socket.IO server with connection state recovery
-// mounted at /recovery/.
-func newRecovery(logger *slog.Logger) *hub.Server {
-	opts := pathOptions(logger, "/recovery/")
+// mounted at /recovery/ (and, with the msgpack parser, at
+// /msgpack-recovery/).
+func newRecovery(logger *slog.Logger, path string, parser hub.Parser) *hub.Server {
+	opts := pathOptions(logger, path)
+	opts.Parser = parser
 	opts.ConnectionStateRecovery = &namespace.Recovery{MaxDisconnectionDuration: 2 * time.Second, SkipMiddlewares: true}
 	h := hub.New(opts)
 	h.OnConnection(func(s *namespace.Socket) {

@@ -1,11 +1,16 @@
-package redis
-
-// A small MessagePack codec, just what the socket.io Redis adapter's
-// messages need: notepack.io (the Node adapter's codec) on one side, the
-// namespace's JSON-with-placeholders packets on the other. Values are
-// transcoded directly between the two forms, without an intermediate tree:
-// a JSON binary placeholder {"_placeholder":true,"num":N} becomes a msgpack
-// bin holding attachment N, and back.
+// Package msgpack is a small MessagePack codec, just what Socket.IO needs:
+// notepack.io (the codec of socket.io-msgpack-parser and of the socket.io
+// Redis adapter) on one side, the JSON-with-placeholders packets of package
+// socketio on the other. Values are transcoded directly between the two
+// forms, without an intermediate tree: a JSON binary placeholder
+// {"_placeholder":true,"num":N} becomes a msgpack bin holding attachment N,
+// and back.
+//
+// The room/redis adapter uses the value codec ([Reader], [AppendFromJSON]
+// and the Append functions) for its messages; [DecodePacket] and
+// [EncodeFrames] are the packet codec of socket.io-msgpack-parser, which
+// the namespace package uses when a hub is configured with it.
+package msgpack
 
 import (
 	"encoding/binary"
@@ -16,25 +21,33 @@ import (
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/go-realtime/realtime/internal/socketio"
 )
 
-// errMsgpack reports undecodable MessagePack (or JSON) input.
-var errMsgpack = errors.New("redis: malformed message")
+// ErrMalformed reports undecodable MessagePack (or JSON) input.
+var ErrMalformed = errors.New("msgpack: malformed message")
 
-// maxDepth bounds the nesting of transcoded values.
-const maxDepth = 256
+// DefaultMaxDepth bounds the nesting of transcoded values when the caller
+// gives no bound of its own.
+const DefaultMaxDepth = 256
+
+// maxJSONDepth bounds the nesting of the JSON AppendFromJSON transcodes:
+// encoding/json's own bound, past socketio.MarshalArgs's, so that whatever
+// the server encoded as JSON (or accepted from a client or another node,
+// within their tighter bounds) also encodes as msgpack.
+const maxJSONDepth = 10000
 
 func malformed(format string, args ...any) error {
-	return fmt.Errorf("%w: "+format, append([]any{errMsgpack}, args...)...)
+	return fmt.Errorf("%w: "+format, append([]any{ErrMalformed}, args...)...)
 }
 
 // ---- writer ----------------------------------------------------------------
 
-func appendNil(b []byte) []byte { return append(b, 0xc0) }
+func AppendNil(b []byte) []byte { return append(b, 0xc0) }
 
-func appendBool(b []byte, v bool) []byte {
+func AppendBool(b []byte, v bool) []byte {
 	if v {
 		return append(b, 0xc3)
 	}
@@ -42,9 +55,9 @@ func appendBool(b []byte, v bool) []byte {
 }
 
 // appendInt writes v in its smallest encoding, as notepack.io does.
-func appendInt(b []byte, v int64) []byte {
+func AppendInt(b []byte, v int64) []byte {
 	if v >= 0 {
-		return appendUint(b, uint64(v))
+		return AppendUint(b, uint64(v))
 	}
 	switch {
 	case v >= -32:
@@ -59,7 +72,7 @@ func appendInt(b []byte, v int64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 0xd3), uint64(v))
 }
 
-func appendUint(b []byte, v uint64) []byte {
+func AppendUint(b []byte, v uint64) []byte {
 	switch {
 	case v < 0x80:
 		return append(b, byte(v))
@@ -73,11 +86,11 @@ func appendUint(b []byte, v uint64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 0xcf), v)
 }
 
-func appendFloat(b []byte, f float64) []byte {
+func appendFloat64(b []byte, f float64) []byte {
 	return binary.BigEndian.AppendUint64(append(b, 0xcb), math.Float64bits(f))
 }
 
-func appendStrHeader(b []byte, n int) []byte {
+func AppendStrHeader(b []byte, n int) []byte {
 	switch {
 	case n < 32:
 		return append(b, 0xa0|byte(n))
@@ -89,9 +102,9 @@ func appendStrHeader(b []byte, n int) []byte {
 	return binary.BigEndian.AppendUint32(append(b, 0xdb), uint32(n))
 }
 
-func appendStr(b []byte, s string) []byte { return append(appendStrHeader(b, len(s)), s...) }
+func AppendStr(b []byte, s string) []byte { return append(AppendStrHeader(b, len(s)), s...) }
 
-func appendBin(b []byte, p []byte) []byte {
+func AppendBin(b []byte, p []byte) []byte {
 	n := len(p)
 	switch {
 	case n <= math.MaxUint8:
@@ -104,7 +117,7 @@ func appendBin(b []byte, p []byte) []byte {
 	return append(b, p...)
 }
 
-func appendArrayLen(b []byte, n int) []byte {
+func AppendArrayLen(b []byte, n int) []byte {
 	switch {
 	case n < 16:
 		return append(b, 0x90|byte(n))
@@ -114,7 +127,7 @@ func appendArrayLen(b []byte, n int) []byte {
 	return binary.BigEndian.AppendUint32(append(b, 0xdd), uint32(n))
 }
 
-func appendMapLen(b []byte, n int) []byte {
+func AppendMapLen(b []byte, n int) []byte {
 	switch {
 	case n < 16:
 		return append(b, 0x80|byte(n))
@@ -124,10 +137,10 @@ func appendMapLen(b []byte, n int) []byte {
 	return binary.BigEndian.AppendUint32(append(b, 0xdf), uint32(n))
 }
 
-func appendStrings(b []byte, ss []string) []byte {
-	b = appendArrayLen(b, len(ss))
+func AppendStrings(b []byte, ss []string) []byte {
+	b = AppendArrayLen(b, len(ss))
 	for _, s := range ss {
-		b = appendStr(b, s)
+		b = AppendStr(b, s)
 	}
 	return b
 }
@@ -165,7 +178,7 @@ func patchLen(b []byte, h int, n int, base byte) []byte {
 // appendJSONAsMsgpack transcodes one JSON value to msgpack, turning binary
 // placeholders into bin values taken from atts. Numbers become integers
 // when they are whole (as in JavaScript), floats otherwise.
-func appendJSONAsMsgpack(dst, src []byte, atts [][]byte) ([]byte, error) {
+func AppendFromJSON(dst, src []byte, atts [][]byte) ([]byte, error) {
 	t := jsonTranscoder{src: src, atts: atts}
 	dst, err := t.value(dst, 0)
 	if err != nil {
@@ -197,7 +210,7 @@ func (t *jsonTranscoder) ws() {
 }
 
 func (t *jsonTranscoder) value(dst []byte, depth int) ([]byte, error) {
-	if depth > maxDepth {
+	if depth > maxJSONDepth {
 		return dst, malformed("JSON nested too deeply")
 	}
 	t.ws()
@@ -216,7 +229,7 @@ func (t *jsonTranscoder) value(dst []byte, depth int) ([]byte, error) {
 				return dst, malformed("placeholder %d without attachment", num)
 			}
 			t.pos = end
-			return appendBin(dst, t.atts[num]), nil
+			return AppendBin(dst, t.atts[num]), nil
 		}
 		return t.object(dst, depth)
 	case c == '[':
@@ -226,7 +239,7 @@ func (t *jsonTranscoder) value(dst []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		return append(appendStrHeader(dst, len(s)), s...), nil
+		return append(AppendStrHeader(dst, len(s)), s...), nil
 	case c == 't':
 		return t.literal(dst, "true", 0xc3)
 	case c == 'f':
@@ -299,7 +312,7 @@ func (t *jsonTranscoder) object(dst []byte, depth int) ([]byte, error) {
 		if err != nil {
 			return dst, err
 		}
-		dst = append(appendStrHeader(dst, len(key)), key...)
+		dst = append(AppendStrHeader(dst, len(key)), key...)
 		t.ws()
 		if t.pos >= len(t.src) || t.src[t.pos] != ':' {
 			return dst, malformed("JSON: ':' expected at %d", t.pos)
@@ -543,7 +556,7 @@ func (t *jsonTranscoder) number(dst []byte) ([]byte, error) {
 		if t.src[start] == '-' {
 			v = -v
 		}
-		return appendInt(dst, v), nil
+		return AppendInt(dst, v), nil
 	}
 	f, err := strconv.ParseFloat(string(t.src[start:p]), 64)
 	if err != nil && !errors.Is(err, strconv.ErrRange) {
@@ -556,23 +569,45 @@ func (t *jsonTranscoder) number(dst []byte) ([]byte, error) {
 // numbers as integers, others as float64.
 func appendNumber(dst []byte, f float64) []byte {
 	if f == math.Trunc(f) && f >= -(1<<63) && f < (1<<63) {
-		return appendInt(dst, int64(f))
+		return AppendInt(dst, int64(f))
 	}
 	if f == math.Trunc(f) && f >= 0 && f < (1<<64) {
-		return appendUint(dst, uint64(f))
+		return AppendUint(dst, uint64(f))
 	}
-	return appendFloat(dst, f)
+	return appendFloat64(dst, f)
 }
 
 // ---- reader ------------------------------------------------------------------
 
-// mpReader reads msgpack values from b.
-type mpReader struct {
-	b   []byte
-	pos int
+// Reader reads msgpack values from a message.
+type Reader struct {
+	b        []byte
+	pos      int
+	maxDepth int
 }
 
-func (r *mpReader) need(n int) ([]byte, error) {
+// NewReader returns a reader of b that refuses values nested deeper than
+// maxDepth arrays and maps (DefaultMaxDepth when maxDepth <= 0).
+func NewReader(b []byte, maxDepth int) Reader {
+	if maxDepth <= 0 {
+		maxDepth = DefaultMaxDepth
+	}
+	return Reader{b: b, maxDepth: maxDepth}
+}
+
+// Offset is the number of bytes read so far.
+func (r *Reader) Offset() int { return r.pos }
+
+// Done reports whether the whole message has been read.
+func (r *Reader) Done() bool { return r.pos == len(r.b) }
+
+// stringOf views b as a string without copying, for a call that does not
+// keep it while b may change.
+func stringOf(b []byte) string {
+	return unsafe.String(unsafe.SliceData(b), len(b))
+}
+
+func (r *Reader) need(n int) ([]byte, error) {
 	if n < 0 || len(r.b)-r.pos < n {
 		return nil, malformed("truncated msgpack")
 	}
@@ -581,7 +616,7 @@ func (r *mpReader) need(n int) ([]byte, error) {
 	return p, nil
 }
 
-func (r *mpReader) byte() (byte, error) {
+func (r *Reader) byte() (byte, error) {
 	if r.pos >= len(r.b) {
 		return 0, malformed("truncated msgpack")
 	}
@@ -590,14 +625,14 @@ func (r *mpReader) byte() (byte, error) {
 	return c, nil
 }
 
-func (r *mpReader) peek() (byte, error) {
+func (r *Reader) Peek() (byte, error) {
 	if r.pos >= len(r.b) {
 		return 0, malformed("truncated msgpack")
 	}
 	return r.b[r.pos], nil
 }
 
-func (r *mpReader) uintN(n int) (uint64, error) {
+func (r *Reader) uintN(n int) (uint64, error) {
 	p, err := r.need(n)
 	if err != nil {
 		return 0, err
@@ -615,7 +650,7 @@ func (r *mpReader) uintN(n int) (uint64, error) {
 
 // length reads an n-byte length and checks that at least min*length bytes
 // remain, so a forged length never causes a large allocation.
-func (r *mpReader) length(n, min int) (int, error) {
+func (r *Reader) length(n, min int) (int, error) {
 	v, err := r.uintN(n)
 	if err != nil {
 		return 0, err
@@ -627,7 +662,7 @@ func (r *mpReader) length(n, min int) (int, error) {
 }
 
 // arrayLen reads an array header; nil reads as an empty array.
-func (r *mpReader) arrayLen() (int, error) {
+func (r *Reader) ArrayLen() (int, error) {
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -646,7 +681,7 @@ func (r *mpReader) arrayLen() (int, error) {
 }
 
 // mapLen reads a map header; nil reads as an empty map.
-func (r *mpReader) mapLen() (int, error) {
+func (r *Reader) MapLen() (int, error) {
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -665,7 +700,7 @@ func (r *mpReader) mapLen() (int, error) {
 }
 
 // strBytes reads a str (or bin) value; the bytes alias the message.
-func (r *mpReader) strBytes() ([]byte, error) {
+func (r *Reader) StrBytes() ([]byte, error) {
 	c, err := r.byte()
 	if err != nil {
 		return nil, err
@@ -691,14 +726,14 @@ func (r *mpReader) strBytes() ([]byte, error) {
 
 // scalarString reads a string, or a number or boolean as its text (rooms
 // may be numbers in socket.io); nil reads as "".
-func (r *mpReader) scalarString() (string, error) {
-	c, err := r.peek()
+func (r *Reader) ScalarString() (string, error) {
+	c, err := r.Peek()
 	if err != nil {
 		return "", err
 	}
 	switch {
 	case c&0xe0 == 0xa0, c == 0xd9, c == 0xda, c == 0xdb:
-		s, err := r.strBytes()
+		s, err := r.StrBytes()
 		return string(s), err
 	case c == 0xc0:
 		r.pos++
@@ -716,7 +751,7 @@ func (r *mpReader) scalarString() (string, error) {
 }
 
 // int reads an integer (or a whole float).
-func (r *mpReader) int() (int64, error) {
+func (r *Reader) Int() (int64, error) {
 	c, err := r.byte()
 	if err != nil {
 		return 0, err
@@ -765,7 +800,7 @@ func (r *mpReader) int() (int64, error) {
 }
 
 // bool reads a boolean; nil reads as false.
-func (r *mpReader) bool() (bool, error) {
+func (r *Reader) Bool() (bool, error) {
 	c, err := r.byte()
 	if err != nil {
 		return false, err
@@ -780,14 +815,14 @@ func (r *mpReader) bool() (bool, error) {
 }
 
 // strings reads an array of scalars as strings.
-func (r *mpReader) strings() ([]string, error) {
-	n, err := r.arrayLen()
+func (r *Reader) Strings() ([]string, error) {
+	n, err := r.ArrayLen()
 	if err != nil || n == 0 {
 		return nil, err
 	}
 	out := make([]string, 0, n)
 	for range n {
-		s, err := r.scalarString()
+		s, err := r.ScalarString()
 		if err != nil {
 			return nil, err
 		}
@@ -797,10 +832,10 @@ func (r *mpReader) strings() ([]string, error) {
 }
 
 // skip skips one value.
-func (r *mpReader) skip() error { return r.skipDepth(0) }
+func (r *Reader) Skip() error { return r.skipDepth(0) }
 
-func (r *mpReader) skipDepth(depth int) error {
-	if depth > maxDepth {
+func (r *Reader) skipDepth(depth int) error {
+	if depth > r.maxDepth {
 		return malformed("msgpack nested too deeply")
 	}
 	c, err := r.byte()
@@ -832,7 +867,7 @@ func (r *mpReader) skipDepth(depth int) error {
 			_, err = r.need(8)
 		case 0xc4, 0xc5, 0xc6, 0xd9, 0xda, 0xdb:
 			r.pos--
-			_, err = r.strBytes()
+			_, err = r.StrBytes()
 		case 0xdc, 0xdd:
 			elems, err = r.length(2<<(c-0xdc), 1)
 		case 0xde, 0xdf:
@@ -860,11 +895,19 @@ func (r *mpReader) skipDepth(depth int) error {
 	return nil
 }
 
-// appendJSON transcodes one msgpack value to JSON. bin values become
-// binary placeholders, their bytes (copied) appended to *atts; with atts
-// nil they are only skipped over (the JSON is then meaningless).
-func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, error) {
-	if depth > maxDepth {
+// AppendJSON transcodes one msgpack value to JSON, as notepack.io decodes
+// it and JSON.stringify writes it. bin values (and notepack's ArrayBuffers,
+// extension type 0 of any length but 1 and 8) become binary placeholders,
+// their bytes (copied) appended to *atts; with atts nil they are only
+// skipped over (the JSON is then meaningless). Dates (notepack's extension
+// 0 of 8 bytes, and msgpack timestamps) become their ISO 8601 string;
+// notepack's undefined and other extensions become null.
+func (r *Reader) AppendJSON(dst []byte, atts *[][]byte) ([]byte, error) {
+	return r.appendJSON(dst, atts, 0)
+}
+
+func (r *Reader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, error) {
+	if depth > r.maxDepth {
 		return dst, malformed("msgpack nested too deeply")
 	}
 	c, err := r.byte()
@@ -882,7 +925,7 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		return r.arrayJSON(dst, atts, int(c&0x0f), depth)
 	case c&0xe0 == 0xa0:
 		r.pos--
-		s, err := r.strBytes()
+		s, err := r.StrBytes()
 		if err != nil {
 			return dst, err
 		}
@@ -900,7 +943,7 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		return strconv.AppendUint(dst, v, 10), err
 	case 0xd0, 0xd1, 0xd2, 0xd3:
 		r.pos--
-		v, err := r.int()
+		v, err := r.Int()
 		return strconv.AppendInt(dst, v, 10), err
 	case 0xca:
 		v, err := r.uintN(4)
@@ -910,24 +953,18 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		return appendJSONFloat(dst, math.Float64frombits(v), 64), err
 	case 0xd9, 0xda, 0xdb:
 		r.pos--
-		s, err := r.strBytes()
+		s, err := r.StrBytes()
 		if err != nil {
 			return dst, err
 		}
 		return socketio.AppendJSONString(dst, stringOf(s)), nil
 	case 0xc4, 0xc5, 0xc6:
 		r.pos--
-		p, err := r.strBytes()
+		p, err := r.StrBytes()
 		if err != nil {
 			return dst, err
 		}
-		if atts == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, `{"_placeholder":true,"num":`...)
-		dst = strconv.AppendInt(dst, int64(len(*atts)), 10)
-		*atts = append(*atts, append([]byte(nil), p...))
-		return append(dst, '}'), nil
+		return appendPlaceholder(dst, atts, p), nil
 	case 0xdc, 0xdd:
 		n, err := r.length(2<<(c-0xdc), 1)
 		if err != nil {
@@ -941,18 +978,18 @@ func (r *mpReader) appendJSON(dst []byte, atts *[][]byte, depth int) ([]byte, er
 		}
 		return r.mapJSON(dst, atts, n, depth)
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
-		return r.extJSON(dst, 1<<(c-0xd4))
+		return r.extJSON(dst, atts, 1<<(c-0xd4), true)
 	case 0xc7, 0xc8, 0xc9:
 		n, err := r.length(1<<(c-0xc7), 1)
 		if err != nil {
 			return dst, err
 		}
-		return r.extJSON(dst, n)
+		return r.extJSON(dst, atts, n, false)
 	}
 	return dst, malformed("msgpack: unknown type 0x%02x", c)
 }
 
-func (r *mpReader) arrayJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, error) {
+func (r *Reader) arrayJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, error) {
 	dst = append(dst, '[')
 	for i := range n {
 		if i > 0 {
@@ -966,25 +1003,25 @@ func (r *mpReader) arrayJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, 
 	return append(dst, ']'), nil
 }
 
-func (r *mpReader) mapJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, error) {
+func (r *Reader) mapJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, error) {
 	dst = append(dst, '{')
 	for i := range n {
 		if i > 0 {
 			dst = append(dst, ',')
 		}
-		c, err := r.peek()
+		c, err := r.Peek()
 		if err != nil {
 			return dst, err
 		}
 		if c&0xe0 == 0xa0 || c == 0xd9 || c == 0xda || c == 0xdb {
-			s, err := r.strBytes()
+			s, err := r.StrBytes()
 			if err != nil {
 				return dst, err
 			}
 			dst = socketio.AppendJSONString(dst, stringOf(s))
 		} else {
 			// A JavaScript object's keys are strings: write others' text.
-			key, err := r.scalarString()
+			key, err := r.ScalarString()
 			if err != nil {
 				return dst, err
 			}
@@ -998,10 +1035,13 @@ func (r *mpReader) mapJSON(dst []byte, atts *[][]byte, n, depth int) ([]byte, er
 	return append(dst, '}'), nil
 }
 
-// extJSON writes an extension value of n data bytes: a timestamp (type
-// -1, a JavaScript Date) as its ISO 8601 string, as JSON.stringify would;
-// anything else (notepack's legacy undefined included) as null.
-func (r *mpReader) extJSON(dst []byte, n int) ([]byte, error) {
+// extJSON writes an extension value of n data bytes (fixed tells a fixext
+// from an ext 8/16/32) as notepack.io reads it: type 0 is notepack's own
+// ArrayBuffer (in an ext 8/16/32: a binary placeholder), undefined (fixext
+// 1: null) or Date (fixext 8: milliseconds since the epoch); type -1 is a
+// msgpack timestamp. Dates are written as their ISO 8601 string, as
+// JSON.stringify would; anything else as null.
+func (r *Reader) extJSON(dst []byte, atts *[][]byte, n int, fixed bool) ([]byte, error) {
 	typ, err := r.byte()
 	if err != nil {
 		return dst, err
@@ -1009,6 +1049,16 @@ func (r *mpReader) extJSON(dst []byte, n int) ([]byte, error) {
 	p, err := r.need(n)
 	if err != nil {
 		return dst, err
+	}
+	if typ == 0 {
+		switch {
+		case !fixed:
+			return appendPlaceholder(dst, atts, p), nil
+		case n == 8:
+			ms := int64(binary.BigEndian.Uint64(p))
+			return appendDate(dst, time.UnixMilli(ms)), nil
+		}
+		return append(dst, "null"...), nil
 	}
 	if int8(typ) != -1 {
 		return append(dst, "null"...), nil
@@ -1029,13 +1079,30 @@ func (r *mpReader) extJSON(dst []byte, n int) ([]byte, error) {
 	if nsec >= 1e9 {
 		return append(dst, "null"...), nil
 	}
-	ts := time.Unix(sec, int64(nsec)).UTC()
-	if ts.Year() < -9999 || ts.Year() > 9999 {
-		return append(dst, "null"...), nil
+	return appendDate(dst, time.Unix(sec, int64(nsec))), nil
+}
+
+// appendDate writes t as Date.prototype.toJSON does (null out of range).
+func appendDate(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	if t.Year() < -9999 || t.Year() > 9999 {
+		return append(dst, "null"...)
 	}
 	dst = append(dst, '"')
-	dst = ts.AppendFormat(dst, "2006-01-02T15:04:05.000Z")
-	return append(dst, '"'), nil
+	dst = t.AppendFormat(dst, "2006-01-02T15:04:05.000Z")
+	return append(dst, '"')
+}
+
+// appendPlaceholder writes a binary placeholder for p, appending a copy of
+// p to *atts (with atts nil: null).
+func appendPlaceholder(dst []byte, atts *[][]byte, p []byte) []byte {
+	if atts == nil {
+		return append(dst, "null"...)
+	}
+	dst = append(dst, `{"_placeholder":true,"num":`...)
+	dst = strconv.AppendInt(dst, int64(len(*atts)), 10)
+	*atts = append(*atts, append([]byte(nil), p...))
+	return append(dst, '}')
 }
 
 // appendJSONFloat formats f as JavaScript (and encoding/json) would;
