@@ -75,6 +75,10 @@ for (const mode of [
             }
             const root = io("/", { path: "/eio3/", transports, reconnection: false });
             await timeout(new Promise((r) => root.once("connect", r)), "connect to /");
+            if (transports.length > 1 && root.io.engine.transport.name !== "websocket") {
+              // root has a connection of its own (socket's was forceNew): it upgrades too.
+              await timeout(new Promise((r) => root.io.engine.once("upgrade", r)), "upgrade of /");
+            }
             const bin = new Uint8Array([0, 1, 2, 0xfe, 0xff]).buffer;
             const back = await timeout(new Promise((r) => {
               root.once("message-back", (...a) => r(a));
