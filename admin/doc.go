@@ -1,0 +1,58 @@
+// Package admin lets the official Socket.IO Admin UI (the npm package
+// @socket.io/admin-ui, hosted at https://admin.socket.io or served from its
+// ui/dist directory) watch and act on a hub, as socket.io's instrument()
+// does for a Node server: server stats, the connected sockets with their
+// rooms, handshake and transport, the rooms, a live feed of events, and the
+// UI's actions (join, leave, disconnect, emit).
+//
+// Call [Instrument] once, after creating the hub, with the credentials the
+// UI's login form will check:
+//
+//	h := hub.New(&hub.Options{AllowedOrigins: []string{"https://admin.socket.io"}})
+//	ins, err := admin.Instrument(h, admin.Options{
+//		Auth: admin.BasicAuth{Username: "admin", PasswordHash: hash}, // bcrypt
+//	})
+//	if err != nil { ... }
+//	defer ins.Close()
+//
+// The UI then logs in with the server's URL, the username and the password
+// (the hub must accept the UI's origin, with credentials: the UI connects
+// with withCredentials). The instrumentation speaks the admin UI's protocol
+// on its own namespace (Options.Namespace, default "/admin"), which clients
+// reach like any other; [NoAuth] turns the login off, and must be asked for.
+//
+// # Modes
+//
+// In [Development] mode (the default, as in socket.io) the UI gets the
+// sockets and the live feed: connections, disconnections, rooms joined and
+// left, and every event received from and sent to a client. In [Production]
+// mode it gets the server stats and the aggregated figures (connections,
+// disconnections, packets and bytes per second) only, which the hub counts
+// anyway: the instrumentation then adds no work per socket or per event.
+//
+// In development mode the hub's hot paths only hand small records to a
+// bounded queue (Options.FeedBytes), which one goroutine turns into the
+// UI's messages. When the UI's feed falls that far behind, further events
+// are dropped rather than slowing the hub, and counted
+// ([Instrumentation.Dropped]); when a connection, a disconnection or a room
+// change had to be dropped, the UI is sent the whole list of sockets again
+// once the queue has drained, so what it shows stays right.
+//
+// # Clusters
+//
+// With a cluster adapter (room/redis), what the instrumentation emits to
+// the admin namespace reaches the UIs connected to every node, and the list
+// of sockets a UI gets when it connects comes from every node
+// (FetchSockets): instrument every node, and the UI connected to one of
+// them sees them all. Actions act on the whole cluster too.
+//
+// # Differences from socket.io
+//
+// Stricter, on purpose: the UI's actions only name namespaces that exist on
+// this node (socket.io creates any namespace the UI names); login sessions
+// expire (Options.SessionTTL) and their number is bounded; the feed is
+// bounded in bytes. socket.io reports a change of socket.data (with a
+// proxy); Go code sets a socket's data with Socket.SetData, which is not
+// observed: the UI sees the data as it was when the socket connected, and
+// in each new list of sockets.
+package admin
