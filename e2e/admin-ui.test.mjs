@@ -10,7 +10,7 @@
 // docs/admin-ui.png is a copy).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 import { io } from "socket.io-client";
 
 const env = (name) => {
@@ -22,19 +22,12 @@ const ROOMS = env("ROOMS_URL");
 const UI = env("ADMIN_UI_URL");
 const PASSWORD = env("ADMIN_PASSWORD");
 const SCREENSHOT = env("SCREENSHOT");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const WAIT = 20_000;
 
 let browser;
 const users = [];
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   for (const u of users) u.close();
