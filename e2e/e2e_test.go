@@ -101,6 +101,8 @@ func TestExamples(t *testing.T) {
 		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 		require.NoError(t, err)
 		rooms := startExampleWith(ctx, t, root, bins["rooms"], []string{"REALTIME_ADMIN_PASSWORD_HASH=" + string(hash)}, "-admin-ui", ui.URL)
+		proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-reporter=spec", "admin-client.test.mjs"},
+			"ROOMS_URL="+rooms.url, "ADMIN_PASSWORD="+password)
 		proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-reporter=spec", "admin-ui.test.mjs"}, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
 			"ROOMS_URL="+rooms.url, "ADMIN_UI_URL="+ui.URL, "ADMIN_PASSWORD="+password,
 			"SCREENSHOT="+filepath.Join(artifacts, "admin-ui.png"), "CHROMIUM="+chromium) // docs/admin-ui.png is a copy
