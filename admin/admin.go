@@ -93,6 +93,12 @@ type Instrumentation struct {
 	closeOnce sync.Once
 
 	instrumented sync.Map // *namespace.Namespace → struct{}
+
+	// Development mode: whether a UI watches (see watch.go).
+	watching    atomic.Bool
+	remoteUntil atomic.Int64 // a UI on another node watches until then (Unix ns)
+	wmu         sync.Mutex
+	attached    map[*namespace.Socket]*attachment
 }
 
 // Instrument makes the hub's admin namespace speak the admin UI's protocol
@@ -151,6 +157,8 @@ func Instrument(h *hub.Server, opts Options) (*Instrumentation, error) {
 
 	if dev {
 		ins.feed = newFeed(opts.FeedBytes)
+		ins.attached = make(map[*namespace.Socket]*attachment)
+		ins.admin.OnServerSideEmit(watchEvent, func(*namespace.Event) { ins.remoteWatch() })
 		h.OnNewNamespace(ins.instrument)
 		for _, ns := range h.Namespaces() {
 			ins.instrument(ns)
@@ -171,6 +179,7 @@ func (ins *Instrumentation) Close() error {
 		ins.closed.Store(true)
 		ins.cancel()
 		ins.wg.Wait()
+		ins.updateWatching() // off: the hooks are removed
 		_ = ins.admin.All().Local().DisconnectSockets(false)
 	})
 	return nil
@@ -212,9 +221,12 @@ func (ins *Instrumentation) onAdminConnection(s *namespace.Socket) {
 	}
 	_ = s.Emit("config", map[string]any{"supportedFeatures": ins.features})
 	if ins.opts.Mode == Development {
+		ins.updateWatching()
+		s.OnDisconnect(func(string) { ins.updateWatching() })
 		ins.wg.Add(1)
 		go func() {
 			defer ins.wg.Done()
+			ins.announce()
 			ctx, cancel := ins.context(s.Context())
 			defer cancel()
 			sockets := ins.allSockets(ctx)

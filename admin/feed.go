@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/go-realtime/realtime/namespace"
-	"github.com/go-realtime/realtime/room"
 )
 
 // kind is what a feed record reports.
@@ -100,78 +99,6 @@ func argsSize(a namespace.Args) int64 {
 		}
 	}
 	return n
-}
-
-// instrument registers the feed's hooks on ns, once.
-func (ins *Instrumentation) instrument(ns *namespace.Namespace) {
-	if _, loaded := ins.instrumented.LoadOrStore(ns, struct{}{}); loaded {
-		return
-	}
-	name := ns.Name()
-	isAdmin := ns == ins.admin
-	f := ins.feed
-	// The hooks are registered by a middleware, which runs before every
-	// connection handler (socket.io's instrument() prepends its connection
-	// listener): the UI sees what those handlers emit. A socket a later
-	// middleware refuses never connects: its hooks never run.
-	ns.Use(func(s *namespace.Socket) error {
-		ins.watch(s, name, isAdmin)
-		return nil
-	})
-	ns.OnConnection(func(s *namespace.Socket) {
-		if ins.closed.Load() {
-			return
-		}
-		if s.Recovered() && !isAdmin && len(s.ListenersAnyOutgoing()) == 0 {
-			ins.watch(s, name, isAdmin) // recovered without the middlewares (Recovery.SkipMiddlewares)
-		}
-		f.push(record{kind: kindConnected, t: time.Now(), sock: s, nsp: name, id: s.ID()})
-	})
-	err := ns.OnRoomEvent(func(e room.Event) {
-		if ins.closed.Load() {
-			return
-		}
-		switch e.Kind {
-		case room.JoinRoom:
-			f.push(record{kind: kindJoined, t: time.Now(), nsp: name, id: e.ID, text: e.Room})
-		case room.LeaveRoom:
-			f.push(record{kind: kindLeft, t: time.Now(), nsp: name, id: e.ID, text: e.Room})
-		}
-	})
-	if err != nil {
-		ins.logger.Warn("admin: the UI will not see room changes in this namespace", "namespace", name, "err", err)
-	}
-}
-
-// watch registers the feed's hooks on socket s of namespace name.
-func (ins *Instrumentation) watch(s *namespace.Socket, name string, isAdmin bool) {
-	if ins.closed.Load() {
-		return
-	}
-	f := ins.feed
-	id := s.ID()
-	s.Conn().OnUpgrade(func(transport string) {
-		if s.Connected() && !ins.closed.Load() {
-			f.push(record{kind: kindUpdated, nsp: name, id: id, text: transport})
-		}
-	})
-	if !isAdmin {
-		s.OnAny(func(e *namespace.Event) {
-			if !ins.closed.Load() {
-				f.push(record{kind: kindReceived, t: time.Now(), nsp: name, id: id, text: e.Name, args: e.Args, size: argsSize(e.Args)})
-			}
-		})
-		s.OnAnyOutgoing(func(e *namespace.Event) {
-			if !ins.closed.Load() {
-				f.push(record{kind: kindSent, t: time.Now(), nsp: name, id: id, text: e.Name, args: e.Args, size: argsSize(e.Args)})
-			}
-		})
-	}
-	s.OnDisconnect(func(reason string) {
-		if !ins.closed.Load() {
-			f.push(record{kind: kindDisconnected, t: time.Now(), nsp: name, id: id, text: reason})
-		}
-	})
 }
 
 // runFeed turns the feed's records into the UI's messages, emitted to the

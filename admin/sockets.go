@@ -205,6 +205,7 @@ func (ins *Instrumentation) answerDetails(e *namespace.Event) {
 	if e.Ack == nil || ins.closed.Load() {
 		return
 	}
+	ins.remoteWatch() // a UI has just connected to another node: this node's events matter from now on
 	out := map[string]map[string]details{}
 	for _, ns := range ins.h.Namespaces() {
 		socks := ns.Sockets()

@@ -54,6 +54,8 @@ func (ins *Instrumentation) runStats() {
 			return
 		case <-t.C:
 		}
+		ins.announce()
+		ins.updateWatching() // an announcement may have expired
 		cur := ins.h.Stats()
 		ins.emit("server_stats", ins.stats(host, prev, cur))
 		prev = cur
