@@ -45,6 +45,10 @@ type Options struct {
 	// FeedBytes bounds the events waiting to be sent to the UI (their
 	// arguments' bytes, plus a fixed cost each). Default 1 MiB.
 	FeedBytes int64
+	// FeedRate bounds the events received and sent that the feed reports,
+	// per second (the UI keeps the last 1,000 of each namespace); the
+	// others are dropped and counted. Default 1,000.
+	FeedRate int
 	// SessionTTL is how long the session id given to a logged-in UI (with
 	// which it reconnects without the password) stays valid. Default 24h.
 	SessionTTL time.Duration
@@ -122,6 +126,9 @@ func Instrument(h *hub.Server, opts Options) (*Instrumentation, error) {
 	if opts.FeedBytes <= 0 {
 		opts.FeedBytes = 1 << 20
 	}
+	if opts.FeedRate <= 0 {
+		opts.FeedRate = 1000
+	}
 	if opts.SessionTTL <= 0 {
 		opts.SessionTTL = 24 * time.Hour
 	}
@@ -156,7 +163,7 @@ func Instrument(h *hub.Server, opts Options) (*Instrumentation, error) {
 	ins.admin.OnServerSideEmit(detailsEvent, ins.answerDetails)
 
 	if dev {
-		ins.feed = newFeed(opts.FeedBytes)
+		ins.feed = newFeed(opts.FeedBytes, opts.FeedRate)
 		ins.attached = make(map[*namespace.Socket]*attachment)
 		ins.admin.OnServerSideEmit(watchEvent, func(*namespace.Event) { ins.remoteWatch() })
 		h.OnNewNamespace(ins.instrument)

@@ -47,21 +47,34 @@ const feedSlots = 4096
 type feed struct {
 	ch      chan record
 	max     int64
+	rate    int64        // events (received, sent) per second
+	second  atomic.Int64 // the second events are counted in (Unix)
+	inSec   atomic.Int64 // events counted in it
 	bytes   atomic.Int64
 	dropped atomic.Int64
 	resync  atomic.Bool // a lifecycle record was dropped: send all_sockets again
 	wake    chan struct{}
 }
 
-func newFeed(maxBytes int64) *feed {
-	return &feed{ch: make(chan record, feedSlots), max: maxBytes, wake: make(chan struct{}, 1)}
+func newFeed(maxBytes int64, rate int) *feed {
+	return &feed{ch: make(chan record, feedSlots), max: maxBytes, rate: int64(rate), wake: make(chan struct{}, 1)}
+}
+
+// allowEvent counts an event against the rate; false when the second's
+// events are used up.
+func (f *feed) allowEvent(t time.Time) bool {
+	sec := t.Unix()
+	if old := f.second.Load(); old != sec && f.second.CompareAndSwap(old, sec) {
+		f.inSec.Store(0)
+	}
+	return f.inSec.Add(1) <= f.rate
 }
 
 // push queues r unless the feed is full; it never waits.
 func (f *feed) push(r record) {
 	r.size += recordCost
 	event := r.kind == kindReceived || r.kind == kindSent
-	if event && len(f.ch) >= feedSlots/2 {
+	if event && (len(f.ch) >= feedSlots/2 || !f.allowEvent(r.t)) {
 		f.drop(event)
 		return
 	}
