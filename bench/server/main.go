@@ -10,7 +10,9 @@
 // with -stdin.
 //
 // -ws-max-fragments and -ws-no-poller set the WebSocket transport's
-// options of those names (bench/fragments uses them).
+// options of those names (bench/fragments uses them). -admin MODE
+// instruments the hub for the Socket.IO Admin UI (package admin, without
+// authentication), as bench/run's server "go-admin" does.
 //
 // With -pprof, the profiling address serves net/http/pprof under
 // /debug/pprof/, and /bench/cpu/start and /bench/cpu/stop to bracket a
@@ -25,6 +27,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
@@ -35,6 +38,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-realtime/realtime/admin"
 	"github.com/go-realtime/realtime/bench/internal/benchserver"
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/transport"
@@ -48,6 +52,7 @@ func main() {
 	stdin := flag.Bool("stdin", false, "exit when stdin reaches EOF (for a parent process)")
 	maxFragments := flag.Int("ws-max-fragments", 0, "websocket.Options.MaxFragments (0: the default, negative: no bound)")
 	noPoller := flag.Bool("ws-no-poller", false, "websocket.Options.NoPoller: a reading goroutine per connection")
+	adminMode := flag.String("admin", "", "instrument the hub for the Socket.IO Admin UI in this mode (development, production; no authentication: loopback benchmarks only)")
 	flag.Parse()
 
 	var opts *hub.Options
@@ -58,6 +63,14 @@ func main() {
 		}}
 	}
 	h := benchserver.New(opts)
+	if *adminMode != "" {
+		ins, err := admin.Instrument(h, admin.Options{Auth: admin.NoAuth{}, Mode: admin.Mode(*adminMode),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			log.Fatalf("server: -admin: %v", err)
+		}
+		defer ins.Close()
+	}
 	// No TCP keep-alive probes (as Node's http server): Engine.IO's own
 	// heartbeat finds dead peers, and each accepted connection saves the
 	// system calls that configure them.
