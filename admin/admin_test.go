@@ -412,3 +412,57 @@ func TestCloseRefusesUIs(t *testing.T) {
 	var ce *namespace.ConnectError
 	require.ErrorAs(t, err, &ce)
 }
+
+// TestHooksOnlyWhileWatched checks that the feed's hooks are on a socket
+// only while a UI is connected.
+func TestHooksOnlyWhileWatched(t *testing.T) {
+	h, _ := setup(t, admin.Options{StatsInterval: 20 * time.Millisecond})
+	socks := make(chan *hub.Socket, 1)
+	h.OnConnection(func(s *hub.Socket) { socks <- s })
+	_, err := dial(t, h, "/", nil)
+	require.NoError(t, err)
+	srv := <-socks
+	assert.Empty(t, srv.ListenersAnyOutgoing(), "no UI: no hooks")
+	assert.Empty(t, srv.ListenersAny())
+
+	ui, err := dial(t, h, "/admin", nil)
+	require.NoError(t, err)
+	_, err = ui.Expect(ctxT(t), "all_sockets")
+	require.NoError(t, err)
+	assert.Len(t, srv.ListenersAnyOutgoing(), 1, "a UI watches")
+	assert.Len(t, srv.ListenersAny(), 1)
+
+	require.NoError(t, ui.Disconnect())
+	require.Eventually(t, func() bool { return len(srv.ListenersAnyOutgoing()) == 0 && len(srv.ListenersAny()) == 0 },
+		wait, time.Millisecond, "the UI has gone: the hooks are removed")
+
+	// A UI again: the hooks are back, once.
+	ui, err = dial(t, h, "/admin", nil)
+	require.NoError(t, err)
+	_, err = ui.Expect(ctxT(t), "all_sockets")
+	require.NoError(t, err)
+	assert.Len(t, srv.ListenersAnyOutgoing(), 1)
+}
+
+// TestFeedRate bounds the events reported per second.
+func TestFeedRate(t *testing.T) {
+	h, ins := setup(t, admin.Options{FeedRate: 3})
+	user, err := dial(t, h, "/", nil)
+	require.NoError(t, err)
+	ui, err := dial(t, h, "/admin", nil)
+	require.NoError(t, err)
+	_, err = ui.Expect(ctxT(t), "all_sockets")
+	require.NoError(t, err)
+	dropped := ins.Dropped()
+	start := time.Now().Unix()
+	for i := range 10 {
+		require.NoError(t, user.Emit("ping", i)) // 10 received, 10 pongs sent
+	}
+	for range 10 {
+		_, err := user.Expect(ctxT(t), "pong")
+		require.NoError(t, err)
+	}
+	// At most 3 per second were reported.
+	seconds := time.Now().Unix() - start + 1
+	assert.GreaterOrEqual(t, ins.Dropped()-dropped, 20-3*seconds)
+}

@@ -30,13 +30,18 @@
 // disconnections, packets and bytes per second) only, which the hub counts
 // anyway: the instrumentation then adds no work per socket or per event.
 //
-// In development mode the hub's hot paths only hand small records to a
-// bounded queue (Options.FeedBytes), which one goroutine turns into the
-// UI's messages. When the UI's feed falls that far behind, further events
-// are dropped rather than slowing the hub, and counted
-// ([Instrumentation.Dropped]); when a connection, a disconnection or a room
-// change had to be dropped, the UI is sent the whole list of sockets again
-// once the queue has drained, so what it shows stays right.
+// In development mode the feed's hooks are put on the sockets only while a
+// UI is connected, to this node or to another one of the cluster (nodes
+// with UIs say so to the others every StatsInterval), and removed when the
+// last UI has gone: a hub nobody watches pays nothing per event. While a UI
+// watches, every event received from or sent to a client is reported: the
+// hooks hand small records to a bounded queue, which one goroutine turns
+// into the UI's messages. The queue is bounded in bytes (Options.FeedBytes)
+// and the events reported in events per second (Options.FeedRate); what
+// does not fit is dropped, counted ([Instrumentation.Dropped]) and logged,
+// never waited for. When a connection, a disconnection or a room change
+// had to be dropped, the UIs are sent the whole list of sockets again once
+// the queue has drained, so what they show stays right.
 //
 // # Clusters
 //
