@@ -108,6 +108,9 @@ type Instrumentation struct {
 // Instrument makes the hub's admin namespace speak the admin UI's protocol
 // and starts sending it server stats. Call it once per hub.
 func Instrument(h *hub.Server, opts Options) (*Instrumentation, error) {
+	if h == nil {
+		return nil, errors.New("admin: Instrument: nil hub")
+	}
 	if opts.Auth == nil {
 		return nil, ErrNoAuth
 	}
@@ -138,13 +141,12 @@ func Instrument(h *hub.Server, opts Options) (*Instrumentation, error) {
 	if opts.ServerID == "" {
 		opts.ServerID, _ = os.Hostname()
 	}
-	ins := &Instrumentation{h: h, opts: opts, logger: opts.Logger, serverID: opts.ServerID}
-	ins.ctx, ins.cancel = context.WithCancel(context.Background())
 	auth, err := opts.Auth.middleware(opts.SessionTTL)
 	if err != nil {
 		return nil, err
 	}
-	ins.auth = auth
+	ins := &Instrumentation{h: h, opts: opts, logger: opts.Logger, serverID: opts.ServerID, auth: auth}
+	ins.ctx, ins.cancel = context.WithCancel(context.Background())
 	if auth == nil {
 		ins.logger.Warn("admin: authentication is off (admin.NoAuth): anyone who reaches the admin namespace may watch and act on the hub", "namespace", opts.Namespace)
 	}
@@ -192,8 +194,8 @@ func (ins *Instrumentation) Close() error {
 	return nil
 }
 
-// Dropped returns how many feed records were dropped because the UI's feed
-// was FeedBytes behind.
+// Dropped returns how many feed records were dropped: the UIs' feed was
+// Options.FeedBytes behind, or its events over Options.FeedRate.
 func (ins *Instrumentation) Dropped() int64 {
 	if ins.feed == nil {
 		return 0
