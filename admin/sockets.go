@@ -117,8 +117,9 @@ func serializeRemote(info room.SocketInfo, nsp string, known map[string]map[stri
 	}
 	_ = json.Unmarshal(info.Handshake, &hs) // what does not fit stays empty
 	header := http.Header{}
-	for k, v := range hs.Headers {
-		header[k] = stringOrStrings(v)
+	for k, v := range hs.Headers { // a socket.io node's names are lower-case
+		k = http.CanonicalHeaderKey(k)
+		header[k] = append(header[k], stringOrStrings(v)...)
 	}
 	q := url.Values{}
 	for k, v := range hs.Query {
