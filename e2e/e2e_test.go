@@ -97,6 +97,16 @@ func TestExamples(t *testing.T) {
 		// https://admin.socket.io is), watching the rooms example.
 		ui := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(root, adminUIDist))))
 		t.Cleanup(ui.Close)
+		// Without the password's hash, the example refuses to start.
+		cctx, cancel := context.WithTimeout(ctx, maxStartup)
+		cmd := exec.CommandContext(cctx, bins["rooms"], "-addr", "127.0.0.1:0", "-admin-ui", ui.URL)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "REALTIME_ADMIN_PASSWORD_HASH=")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		require.Errorf(t, err, "rooms started with -admin-ui and no password hash; output:\n%s", out)
+		assert.Contains(t, string(out), "REALTIME_ADMIN_PASSWORD_HASH")
+
 		const password = "e2e-secret"
 		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
 		require.NoError(t, err)

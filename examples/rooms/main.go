@@ -91,7 +91,7 @@ func main() {
 			Auth: admin.BasicAuth{Username: *adminUser, PasswordHash: os.Getenv("REALTIME_ADMIN_PASSWORD_HASH")},
 		})
 		if err != nil {
-			fmt.Fprintln(os.Stderr, "rooms: -admin-ui:", err)
+			fmt.Fprintln(os.Stderr, "rooms: -admin-ui:", err, "(set REALTIME_ADMIN_PASSWORD_HASH to the bcrypt hash of the UI's password)")
 			os.Exit(1)
 		}
 		defer ins.Close()
