@@ -48,8 +48,7 @@ type feed struct {
 	ch      chan record
 	max     int64
 	rate    int64        // events (received, sent) per second
-	second  atomic.Int64 // the second events are counted in (Unix)
-	inSec   atomic.Int64 // events counted in it
+	inSec   atomic.Int64 // events counted this second (reset by runFeed)
 	bytes   atomic.Int64
 	dropped atomic.Int64
 	resync  atomic.Bool // a lifecycle record was dropped: send all_sockets again
@@ -60,21 +59,22 @@ func newFeed(maxBytes int64, rate int) *feed {
 	return &feed{ch: make(chan record, feedSlots), max: maxBytes, rate: int64(rate), wake: make(chan struct{}, 1)}
 }
 
-// allowEvent counts an event against the rate; false when the second's
-// events are used up.
-func (f *feed) allowEvent(t time.Time) bool {
-	sec := t.Unix()
-	if old := f.second.Load(); old != sec && f.second.CompareAndSwap(old, sec) {
-		f.inSec.Store(0)
+// allowEvent counts an event against the second's rate, before anything
+// else is done for it (even reading the clock): false, and counted as
+// dropped, when the second's events are used up.
+func (f *feed) allowEvent() bool {
+	if f.inSec.Add(1) <= f.rate {
+		return true
 	}
-	return f.inSec.Add(1) <= f.rate
+	f.dropped.Add(1)
+	return false
 }
 
 // push queues r unless the feed is full; it never waits.
 func (f *feed) push(r record) {
 	r.size += recordCost
 	event := r.kind == kindReceived || r.kind == kindSent
-	if event && (len(f.ch) >= feedSlots/2 || !f.allowEvent(r.t)) {
+	if event && len(f.ch) >= feedSlots/2 {
 		f.drop(event)
 		return
 	}
@@ -119,10 +119,15 @@ func argsSize(a namespace.Args) int64 {
 func (ins *Instrumentation) runFeed() {
 	defer ins.wg.Done()
 	f := ins.feed
+	second := time.NewTicker(time.Second) // FeedRate's window
+	defer second.Stop()
 	for {
 		select {
 		case <-ins.ctx.Done():
 			return
+		case <-second.C:
+			f.inSec.Store(0)
+			continue
 		case r := <-f.ch:
 			f.bytes.Add(-r.size)
 			ins.emitRecord(r)

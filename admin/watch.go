@@ -115,12 +115,12 @@ func (ins *Instrumentation) attachLocked(s *namespace.Socket) {
 		return // the UIs' own events are not reported
 	}
 	a.any = s.OnAny(func(e *namespace.Event) {
-		if a.active.Load() && ins.live() {
+		if a.active.Load() && ins.live() && f.allowEvent() {
 			f.push(record{kind: kindReceived, t: time.Now(), nsp: name, id: id, text: e.Name, args: e.Args, size: argsSize(e.Args)})
 		}
 	})
 	a.out = s.OnAnyOutgoing(func(e *namespace.Event) {
-		if a.active.Load() && ins.live() {
+		if a.active.Load() && ins.live() && f.allowEvent() {
 			f.push(record{kind: kindSent, t: time.Now(), nsp: name, id: id, text: e.Name, args: e.Args, size: argsSize(e.Args)})
 		}
 	})
