@@ -56,8 +56,17 @@
 // Stricter, on purpose: the UI's actions only name namespaces that exist on
 // this node (socket.io creates any namespace the UI names); login sessions
 // expire (Options.SessionTTL) and their number is bounded; the feed is
-// bounded in bytes. socket.io reports a change of socket.data (with a
-// proxy); Go code sets a socket's data with Socket.SetData, which is not
-// observed: the UI sees the data as it was when the socket connected, and
-// in each new list of sockets.
+// bounded in bytes and in events per second.
+//
+// Otherwise: session ids live in the memory of the node that gave them
+// (socket.io's default store; it has a Redis one), so a UI that reconnects
+// to another node logs in again. socket.io reports a change of
+// socket.data (with a proxy); Go code sets a socket's data with
+// Socket.SetData, which is not observed: the UI sees the data as it was
+// when the socket connected, and in each new list of sockets. The events
+// a connection handler emits may reach the UI before the connection
+// itself (the UI takes them in any order). Other Go nodes start reporting
+// when they are asked for their sockets' details, before the UI gets its
+// list of sockets; socket.io nodes in a mixed cluster are listed (their
+// details come in socket.data) and report their own events as they do.
 package admin
