@@ -102,8 +102,8 @@ func serializeRemote(info room.SocketInfo, nsp string, known map[string]map[stri
 			out.Data, _ = json.Marshal(data)
 		}
 	}
-	if len(out.Data) == 0 || bytes.Equal(out.Data, []byte("null")) {
-		out.Data = json.RawMessage("{}")
+	if len(out.Data) == 0 || bytes.Equal(out.Data, []byte("null")) || !json.Valid(out.Data) {
+		out.Data = json.RawMessage("{}") // one bad description must not spoil the list
 	}
 	var hs struct {
 		Address string                     `json:"address"`

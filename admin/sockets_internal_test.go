@@ -60,6 +60,7 @@ func FuzzSerializeRemote(f *testing.F) {
 	f.Add(nodeHandshake, `{"_admin":{"clientId":"0123456789ab","transport":"polling"}}`)
 	f.Add(`{"headers":{"a":[1]},"query":{"q":{}},"time":5}`, `{"_admin":7}`)
 	f.Add(`[]`, `"text"`)
+	f.Add(`{}`, `not JSON`) // found by the fuzzer: broke the whole list
 	f.Fuzz(func(t *testing.T, hs, data string) {
 		out := serializeRemote(room.SocketInfo{ID: "id", Handshake: json.RawMessage(hs), Data: json.RawMessage(data)}, "/", nil)
 		_, err := json.Marshal(out)
