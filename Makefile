@@ -88,7 +88,7 @@ e2e-deps: check-node
 	    if [ "$$(id -u)" != 0 ]; then echo "make: need root to apt-get install chromium python3-socketio python3-websocket python3-requests" >&2; exit 1; fi; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium python3-socketio python3-websocket python3-requests fonts-dejavu-core >/dev/null; }
 	@test -f examples/node_modules/socket.io-client/dist/socket.io.min.js || $(NPM) ci --prefix examples --no-audit --no-fund
-	@test -d e2e/node_modules/playwright-core || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(NPM) ci --prefix e2e --no-audit --no-fund
+	@test -d e2e/node_modules/playwright-core -a -f e2e/node_modules/@socket.io/admin-ui/ui/dist/index.html || PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(NPM) ci --prefix e2e --no-audit --no-fund
 
 e2e: e2e-deps
 	REALTIME_E2E=1 $(GO) test -race -count=1 ./e2e/

@@ -91,7 +91,11 @@ type sinkHub struct {
 }
 
 func newSinkHub(b *testing.B, n int, register func(h *hub.Server, s *namespace.Socket)) *sinkHub {
-	h := hub.New(nil)
+	return newSinkHubOn(b, hub.New(nil), n, register)
+}
+
+// newSinkHubOn is newSinkHub on a hub of the caller's.
+func newSinkHubOn(b *testing.B, h *hub.Server, n int, register func(h *hub.Server, s *namespace.Socket)) *sinkHub {
 	joined := make(chan struct{}, n)
 	h.OnConnection(func(s *namespace.Socket) {
 		s.Join("r")
@@ -248,7 +252,11 @@ func BenchmarkEventAck(b *testing.B) {
 // namespace connect and back to closed, over a sink connection (no HTTP or
 // WebSocket handshake: see the load generator for those).
 func BenchmarkConnect(b *testing.B) {
-	h := hub.New(nil)
+	benchConnect(b, hub.New(nil))
+}
+
+// benchConnect is BenchmarkConnect on h.
+func benchConnect(b *testing.B, h *hub.Server) {
 	connected := make(chan *namespace.Socket, 1)
 	h.OnConnection(func(s *namespace.Socket) { connected <- s })
 	defer h.Shutdown(context.Background())

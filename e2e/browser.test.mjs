@@ -9,7 +9,7 @@ import { test, describe, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { launchChromium } from "./chromium.mjs";
 
 const env = (name) => {
   const v = process.env[name];
@@ -20,7 +20,6 @@ const CHAT = env("CHAT_URL");
 const NAMESPACES = env("NAMESPACES_URL");
 const ROOMS = env("ROOMS_URL");
 const ARTIFACTS = process.env.E2E_ARTIFACTS || new URL("./artifacts", import.meta.url).pathname;
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
 const WAIT = 15_000; // one expected thing to appear
 
 mkdirSync(ARTIFACTS, { recursive: true });
@@ -32,14 +31,7 @@ const modes = [
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 30_000,
-    // launch() gives every run a fresh temporary user-data dir.
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-      "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-  });
+  browser = await launchChromium();
 });
 after(async () => {
   await browser?.close();

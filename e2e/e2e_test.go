@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+	"golang.org/x/crypto/bcrypt"
 
 	"github.com/go-realtime/realtime/internal/proctest"
 	"github.com/go-realtime/realtime/internal/racedetect"
@@ -44,6 +47,10 @@ const chromium = "/usr/bin/chromium"
 const python = "/usr/bin/python3"
 
 var examples = []string{"chat", "namespaces", "rooms"}
+
+// adminUIDist holds the official Admin UI's built files (npm package
+// @socket.io/admin-ui), from the repository root.
+const adminUIDist = "e2e/node_modules/@socket.io/admin-ui/ui/dist"
 
 // TestExamples builds the example servers and runs every client program
 // against fresh instances of them.
@@ -85,6 +92,33 @@ func TestExamples(t *testing.T) {
 		proctest.Run(ctx, t, maxSuite, []string{python, "-u", "python_client.py"}, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1", "CHAT_URL="+chat.url, "ROOMS_URL="+rooms.url)
 	})
 
+	t.Run("admin-ui", func(t *testing.T) {
+		// The official Admin UI's built files, from their own origin (as
+		// https://admin.socket.io is), watching the rooms example.
+		ui := httptest.NewServer(http.FileServer(http.Dir(filepath.Join(root, adminUIDist))))
+		t.Cleanup(ui.Close)
+		// Without the password's hash, the example refuses to start.
+		cctx, cancel := context.WithTimeout(ctx, maxStartup)
+		cmd := exec.CommandContext(cctx, bins["rooms"], "-addr", "127.0.0.1:0", "-admin-ui", ui.URL)
+		cmd.Dir = root
+		cmd.Env = append(os.Environ(), "REALTIME_ADMIN_PASSWORD_HASH=")
+		out, err := cmd.CombinedOutput()
+		cancel()
+		require.Errorf(t, err, "rooms started with -admin-ui and no password hash; output:\n%s", out)
+		assert.Contains(t, string(out), "REALTIME_ADMIN_PASSWORD_HASH")
+
+		const password = "e2e-secret"
+		hash, err := bcrypt.GenerateFromPassword([]byte(password), bcrypt.MinCost)
+		require.NoError(t, err)
+		rooms := startExampleWith(ctx, t, root, bins["rooms"], []string{"REALTIME_ADMIN_PASSWORD_HASH=" + string(hash)}, "-admin-ui", ui.URL)
+		proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-reporter=spec", "admin-client.test.mjs"},
+			"ROOMS_URL="+rooms.url, "ADMIN_PASSWORD="+password)
+		proctest.Run(ctx, t, maxSuite, []string{node, "--test", "--test-reporter=spec", "admin-ui.test.mjs"}, "PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1",
+			"ROOMS_URL="+rooms.url, "ADMIN_UI_URL="+ui.URL, "ADMIN_PASSWORD="+password,
+			"SCREENSHOT="+filepath.Join(artifacts, "admin-ui.png"), "CHROMIUM="+chromium) // docs/admin-ui.png is a copy
+
+	})
+
 	t.Run("missing-bundle", func(t *testing.T) {
 		// Without the npm-installed bundle the servers refuse to start and
 		// say what to run.
@@ -111,6 +145,7 @@ func requireTools(t *testing.T, root string) string {
 		"examples/node_modules/socket.io-client/dist/socket.io.min.js",
 		"e2e/node_modules/playwright-core/package.json",
 		"e2e/node_modules/socket.io-client/package.json",
+		adminUIDist + "/index.html",
 	} {
 		_, err := os.Stat(filepath.Join(root, f))
 		require.NoErrorf(t, err, "%s is set but %s is missing: run `npm ci --prefix examples` and `PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix e2e` (make test does)", envEnable, f)
@@ -166,8 +201,18 @@ var (
 // race or panic in its log, or an unclean exit, fails the test.
 func startExample(ctx context.Context, t *testing.T, root, bin string) *example {
 	t.Helper()
+	return startExampleWith(ctx, t, root, bin, nil)
+}
+
+// startExampleWith is startExample with more environment variables and
+// command-line arguments.
+func startExampleWith(ctx context.Context, t *testing.T, root, bin string, env []string, args ...string) *example {
+	t.Helper()
 	e := &example{name: filepath.Base(bin), log: newLogBuffer(), exited: make(chan struct{})}
-	e.cmd = exec.CommandContext(ctx, bin, "-addr", "127.0.0.1:0")
+	e.cmd = exec.CommandContext(ctx, bin, append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+	if env != nil {
+		e.cmd.Env = append(os.Environ(), env...)
+	}
 	e.cmd.Dir = root
 	e.cmd.Stdout = e.log
 	e.cmd.Stderr = e.log

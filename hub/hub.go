@@ -47,6 +47,7 @@ import (
 	"net/http"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -457,6 +458,17 @@ func (s *Server) instance(d dynamicNamespace, name string) *namespace.Namespace 
 		s.newNamespace(child)
 	}
 	return child
+}
+
+// Namespaces returns the namespaces that exist now, sorted by name: the
+// static ones (made by Of) and the live instances of the dynamic ones
+// (socket.io's io._nsps). The namespaces OfFunc and OfRegexp return, which
+// no client joins, are not among them; [Server.OnNewNamespace] tells of the
+// ones created later.
+func (s *Server) Namespaces() []*namespace.Namespace {
+	out := s.all()
+	slices.SortFunc(out, func(a, b *namespace.Namespace) int { return strings.Compare(a.Name(), b.Name()) })
+	return out
 }
 
 // all returns every namespace: the static ones, and the live instances of

@@ -506,11 +506,12 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 	}
 
 	count := 0
+	var out outgoingEvent // decoded for the first socket with OnAnyOutgoing listeners
 	for _, s := range targets {
 		if s == nil {
 			continue
 		}
-		if s.outgoing.Load() && !s.notifyOutgoing(p.Data, p.Attachments) {
+		if s.outgoing.Load() && !s.notifyParsed(&out, p.Data, p.Attachments) {
 			continue // an outgoing listener panicked: not sent to s (fail closed)
 		}
 		if onAck != nil {

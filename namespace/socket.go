@@ -333,6 +333,22 @@ func (s *Socket) encodeOut(event string, args []any, id uint64, hasID bool) ([]t
 // array is data. It reports false when one panicked: the packet is then
 // not sent (fail closed).
 func (s *Socket) notifyOutgoing(data []byte, atts [][]byte) bool {
+	var p outgoingEvent
+	return s.notifyParsed(&p, data, atts)
+}
+
+// outgoingEvent is an event on its way to the OnAnyOutgoing listeners,
+// decoded once for all the sockets a broadcast reaches (its Args are
+// immutable: each listener gets its own Event).
+type outgoingEvent struct {
+	parsed, ok bool
+	name       string
+	args       Args
+}
+
+// notifyParsed is notifyOutgoing with the event decoded into p, if it is
+// not already.
+func (s *Socket) notifyParsed(p *outgoingEvent, data []byte, atts [][]byte) bool {
 	s.mu.Lock()
 	var ls []listener
 	if s.more != nil {
@@ -342,11 +358,15 @@ func (s *Socket) notifyOutgoing(data []byte, atts [][]byte) bool {
 	if len(ls) == 0 {
 		return true
 	}
-	name, args, err := parseEvent(data, atts)
-	if err != nil {
+	if !p.parsed {
+		var err error
+		p.name, p.args, err = parseEvent(data, atts)
+		p.parsed, p.ok = true, err == nil
+	}
+	if !p.ok {
 		return true // not an event: nothing to report
 	}
-	e := &Event{Name: name, Args: args, Socket: s}
+	e := &Event{Name: p.name, Args: p.args, Socket: s}
 	for _, l := range ls {
 		if !s.safelyNoDisconnect(func() { l.fn(e) }) {
 			return false

@@ -39,7 +39,7 @@ import (
 
 func main() {
 	quick := flag.Bool("quick", false, "short run (~1.5 minutes)")
-	servers := flag.String("servers", "go,node", "servers to run, in order (go, node)")
+	servers := flag.String("servers", "go,node", "servers to run, in order (go, node; go-admin: the Go server instrumented for the Admin UI, development mode, no UI connected)")
 	hold := flag.Int("hold", 0, "hold scenario: at most this many idle connections (0: as many as the file limits allow; -1: skip)")
 	skip := flag.String("skip", "", "comma-separated scenarios to skip: "+load.SkipNames+" (connect always runs)")
 	profile := flag.String("profile", "", "write CPU, heap and allocation profiles of the Go server for each scenario to this directory (profiling costs CPU: use a separate run for the figures)")
@@ -88,18 +88,24 @@ func main() {
 
 	var specs []serverSpec
 	for _, name := range strings.Split(*servers, ",") {
-		switch strings.TrimSpace(name) {
-		case "go":
+		name = strings.TrimSpace(name)
+		switch name {
+		case "go", "go-admin":
 			bin := filepath.Join(tmp, "bench-server")
-			logf("building the Go bench server")
-			if err := command(ctx, root, "go", "build", "-o", bin, "./bench/server").Run(); err != nil {
-				log.Fatalf("run: go build ./bench/server: %v", err)
+			if _, err := os.Stat(bin); err != nil {
+				logf("building the Go bench server")
+				if err := command(ctx, root, "go", "build", "-o", bin, "./bench/server").Run(); err != nil {
+					log.Fatalf("run: go build ./bench/server: %v", err)
+				}
 			}
 			args := []string{"-addr", "127.0.0.1:0", "-stdin"}
 			if *profile != "" {
 				args = append(args, "-pprof", "127.0.0.1:0")
 			}
-			specs = append(specs, serverSpec{name: "go", dir: root, bin: bin, args: args})
+			if name == "go-admin" {
+				args = append(args, "-admin", "development")
+			}
+			specs = append(specs, serverSpec{name: name, dir: root, bin: bin, args: args})
 		case "node":
 			if err := nodeDeps(ctx, root); err != nil {
 				log.Fatal(err)
@@ -109,7 +115,7 @@ func main() {
 				args: []string{"--expose-gc", "server.js", "--addr", "127.0.0.1:0", "--stdin"},
 			})
 		default:
-			log.Fatalf("run: unknown server %q (go, node)", name)
+			log.Fatalf("run: unknown server %q (go, go-admin, node)", name)
 		}
 	}
 

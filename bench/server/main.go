@@ -11,7 +11,9 @@
 //
 // -ws-max-fragments and -ws-no-poller set the WebSocket transport's
 // options of those names (bench/fragments uses them). -redis ADDR makes it
-// a cluster node on room/redis (bench/cluster runs two).
+// a cluster node on room/redis (bench/cluster runs two). -admin MODE
+// instruments the hub for the Socket.IO Admin UI (package admin, without
+// authentication), as bench/run's server "go-admin" does.
 //
 // With -pprof, the profiling address serves net/http/pprof under
 // /debug/pprof/, and /bench/cpu/start and /bench/cpu/stop to bracket a
@@ -26,6 +28,7 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"log/slog"
 	"net"
 	"net/http"
 	httppprof "net/http/pprof"
@@ -38,6 +41,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/go-realtime/realtime/admin"
 	"github.com/go-realtime/realtime/bench/internal/benchserver"
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/room/redis"
@@ -53,6 +57,7 @@ func main() {
 	maxFragments := flag.Int("ws-max-fragments", 0, "websocket.Options.MaxFragments (0: the default, negative: no bound)")
 	noPoller := flag.Bool("ws-no-poller", false, "websocket.Options.NoPoller: a reading goroutine per connection")
 	redisAddr := flag.String("redis", "", "a cluster node: room/redis adapter on the redis-server at this address (off when empty)")
+	adminMode := flag.String("admin", "", "instrument the hub for the Socket.IO Admin UI in this mode (development, production; no authentication: loopback benchmarks only)")
 	flag.Parse()
 
 	var opts *hub.Options
@@ -71,6 +76,14 @@ func main() {
 		opts.Adapter = redis.New(rdb, &redis.Options{RequestTimeout: 30 * time.Second})
 	}
 	h := benchserver.New(opts)
+	if *adminMode != "" {
+		ins, err := admin.Instrument(h, admin.Options{Auth: admin.NoAuth{}, Mode: admin.Mode(*adminMode),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil {
+			log.Fatalf("server: -admin: %v", err)
+		}
+		defer ins.Close()
+	}
 	// No TCP keep-alive probes (as Node's http server): Engine.IO's own
 	// heartbeat finds dead peers, and each accepted connection saves the
 	// system calls that configure them.

@@ -13,6 +13,13 @@
 //	leave(room)                → the others in the room get "room event" {event: "left", ...}
 //	new messages({room, message}) → everyone in the room but the sender gets "new messages" {room, message, from}
 //	greet room(room)           → everyone in the room gets "receive message" "hello, users in <room>"
+//
+// With -admin-ui, the official Socket.IO Admin UI served from that origin
+// may watch the server (package admin): log in with -admin-user and the
+// password whose bcrypt hash is in REALTIME_ADMIN_PASSWORD_HASH.
+//
+//	REALTIME_ADMIN_PASSWORD_HASH="$(htpasswd -bnBC 10 '' secret | tr -d ':\n')" \
+//	  go run ./examples/rooms -admin-ui https://admin.socket.io
 package main
 
 import (
@@ -27,6 +34,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/go-realtime/realtime/admin"
 	"github.com/go-realtime/realtime/examples/internal/site"
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/namespace"
@@ -63,6 +71,8 @@ type (
 func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "address to listen on (port 0 picks a free one)")
 	clientDist := flag.String("client-dist", "", "socket.io-client's dist directory, served at /socket.io/socket.io.js (default: examples/"+site.DistPath+")")
+	adminUI := flag.String("admin-ui", "", "origin of a Socket.IO Admin UI allowed to watch this server, e.g. https://admin.socket.io (off when empty)")
+	adminUser := flag.String("admin-user", "admin", "the Admin UI's username; its password's bcrypt hash is read from REALTIME_ADMIN_PASSWORD_HASH")
 	flag.Parse()
 
 	clientFiles, err := site.ClientFiles(*clientDist)
@@ -71,8 +81,22 @@ func main() {
 		os.Exit(1)
 	}
 
-	h := hub.New(&hub.Options{ClientFiles: clientFiles})
+	opts := &hub.Options{ClientFiles: clientFiles}
+	if *adminUI != "" {
+		opts.AllowedOrigins = []string{*adminUI}
+	}
+	h := hub.New(opts)
 	register(h)
+	if *adminUI != "" {
+		ins, err := admin.Instrument(h, admin.Options{
+			Auth: admin.BasicAuth{Username: *adminUser, PasswordHash: os.Getenv("REALTIME_ADMIN_PASSWORD_HASH")},
+		})
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "rooms: -admin-ui:", err, "(set REALTIME_ADMIN_PASSWORD_HASH to the bcrypt hash of the UI's password)")
+			os.Exit(1)
+		}
+		defer ins.Close()
+	}
 
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", h)
