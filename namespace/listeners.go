@@ -301,6 +301,11 @@ func (s *Socket) ListenersAny() []func(e *Event) { return s.listAny(false) }
 // as they will be sent (JSON); its Ack is nil. It is called before the
 // packet is sent, on the emitting goroutine: don't block in it. Acks and
 // the packets replayed by connection state recovery are not reported.
+//
+// The Event is fn's only while it runs: a broadcast hands the same one,
+// updated, to the listeners of each socket it reaches, so that watching
+// every outgoing event costs no allocation per recipient. Keep e.Name and
+// e.Args (which never change), not e.
 func (s *Socket) OnAnyOutgoing(fn func(e *Event)) Listener {
 	return s.addAny(fn, true, false, "OnAnyOutgoing")
 }

@@ -339,11 +339,13 @@ func (s *Socket) notifyOutgoing(data []byte, atts [][]byte) bool {
 
 // outgoingEvent is an event on its way to the OnAnyOutgoing listeners,
 // decoded once for all the sockets a broadcast reaches (its Args are
-// immutable: each listener gets its own Event).
+// immutable), and the Event the listeners get, one for the whole
+// broadcast: listeners don't keep it (see OnAnyOutgoing).
 type outgoingEvent struct {
 	parsed, ok bool
 	name       string
 	args       Args
+	ev         *Event // allocated for the first socket with listeners
 }
 
 // notifyParsed is notifyOutgoing with the event decoded into p, if it is
@@ -366,7 +368,11 @@ func (s *Socket) notifyParsed(p *outgoingEvent, data []byte, atts [][]byte) bool
 	if !p.ok {
 		return true // not an event: nothing to report
 	}
-	e := &Event{Name: p.name, Args: p.args, Socket: s}
+	if p.ev == nil {
+		p.ev = new(Event)
+	}
+	e := p.ev
+	*e = Event{Name: p.name, Args: p.args, Socket: s}
 	for _, l := range ls {
 		if !s.safelyNoDisconnect(func() { l.fn(e) }) {
 			return false
