@@ -10,6 +10,12 @@
 //   stdout {"type":"event","client":"n1","event":"news","args":[...]}   a client got an event
 //
 // Binary values travel as {"$bin":"<base64>"} in both directions.
+//
+// With ADAPTER=streams the server is on @socket.io/redis-streams-adapter
+// 0.3 instead (room/redis/streams_test.go); with RECOVERY=1, connection
+// state recovery is on (1 minute), and "drop" and "rejoin" move a client
+// to another server the way a load balancer would after its connection
+// broke.
 // Server behaviour (the same as the Go test hub's): a socket joins
 // auth.rooms, stores auth.data as socket.data, then gets "ready".
 import { createServer } from "node:http";
@@ -18,6 +24,7 @@ import { Server } from "socket.io";
 import { io as connectClient } from "socket.io-client";
 import { createClient } from "redis";
 import { createAdapter } from "@socket.io/redis-adapter";
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
@@ -48,13 +55,19 @@ sub.on("error", (err) => process.stderr.write("redis sub: " + err + "\n"));
 await Promise.all([pub.connect(), sub.connect()]);
 
 const httpServer = createServer();
-const io = new Server(httpServer, { adapter: createAdapter(pub, sub, { requestsTimeout: 3000 }) });
+const streams = process.env.ADAPTER === "streams";
+const io = new Server(httpServer, {
+  adapter: streams ? createStreamsAdapter(pub) : createAdapter(pub, sub, { requestsTimeout: 3000 }),
+  ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: { maxDisconnectionDuration: 60000 } } : {}),
+});
 
 io.on("connection", (socket) => {
-  const auth = socket.handshake.auth || {};
-  for (const r of auth.rooms || []) socket.join(r);
-  if (auth.data) socket.data = auth.data;
-  socket.emit("ready");
+  if (!socket.recovered) {
+    const auth = socket.handshake.auth || {};
+    for (const r of auth.rooms || []) socket.join(r);
+    if (auth.data) socket.data = auth.data;
+  }
+  socket.emit("ready", socket.recovered);
 });
 
 // Server-side events from the Go hub.
@@ -69,8 +82,12 @@ out({ type: "ready", port: httpServer.address().port });
 
 const clients = new Map();
 
+const urlOf = (target) => target === "go" ? process.env.GO_URL
+  : target === "go2" ? process.env.GO2_URL
+  : `http://127.0.0.1:${httpServer.address().port}`;
+
 function connect({ name, target, auth }) {
-  const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
+  const url = urlOf(target);
   const socket = connectClient(url, { transports: ["websocket"], auth: auth || {}, reconnection: false, forceNew: true });
   clients.set(name, socket);
   socket.onAny((event, ...args) => {
@@ -150,6 +167,26 @@ const commands = {
   serverSideEmitWithAck: async ({ event, args }) => await io.serverSideEmitWithAck(event, ...(args || [])),
   serverCount: async () => await io.of("/").adapter.serverCount(),
   clientEmit: ({ name, event, args }) => (clients.get(name).emit(event, ...fromWire(args || [])), true),
+  // The client loses its connection ("transport close"); its next
+  // connection goes to target.
+  drop: ({ name, target }) => {
+    const socket = clients.get(name);
+    socket.io.reconnection(false);
+    socket.io.uri = urlOf(target);
+    return new Promise((resolve) => {
+      socket.once("disconnect", (reason) => resolve(reason));
+      socket.io.engine.close();
+    });
+  },
+  // The client connects again, asking to recover its session.
+  rejoin: ({ name }) => {
+    const socket = clients.get(name);
+    return new Promise((resolve, reject) => {
+      socket.once("connect_error", reject);
+      socket.once("ready", (recovered) => resolve({ id: socket.id, recovered: socket.recovered, serverSaid: recovered }));
+      socket.connect();
+    });
+  },
   localRooms: ({ sid }) => {
     const s = io.of("/").sockets.get(sid);
     return s ? [...s.rooms] : null;

@@ -96,6 +96,9 @@ func New(name string, cfg *Config) *Namespace {
 		n.recovery = newRecoveryStore(*c.Recovery)
 	}
 	n.adapter = c.Adapter(n)
+	if st, ok := n.adapter.(room.SessionStore); ok && n.recovery != nil {
+		n.recovery.shared = st
+	}
 	return n
 }
 
@@ -493,7 +496,13 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	}
 	n.mu.RUnlock()
 
-	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
+	data := p.Data
+	shared := n.recovery != nil && n.recovery.shared != nil && p.Offset != "" && onAck == nil && !flags.Volatile
+	if shared {
+		data = withOffset(data, p.Offset)
+		n.recovery.skipShared(targets, p.Offset)
+	}
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: data, Attachments: p.Attachments}
 	if onAck != nil {
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
@@ -501,7 +510,7 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 	if flags.NoCompress {
 		markNoCompress(frames)
 	}
-	if n.recovery != nil && onAck == nil && !flags.Volatile {
+	if n.recovery != nil && n.recovery.shared == nil && onAck == nil && !flags.Volatile {
 		if offset := lastString(p.Data); offset != "" {
 			// Recovering targets get the packet from their replay: it is
 			// kept, and they are taken out of targets.
@@ -514,7 +523,7 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 		if s == nil {
 			continue
 		}
-		if s.outgoing.Load() && !s.notifyOutgoing(p.Data, p.Attachments) {
+		if s.outgoing.Load() && !s.notifyOutgoing(data, p.Attachments) {
 			continue // an outgoing listener panicked: not sent to s (fail closed)
 		}
 		if onAck != nil {
@@ -547,7 +556,18 @@ func (n *Namespace) Deliver(p *room.Packet, ids []string, opts room.Options, onA
 // KeepsHistory implements [room.HistoryKeeper]: with connection state
 // recovery on, the namespace keeps recent broadcasts, so adapters deliver
 // every broadcast to it.
-func (n *Namespace) KeepsHistory() bool { return n.recovery != nil }
+func (n *Namespace) KeepsHistory() bool { return n.recovery != nil && n.recovery.shared == nil }
+
+// sharedFrames encodes a broadcast from a shared store's history for a
+// replay, its offset appended.
+func (n *Namespace) sharedFrames(p *room.Packet, flags room.Flags) []transport.Frame {
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: withOffset(p.Data, p.Offset), Attachments: p.Attachments}
+	frames := socketio.EncodeFrames(&pkt)
+	if flags.NoCompress {
+		markNoCompress(frames)
+	}
+	return frames
+}
 
 // joinArgs turns Args back into a JSON array.
 func joinArgs(a Args) json.RawMessage {

@@ -72,7 +72,13 @@ func newNodeOn(t testing.TB, rdb goredis.UniversalClient, opts *redis.Options) *
 	if o.Logger == nil {
 		o.Logger = quiet
 	}
-	h := hub.New(&hub.Options{Adapter: redis.New(rdb, &o), Logger: quiet})
+	return newHubWith(t, &hub.Options{Adapter: redis.New(rdb, &o), Logger: quiet})
+}
+
+// newHubWith starts a hub with opts and the standard test handlers.
+func newHubWith(t testing.TB, opts *hub.Options) *hub.Server {
+	t.Helper()
+	h := hub.New(opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

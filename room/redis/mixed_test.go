@@ -57,7 +57,7 @@ func clusterTestDir(t *testing.T) string {
 	return filepath.Join(filepath.Dir(file), "..", "..", "cluster-test")
 }
 
-func startNodeDriver(t *testing.T, redisAddr, goURL string) *nodeDriver {
+func startNodeDriver(t *testing.T, redisAddr, goURL string, env ...string) *nodeDriver {
 	t.Helper()
 	dir := clusterTestDir(t)
 	node, err := exec.LookPath("node")
@@ -69,7 +69,7 @@ func startNodeDriver(t *testing.T, redisAddr, goURL string) *nodeDriver {
 	}
 	cmd := exec.Command(node, "server.mjs")
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "REDIS_URL=redis://"+redisAddr, "GO_URL="+goURL)
+	cmd.Env = append(append(os.Environ(), "REDIS_URL=redis://"+redisAddr, "GO_URL="+goURL), env...)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
 	stdout, err := cmd.StdoutPipe()
@@ -231,7 +231,12 @@ type nodeSocket struct {
 // on one Redis, with the official client connected to each.
 func TestMixedCluster(t *testing.T) {
 	srv := startRedis(t)
-	h := newNode(t, srv, nil)
+	testMixedCluster(t, srv, newNode(t, srv, nil))
+}
+
+// testMixedCluster checks that the Go hub h and a Node.js server (started
+// with env) form one cluster.
+func testMixedCluster(t *testing.T, srv *redisServer, h *hub.Server, env ...string) {
 	h.Of("/").OnServerSideEmit("node-hello", func(e *hub.Event) {
 		var arg string
 		_ = e.Args.Decode(0, &arg)
@@ -241,7 +246,7 @@ func TestMixedCluster(t *testing.T) {
 	})
 	web := httptest.NewServer(h)
 	t.Cleanup(web.Close)
-	d := startNodeDriver(t, srv.Addr, web.URL)
+	d := startNodeDriver(t, srv.Addr, web.URL, env...)
 	ctx := testCtx(t)
 
 	ids := map[string]string{}

@@ -86,8 +86,64 @@ func (f *factory) nodeFor(name string, log *slog.Logger) *node {
 
 // route says which adapter handles a subscribed channel, and how.
 type route struct {
-	a    *Adapter
+	m    member
 	kind int
+}
+
+// member is a namespace's adapter on a node: the pub/sub Adapter or the
+// StreamsAdapter.
+type member interface {
+	// nspName is the namespace's name.
+	nspName() string
+	// subs lists the channels and patterns to subscribe to.
+	subs() []sub
+	// handle processes a message received on one of them.
+	handle(kind int, channel, payload string)
+}
+
+// sub is one subscription of a member.
+type sub struct {
+	name    string
+	pattern bool
+	kind    int // routeBroadcast, routeRequest (counted for expectedNodes), routeResponse
+}
+
+func (s sub) key() string {
+	if s.pattern {
+		return "p:" + s.name
+	}
+	return "c:" + s.name
+}
+
+// subscribe subscribes subs on ps.
+func subscribe(ctx context.Context, ps *goredis.PubSub, subs []sub) error {
+	var chans, pats []string
+	for _, s := range subs {
+		if s.pattern {
+			pats = append(pats, s.name)
+		} else {
+			chans = append(chans, s.name)
+		}
+	}
+	var err error
+	if len(chans) > 0 {
+		err = ps.Subscribe(ctx, chans...)
+	}
+	if len(pats) > 0 {
+		err = errors.Join(err, ps.PSubscribe(ctx, pats...))
+	}
+	return err
+}
+
+// unsubscribe undoes subscribe.
+func unsubscribe(ctx context.Context, ps *goredis.PubSub, subs []sub) {
+	for _, s := range subs {
+		if s.pattern {
+			_ = ps.PUnsubscribe(ctx, s.name)
+		} else {
+			_ = ps.Unsubscribe(ctx, s.name)
+		}
+	}
 }
 
 const (
@@ -124,6 +180,8 @@ type node struct {
 	down  atomic.Bool // Redis known unreachable: publishing refused
 	stats counters
 
+	streams *streamState // a streams node (NewStreams); nil for pub/sub
+
 	countMu    sync.Mutex     // the node counts of expectedNodes
 	known      map[string]int // request channel: nodes counted last
 	recovering bool           // Redis down: keep the counts from before
@@ -140,6 +198,7 @@ type run struct {
 	out    *outbox
 	work   chan func()
 	ps     *goredis.PubSub // guarded by node.psMu
+	reader *streamReader   // a streams node's
 }
 
 func newNode(client goredis.UniversalClient, opts Options, uid string, log *slog.Logger) *node {
@@ -170,7 +229,8 @@ func (n *node) requestID() string {
 
 // register subscribes a's channels, starting the node if it was idle, and
 // waits (at most RequestTimeout) until Redis confirms the subscriptions.
-func (n *node) register(a *Adapter) {
+func (n *node) register(a member) {
+	subs := a.subs()
 	n.life.Lock()
 	if n.users == 0 {
 		n.start()
@@ -178,38 +238,43 @@ func (n *node) register(a *Adapter) {
 	r := n.cur.Load()
 	n.users++
 	n.mu.Lock()
-	n.channels[a.reqChannel] = route{a, routeRequest}
-	n.channels[a.respChannel] = route{a, routeResponse}
-	n.channels[a.ownRespChannel] = route{a, routeResponse}
-	n.patterns[a.pattern] = route{a, routeBroadcast}
+	for _, s := range subs {
+		if s.pattern {
+			n.patterns[s.name] = route{a, s.kind}
+		} else {
+			n.channels[s.name] = route{a, s.kind}
+		}
+	}
 	n.mu.Unlock()
 	n.life.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
 	defer cancel()
 	n.psMu.Lock()
-	err := errors.Join(
-		r.ps.Subscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel),
-		r.ps.PSubscribe(ctx, a.pattern))
+	err := subscribe(ctx, r.ps, subs)
 	n.psMu.Unlock()
 	if err == nil {
 		err = n.waitSubscribed(ctx, a)
 	}
 	if err != nil {
 		n.log.Warn("redis: could not subscribe yet; the subscriptions are retried until Redis answers",
-			"namespace", a.name, "err", err)
+			"namespace", a.nspName(), "err", err)
 	}
 }
 
 // unregister drops a's channels, stopping the node when it was the last.
-func (n *node) unregister(a *Adapter) {
+func (n *node) unregister(a member) {
+	subs := a.subs()
 	n.life.Lock()
-	delete(n.names, a.name)
+	delete(n.names, a.nspName())
 	n.mu.Lock()
-	delete(n.channels, a.reqChannel)
-	delete(n.channels, a.respChannel)
-	delete(n.channels, a.ownRespChannel)
-	delete(n.patterns, a.pattern)
+	for _, s := range subs {
+		if s.pattern {
+			delete(n.patterns, s.name)
+		} else {
+			delete(n.channels, s.name)
+		}
+	}
 	n.mu.Unlock()
 	n.users--
 	r := n.cur.Load()
@@ -217,8 +282,7 @@ func (n *node) unregister(a *Adapter) {
 		n.life.Unlock()
 		ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
 		n.psMu.Lock()
-		_ = r.ps.Unsubscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel)
-		_ = r.ps.PUnsubscribe(ctx, a.pattern)
+		unsubscribe(ctx, r.ps, subs)
 		n.psMu.Unlock()
 		cancel()
 		return
@@ -243,6 +307,12 @@ func (n *node) start() {
 	go n.receive(r)
 	go n.publisher(r)
 	go n.worker(r)
+	if n.streams != nil {
+		r.reader = &streamReader{}
+		r.wg.Add(2)
+		go n.readStream(r)
+		go n.saveSessions(r)
+	}
 }
 
 // shutdown stops a generation of goroutines, closes its connection and
@@ -254,6 +324,9 @@ func (n *node) shutdown(r *run) {
 	ps := r.ps
 	n.psMu.Unlock()
 	_ = ps.Close()
+	if r.reader != nil {
+		r.reader.close()
+	}
 	r.wg.Wait()
 }
 
@@ -262,20 +335,15 @@ func (n *node) signalLocked() {
 	n.changed = make(chan struct{})
 }
 
-// subscriptionKeys are the confirmation keys of a's subscriptions.
-func subscriptionKeys(a *Adapter) [4]string {
-	return [4]string{"c:" + a.reqChannel, "c:" + a.respChannel, "c:" + a.ownRespChannel, "p:" + a.pattern}
-}
-
 // waitSubscribed waits until Redis has confirmed a's subscriptions on the
 // current connection and the node publishes again.
-func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
-	keys := subscriptionKeys(a)
+func (n *node) waitSubscribed(ctx context.Context, a member) error {
+	subs := a.subs()
 	for {
 		n.mu.RLock()
 		all := !n.down.Load()
-		for _, k := range keys {
-			all = all && n.confirmed[k]
+		for _, s := range subs {
+			all = all && n.confirmed[s.key()]
 		}
 		changed := n.changed
 		n.mu.RUnlock()
@@ -285,7 +353,7 @@ func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("redis: waiting for the subscriptions of %s: %w", a.name, ctx.Err())
+			return fmt.Errorf("redis: waiting for the subscriptions of %s: %w", a.nspName(), ctx.Err())
 		}
 	}
 }
@@ -454,14 +522,7 @@ func (n *node) dispatch(m *goredis.Message) {
 			n.log.Error("redis: message handler panicked", "channel", m.Channel, "panic", fmt.Sprint(p))
 		}
 	}()
-	switch r.kind {
-	case routeBroadcast:
-		r.a.onBroadcast(m.Channel, m.Payload)
-	case routeRequest:
-		r.a.onRequest(m.Payload)
-	case routeResponse:
-		r.a.onResponse(m.Payload)
-	}
+	r.m.handle(r.kind, m.Channel, m.Payload)
 }
 
 // serverCount returns the number of nodes serving a namespace.

@@ -33,6 +33,14 @@ type pubItem struct {
 	count   bool           // ask PUBSUB NUMSUB of channel in the same pipeline
 	done    chan pubResult // nil: nobody waits (the count is in Stats)
 	answer  bool           // owed to another node
+	// entry, when set, makes the message an entry added to the stream
+	// named by channel (XADD, trimmed to about maxLen entries) instead of
+	// a PUBLISH: field, value, field, value...
+	entry  []string
+	maxLen int64
+	// failed, when set, is called (on the publisher goroutine) when a
+	// queued message nobody waits for was not published.
+	failed func(error)
 }
 
 type pubResult struct {
@@ -43,7 +51,13 @@ type pubResult struct {
 // itemOverhead approximates a queued message's fixed cost in bytes.
 const itemOverhead = 64
 
-func (it *pubItem) size() int64 { return int64(len(it.channel) + len(it.payload) + itemOverhead) }
+func (it *pubItem) size() int64 {
+	n := len(it.channel) + len(it.payload) + itemOverhead
+	for _, f := range it.entry {
+		n += len(f)
+	}
+	return int64(n)
+}
 
 // outbox holds the queued messages of a node's current run.
 type outbox struct {
@@ -259,7 +273,7 @@ func (n *node) flush(r *run, batch []pubItem) {
 	_, cluster := n.client.(*goredis.ClusterClient)
 	counts := make([]int, len(batch))
 	numCmds := make([]*goredis.MapStringIntCmd, len(batch))
-	pubCmds := make([]*goredis.IntCmd, len(batch))
+	pubCmds := make([]goredis.Cmder, len(batch))
 	var errs []error
 	if cluster { // NUMSUB is per shard there: added up outside the pipeline
 		errs = make([]error, len(batch))
@@ -274,7 +288,11 @@ func (n *node) flush(r *run, batch []pubItem) {
 		if batch[i].count && !cluster {
 			numCmds[i] = pipe.PubSubNumSub(ctx, batch[i].channel)
 		}
-		pubCmds[i] = pipe.Publish(ctx, batch[i].channel, batch[i].payload)
+		if it := &batch[i]; it.entry != nil {
+			pubCmds[i] = pipe.XAdd(ctx, &goredis.XAddArgs{Stream: it.channel, MaxLen: it.maxLen, Approx: true, Values: it.entry})
+		} else {
+			pubCmds[i] = pipe.Publish(ctx, it.channel, it.payload)
+		}
 	}
 	_, err := pipe.Exec(ctx)
 	n.stats.batches.Add(1)
@@ -322,6 +340,9 @@ func (n *node) report(it *pubItem, res pubResult) {
 	}
 	if res.err == nil {
 		return
+	}
+	if it.failed != nil {
+		it.failed(res.err)
 	}
 	if it.answer {
 		if c := n.stats.answersDropped.Add(1); isLogPoint(c) {
@@ -436,8 +457,9 @@ type Stats struct {
 }
 
 // Stats returns the node's totals.
-func (a *Adapter) Stats() Stats {
-	n := a.node
+func (a *Adapter) Stats() Stats { return a.node.totals() }
+
+func (n *node) totals() Stats {
 	s := Stats{
 		Published:         n.stats.published.Load(),
 		Batches:           n.stats.batches.Load(),
