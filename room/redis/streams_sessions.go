@@ -28,7 +28,10 @@ type wireSession struct {
 }
 
 func encodeSession(s room.Session) (string, error) {
-	j, err := json.Marshal(wireSession{SID: s.SID, PID: s.PID, Rooms: s.Rooms, Data: rawOr(s.Data, "null")})
+	// With the socket's own id room, as a Node.js node keeps it (its
+	// restore matches broadcasts against these rooms).
+	rooms := append([]string{s.SID}, slices.DeleteFunc(slices.Clone(s.Rooms), func(r string) bool { return r == s.SID })...)
+	j, err := json.Marshal(wireSession{SID: s.SID, PID: s.PID, Rooms: rooms, Data: rawOr(s.Data, "null")})
 	if err != nil {
 		return "", err
 	}

@@ -1,13 +1,17 @@
 package redis_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
+	"net/http/httptest"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -183,4 +187,124 @@ func TestStreamsMixedCluster(t *testing.T) {
 	h := newHubWith(t, &hub.Options{Adapter: redis.NewStreams(srv.Client(t), &redis.StreamsOptions{Options: redis.Options{Logger: quiet}}), Logger: quiet})
 	require.NoError(t, streamsAdapterOf(h.Of("/")).Ready(testCtx(t)))
 	testMixedCluster(t, srv, h, "ADAPTER=streams")
+}
+
+// waitSession waits until Redis holds the session of socket sid (a Node
+// or Go node saves it in the background when its socket disconnects).
+func waitSession(t *testing.T, rdb *goredis.Client, sid string) {
+	t.Helper()
+	ctx := testCtx(t)
+	require.Eventually(t, func() bool {
+		keys, err := rdb.Keys(ctx, "sio:session:*").Result()
+		require.NoError(t, err)
+		for _, k := range keys {
+			v, err := rdb.Get(ctx, k).Result()
+			if err != nil {
+				continue
+			}
+			raw, err := base64.StdEncoding.DecodeString(v)
+			require.NoError(t, err)
+			if bytes.Contains(raw, []byte(sid)) {
+				return true
+			}
+		}
+		return false
+	}, 10*time.Second, 5*time.Millisecond, "session of %s saved", sid)
+}
+
+// expectNodeItems checks that client's next events are "item" with the
+// given first arguments, each with an offset as last argument; it
+// returns the last offset.
+func expectNodeItems(t *testing.T, d *nodeDriver, client string, want ...int) string {
+	t.Helper()
+	var offset string
+	for _, w := range want {
+		l := d.expect(client, "item", fmt.Sprint(w))
+		require.Len(t, l.Args, 2, "item %d carries an offset", w)
+		require.NoError(t, json.Unmarshal(l.Args[1], &offset))
+		require.Regexp(t, `^\d+-\d+$`, offset)
+	}
+	return offset
+}
+
+// TestStreamsRecoveryGoNode: with a Go node and a Node.js node
+// (@socket.io/redis-streams-adapter) on one stream, the official client
+// that loses its connection to one and reconnects to the other is
+// recovered, with every broadcast it missed, from both nodes, in order.
+func TestStreamsRecoveryGoNode(t *testing.T) {
+	srv := startRedis(t)
+	g := newStreamsNode(t, srv, nil)
+	web := httptest.NewServer(g.h)
+	t.Cleanup(web.Close)
+	d := startNodeDriver(t, srv.Addr, web.URL, "ADAPTER=streams", "RECOVERY=1")
+	rdb := srv.Client(t)
+
+	connect := func(name, target string, rooms ...string) string {
+		var id string
+		d.call(&id, "connect", map[string]any{"name": name, "target": target,
+			"auth": map[string]any{"rooms": rooms, "data": map[string]string{"name": name}}})
+		d.expect(name, "ready", "false")
+		return id
+	}
+	// Watchers in room r on each side see each broadcast once it is read
+	// there.
+	connect("wGo", "go", "r")
+	connect("wNode", "node", "r")
+	watched := func(n int) {
+		expectNodeItems(t, d, "wGo", n)
+		expectNodeItems(t, d, "wNode", n)
+	}
+	emitNode := func(rooms []string, n int) {
+		d.call(nil, "emit", map[string]any{"rooms": rooms, "event": "item", "args": []any{n}})
+	}
+
+	for _, c := range []struct{ name, from, to string }{{"goToNode", "go", "node"}, {"nodeToGo", "node", "go"}} {
+		t.Run(c.name, func(t *testing.T) {
+			id := connect(c.name, c.from, "r")
+			require.NoError(t, g.h.To("r").Emit("item", 1))
+			expectNodeItems(t, d, c.name, 1)
+			watched(1)
+
+			d.call(nil, "drop", map[string]any{"name": c.name, "target": c.to})
+			d.expect(c.name, "$disconnect", "") // the server sees the transport close
+			waitSession(t, rdb, id)
+
+			// Missed: from both nodes, one not for it.
+			require.NoError(t, g.h.To("r").Emit("item", 2))
+			watched(2)
+			emitNode([]string{"r"}, 3)
+			watched(3)
+			emitNode([]string{"other"}, 0)
+			require.NoError(t, g.h.Emit("item", 4))
+			watched(4)
+
+			var got struct {
+				ID         string `json:"id"`
+				Recovered  bool   `json:"recovered"`
+				ServerSaid bool   `json:"serverSaid"`
+			}
+			d.call(&got, "rejoin", map[string]any{"name": c.name})
+			assert.True(t, got.Recovered, "the client says it was recovered")
+			assert.True(t, got.ServerSaid, "the server says it was recovered")
+			assert.Equal(t, id, got.ID)
+			expectNodeItems(t, d, c.name, 2, 3, 4)
+			d.expect(c.name, "ready", "true")
+
+			// Still in r, on its new node.
+			require.NoError(t, g.h.To("r").Emit("item", 5))
+			expectNodeItems(t, d, c.name, 5)
+			watched(5)
+			socks, err := g.h.Of("/").In("r").FetchSockets(testCtx(t))
+			require.NoError(t, err)
+			var ids []string
+			for _, s := range socks {
+				ids = append(ids, s.ID)
+				if s.ID == id {
+					assert.JSONEq(t, `{"name":"`+c.name+`"}`, string(s.Data))
+				}
+			}
+			assert.Contains(t, ids, id)
+		})
+	}
+	assert.Equal(t, []redis.RecoveryOutcome{redis.Recovered}, g.log.outcomes(), "the Go node restored one session")
 }
