@@ -173,6 +173,7 @@ const commands = {
     const socket = clients.get(name);
     socket.io.reconnection(false);
     socket.io.uri = urlOf(target);
+    if (!socket.connected) return "disconnected already"; // its server died
     return new Promise((resolve) => {
       socket.once("disconnect", (reason) => resolve(reason));
       socket.io.engine.close();

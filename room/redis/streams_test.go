@@ -1,12 +1,18 @@
 package redis_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"net"
+	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -52,22 +58,29 @@ type streamsNode struct {
 
 func newStreamsNode(t *testing.T, srv *redisServer, opts *redis.StreamsOptions) *streamsNode {
 	t.Helper()
+	l := &recoveryLog{}
+	h := newStreamsHub(srv.Client(t), opts, l.add)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		assert.NoError(t, h.Shutdown(ctx))
+	})
+	require.NoError(t, streamsAdapterOf(h.Of("/")).Ready(testCtx(t)))
+	return &streamsNode{h: h, log: l}
+}
+
+// newStreamsHub returns the hub of a streamsNode.
+func newStreamsHub(rdb goredis.UniversalClient, opts *redis.StreamsOptions, onRecovery func(redis.RecoveryEvent)) *hub.Server {
 	var o redis.StreamsOptions
 	if opts != nil {
 		o = *opts
 	}
 	o.Logger = quiet
-	l := &recoveryLog{}
-	o.OnRecovery = l.add
+	o.OnRecovery = onRecovery
 	h := hub.New(&hub.Options{
-		Adapter:                 redis.NewStreams(srv.Client(t), &o),
+		Adapter:                 redis.NewStreams(rdb, &o),
 		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute},
 		Logger:                  quiet,
-	})
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, h.Shutdown(ctx))
 	})
 	h.OnConnection(func(s *hub.Socket) {
 		if !s.Recovered() {
@@ -80,8 +93,61 @@ func newStreamsNode(t *testing.T, srv *redisServer, opts *redis.StreamsOptions) 
 		}
 		_ = s.Emit("ready", s.Recovered())
 	})
-	require.NoError(t, streamsAdapterOf(h.Of("/")).Ready(testCtx(t)))
-	return &streamsNode{h: h, log: l}
+	return h
+}
+
+// TestStreamsNodeProcess is not a test: it is a streams node run in a
+// process of its own (see startStreamsProcess), which a test can kill.
+func TestStreamsNodeProcess(t *testing.T) {
+	addr := os.Getenv("REALTIME_STREAMS_NODE")
+	if addr == "" {
+		t.Skip("a helper process for TestStreamsRecoveryAfterKill")
+	}
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+	h := newStreamsHub(rdb, &redis.StreamsOptions{SessionSaveInterval: 20 * time.Millisecond}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	fmt.Printf("listening on http://%s\n", ln.Addr())
+	_ = http.Serve(ln, h) // until killed
+}
+
+// startStreamsProcess runs a streams node in a child process (this test
+// binary, running TestStreamsNodeProcess) and returns its URL and the
+// process, killed when the test ends if still running.
+func startStreamsProcess(t *testing.T, redisAddr string) (string, *os.Process) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestStreamsNodeProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), "REALTIME_STREAMS_NODE="+redisAddr)
+	stdout, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	require.NoError(t, cmd.Start())
+	urls := make(chan string, 1)
+	exited := make(chan struct{})
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if m := listeningRE.FindStringSubmatch(sc.Text()); m != nil {
+				urls <- m[1]
+			}
+		}
+		_ = cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	select {
+	case u := <-urls:
+		return u, cmd.Process
+	case <-exited:
+		t.Fatalf("streams node process exited at start:\n%s", stderr.String())
+	case <-time.After(60 * time.Second):
+		t.Fatalf("streams node process did not start:\n%s", stderr.String())
+	}
+	return "", nil
 }
 
 func streamsAdapterOf(ns *hub.Namespace) *redis.StreamsAdapter {
@@ -103,12 +169,15 @@ func streamsClient(t *testing.T, h *hub.Server, rooms ...string) (*hubtest.Conn,
 }
 
 // expectItems reads the next events of s and checks they are "item" with
-// the given first arguments, in order.
+// the given first arguments, in order ("tick"s are skipped).
 func expectItems(t *testing.T, s *hubtest.Socket, want ...int) {
 	t.Helper()
 	ctx := testCtx(t)
 	for _, w := range want {
 		ev, err := s.Next(ctx)
+		for err == nil && ev.Name == "tick" {
+			ev, err = s.Next(ctx)
+		}
 		require.NoError(t, err)
 		require.Equal(t, "item", ev.Name)
 		require.Equal(t, fmt.Sprint(w), string(ev.Args.Raw(0)))
@@ -307,4 +376,176 @@ func TestStreamsRecoveryGoNode(t *testing.T) {
 		})
 	}
 	assert.Equal(t, []redis.RecoveryOutcome{redis.Recovered}, g.log.outcomes(), "the Go node restored one session")
+}
+
+// TestStreamsRecoveryAfterKill: a node is killed (SIGKILL: no goodbye, no
+// session saved at disconnection); its client reconnects to another node
+// and is recovered from the session the dead node saved while it was
+// connected, with every broadcast it missed.
+func TestStreamsRecoveryAfterKill(t *testing.T) {
+	srv := startRedis(t)
+	deadURL, proc := startStreamsProcess(t, srv.Addr)
+	b := newStreamsNode(t, srv, nil)
+	web := httptest.NewServer(b.h)
+	t.Cleanup(web.Close)
+	d := startNodeDriver(t, srv.Addr, deadURL, "ADAPTER=streams", "RECOVERY=1", "GO2_URL="+web.URL)
+	rdb := srv.Client(t)
+
+	_, watcher := streamsClient(t, b.h, "r")
+	var id string
+	d.call(&id, "connect", map[string]any{"name": "c", "target": "go",
+		"auth": map[string]any{"rooms": []string{"r"}, "data": map[string]string{"name": "c"}}})
+	d.expect("c", "ready", "false")
+	require.NoError(t, b.h.To("r").Emit("item", 1))
+	expectNodeItems(t, d, "c", 1)
+	expectItems(t, watcher, 1)
+	waitSession(t, rdb, id) // saved while connected
+
+	require.NoError(t, proc.Kill())
+	d.expect("c", "$disconnect", "")
+	d.call(nil, "drop", map[string]any{"name": "c", "target": "go2"})
+	require.NoError(t, b.h.To("r").Emit("item", 2))
+	require.NoError(t, b.h.To("other").Emit("item", 0))
+	require.NoError(t, b.h.Emit("item", 3))
+	expectItems(t, watcher, 2, 3)
+
+	var got struct {
+		ID        string `json:"id"`
+		Recovered bool   `json:"recovered"`
+	}
+	d.call(&got, "rejoin", map[string]any{"name": "c"})
+	assert.True(t, got.Recovered)
+	assert.Equal(t, id, got.ID)
+	expectNodeItems(t, d, "c", 2, 3)
+	d.expect("c", "ready", "true")
+	require.NoError(t, b.h.To("r").Emit("item", 4))
+	expectNodeItems(t, d, "c", 4)
+	assert.Equal(t, []redis.RecoveryOutcome{redis.Recovered}, b.log.outcomes())
+}
+
+// TestStreamsRedisRestart: Redis restarts (without persistence) while a
+// client is away: no node crashes, the client is told it was not
+// recovered (its session and offset are gone: counted as expired), and
+// recovery works again for what happens afterwards.
+func TestStreamsRedisRestart(t *testing.T) {
+	srv := startRedis(t)
+	a := newStreamsNode(t, srv, nil)
+	b := newStreamsNode(t, srv, nil)
+	ctx := testCtx(t)
+	rdb := srv.Client(t)
+
+	_, watcher := streamsClient(t, b.h, "r")
+	conn, s1 := streamsClient(t, a.h, "r")
+	require.NoError(t, b.h.To("r").Emit("item", 1))
+	expectItems(t, s1, 1)
+	expectItems(t, watcher, 1)
+	require.NoError(t, conn.Close())
+	waitSession(t, rdb, s1.ID())
+
+	srv.Kill()
+	srv.Restart(t)
+	// Delivery across nodes resumes: a's ticks reach b's watcher.
+	got := make(chan struct{})
+	go func() {
+		defer close(got)
+		_, err := watcher.Expect(ctx, "tick")
+		assert.NoError(t, err)
+	}()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	for resumed := false; !resumed; {
+		_ = a.h.Emit("tick") // refused while Redis is away
+		select {
+		case <-got:
+			resumed = true
+		case <-tick.C:
+		case <-ctx.Done():
+			t.Fatal("no delivery across nodes after the restart")
+		}
+	}
+
+	// What Redis lost is lost: s1 gets a new session.
+	c2, err := hubtest.Dial(ctx, b.h, nil)
+	require.NoError(t, err)
+	defer c2.Close()
+	s1b, err := c2.Recover(ctx, s1, nil)
+	require.NoError(t, err)
+	assert.False(t, s1b.Recovered())
+	assert.NotEqual(t, s1.ID(), s1b.ID())
+	assert.Equal(t, []redis.RecoveryOutcome{redis.RecoveryExpired}, b.log.outcomes())
+	assert.Equal(t, uint64(1), streamsAdapterOf(b.h.Of("/")).Stats().RecoveryExpired)
+
+	// Recovery works again.
+	conn3, s3 := streamsClient(t, a.h, "r")
+	require.NoError(t, b.h.To("r").Emit("item", 5))
+	expectItems(t, s3, 5)
+	require.NoError(t, conn3.Close())
+	waitSession(t, rdb, s3.ID())
+	require.NoError(t, b.h.To("r").Emit("item", 6))
+	expectItems(t, watcher, 5, 6)
+	c4, err := hubtest.Dial(ctx, b.h, nil)
+	require.NoError(t, err)
+	defer c4.Close()
+	s3b, err := c4.Recover(ctx, s3, nil)
+	require.NoError(t, err)
+	require.True(t, s3b.Recovered())
+	assert.Equal(t, s3.ID(), s3b.ID())
+	expectItems(t, s3b, 6)
+}
+
+// TestStreamsRecoveryThousands: a client that missed thousands of
+// broadcasts gets them all, in order, as it reads them, and then the
+// ones made during its replay, in order after them.
+func TestStreamsRecoveryThousands(t *testing.T) {
+	missed := 3000
+	if raceEnabled {
+		missed = 1500
+	}
+	srv := startRedis(t)
+	a := newStreamsNode(t, srv, nil)
+	b := newStreamsNode(t, srv, nil)
+	ctx := testCtx(t)
+
+	_, watcher := streamsClient(t, b.h, "r")
+	conn, s1 := streamsClient(t, a.h, "r")
+	require.NoError(t, b.h.To("r").Emit("item", 0))
+	expectItems(t, s1, 0)
+	expectItems(t, watcher, 0)
+	require.NoError(t, conn.Close())
+	waitSession(t, srv.Client(t), s1.ID())
+	for i := 1; i <= missed; i++ {
+		require.NoError(t, b.h.To("r").Emit("item", i, strings.Repeat("x", 200)))
+	}
+	for i := 1; i <= missed; i++ {
+		expectItems(t, watcher, i)
+	}
+
+	c2, err := hubtest.Dial(ctx, a.h, nil)
+	require.NoError(t, err)
+	defer c2.Close()
+	// More broadcasts while the replay runs.
+	during := make(chan error, 1)
+	go func() {
+		for i := missed + 1; i <= missed+100; i++ {
+			if err := b.h.To("r").Emit("item", i); err != nil {
+				during <- err
+				return
+			}
+		}
+		during <- nil
+	}()
+	s2, err := c2.Recover(ctx, s1, nil)
+	require.NoError(t, err)
+	require.True(t, s2.Recovered())
+	require.NoError(t, <-during)
+	for i := 1; i <= missed+100; i++ {
+		ev, err := s2.Next(ctx)
+		require.NoError(t, err)
+		if ev.Name == "ready" {
+			ev, err = s2.Next(ctx)
+			require.NoError(t, err)
+		}
+		require.Equal(t, "item", ev.Name)
+		require.Equal(t, fmt.Sprint(i), string(ev.Args.Raw(0)), "broadcast %d", i)
+	}
 }
