@@ -78,3 +78,40 @@ func FuzzBroadcastMessage(f *testing.F) {
 		_ = json.Unmarshal(data, &req)
 	})
 }
+
+// FuzzStreamsInput: what the streams adapter reads from Redis (an entry's
+// data field, a kept session) either fails cleanly or decodes; a session
+// decoded is kept again unchanged.
+func FuzzStreamsInput(f *testing.F) {
+	for _, s := range []string{
+		`{"packet":{"type":2,"data":["ev",1],"nsp":"/"},"opts":{"rooms":["r"],"except":[],"flags":{}}}`,
+		`{"opts":{"rooms":[],"except":["x"],"flags":{"volatile":true}},"rooms":["a",1]}`,
+		"g6Zwa3Q=", "", "{", "hKNzaWShYaNwaWShYqVyb29tc5GhYaRkYXRhwA==",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, atts, err := entryData(s); err == nil && d.Packet != nil {
+			_ = atts
+			a := &StreamsAdapter{name: "/"}
+			if p, ok := a.broadcastPacket(&d, atts); ok && !json.Valid(p.Data) {
+				t.Fatalf("invalid packet data %q", p.Data)
+			}
+		}
+		ses, err := decodeSession(s)
+		if err != nil {
+			return
+		}
+		again, err := encodeSession(*ses)
+		if err != nil {
+			t.Fatalf("session %+v does not encode: %v", ses, err)
+		}
+		back, err := decodeSession(again)
+		if err != nil {
+			t.Fatalf("re-encoded session does not decode: %v", err)
+		}
+		if back.SID != ses.SID || back.PID != ses.PID || len(back.Rooms) != len(ses.Rooms) {
+			t.Fatalf("session %+v came back as %+v", ses, back)
+		}
+	})
+}
