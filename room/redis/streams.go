@@ -142,6 +142,7 @@ func (a *StreamsAdapter) Stats() StreamsStats {
 		RecoveryExpired:   st.expired.Load(),
 		RecoveryFailed:    st.failed.Load(),
 		ReadErrors:        st.rdErrs.Load(),
+		EntriesMissed:     st.missed.Load(),
 	}
 }
 

@@ -70,6 +70,7 @@ func (n *node) readStream(r *run) {
 	st := n.streams
 	name := st.opts.StreamName
 	last := ""
+	var seen int64 // entries ever added up to last (Redis 7's entries-added)
 	failures := 0
 	for {
 		select {
@@ -83,21 +84,23 @@ func (n *node) readStream(r *run) {
 		}
 		var err error
 		if last == "" {
-			last, err = streamEnd(r.ctx, c, name)
+			last, seen, err = streamEnd(r.ctx, c, name)
 			if err == nil {
 				st.pos.Store(&last)
 			}
 		} else {
-			var res []goredis.XStream
-			res, err = c.XRead(r.ctx, &goredis.XReadArgs{Streams: []string{name, last}, Count: st.opts.ReadCount, Block: streamBlock}).Result()
-			if errors.Is(err, goredis.Nil) {
-				err = nil
+			var batch []goredis.XMessage
+			batch, err = n.readBatch(r.ctx, c, name, last, &seen)
+			for i := range batch {
+				m := &batch[i]
+				last = m.ID
+				n.deliverEntry(m)
 			}
-			for _, s := range res {
-				for i := range s.Messages {
-					m := &s.Messages[i]
-					last = m.ID
-					n.deliverEntry(m)
+			if err == nil && len(batch) == 0 {
+				// Nothing new: wait for an entry (or the BLOCK timeout).
+				_, err = c.XRead(r.ctx, &goredis.XReadArgs{Streams: []string{name, last}, Count: 1, Block: streamBlock}).Result()
+				if errors.Is(err, goredis.Nil) {
+					err = nil
 				}
 			}
 		}
@@ -123,16 +126,79 @@ func (n *node) readStream(r *run) {
 	}
 }
 
-// streamEnd returns the id of the stream's last entry, 0-0 when empty.
-func streamEnd(ctx context.Context, c goredis.Cmdable, name string) (string, error) {
-	msgs, err := c.XRevRangeN(ctx, name, "+", "-", 1).Result()
+// readBatch reads the entries after last, with the stream's state at the
+// same instant (one transaction), to detect entries trimmed (MaxLen)
+// before this node read them: Redis 7 counts the entries ever added, and
+// *seen those added up to last. When the oldest entry left is after last,
+// every entry added after last should be there; those missing were never
+// read. Their broadcasts cannot be delivered, so, failing closed, the
+// node closes its sockets' connections: their clients reconnect and,
+// their offsets gone from the stream, are told they were not recovered.
+// Counted in StreamsStats.EntriesMissed and logged.
+func (n *node) readBatch(ctx context.Context, c goredis.Cmdable, name, last string, seen *int64) ([]goredis.XMessage, error) {
+	st := n.streams
+	var xr *goredis.XStreamSliceCmd
+	var xi *goredis.XInfoStreamCmd
+	_, err := c.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		xr = p.XRead(ctx, &goredis.XReadArgs{Streams: []string{name, last}, Count: st.opts.ReadCount, Block: -1})
+		xi = p.XInfoStream(ctx, name)
+		return nil
+	})
+	if err != nil && !isRedisReply(err) && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	var batch []goredis.XMessage
+	if res, err := xr.Result(); err == nil && len(res) > 0 {
+		batch = res[0].Messages
+	} else if err != nil && !errors.Is(err, goredis.Nil) {
+		return nil, err
+	}
+	info, err := xi.Result()
+	if err != nil || info.EntriesAdded == 0 {
+		*seen += int64(len(batch))
+		return batch, nil // no stream (any more), or before Redis 7: nothing to check
+	}
+	var lost int64
+	if compareIDs(info.FirstEntry.ID, last) > 0 {
+		// Every entry left is after last: those added after last and not
+		// there were lost (fewer added than there are: the stream was
+		// recreated, Redis lost it; what it lost is gone for everyone).
+		lost = max(info.EntriesAdded-*seen-info.Length, 0)
+		*seen = info.EntriesAdded - info.Length + int64(len(batch))
+	} else {
+		*seen += int64(len(batch))
+	}
+	if lost > 0 {
+		total := st.missed.Add(1)
+		n.log.Warn("redis: stream entries were trimmed before this node read them (MaxLen too small for the load); closing this node's connections so that their clients know",
+			"stream", name, "after", last, "lost", lost, "total", total)
+		st.mu.RLock()
+		members := make([]*StreamsAdapter, 0, len(st.members))
+		for _, a := range st.members {
+			members = append(members, a)
+		}
+		st.mu.RUnlock()
+		for _, a := range members {
+			a.node.do(func() {
+				_ = a.local.DisconnectSockets(context.Background(), room.Options{Flags: room.Flags{Local: true}}, true)
+			})
+		}
+	}
+	return batch, nil
+}
+
+// streamEnd returns the id of the stream's last entry (0-0 when there is
+// no stream) and how many entries were ever added to it (0 before Redis
+// 7).
+func streamEnd(ctx context.Context, c goredis.Cmdable, name string) (string, int64, error) {
+	info, err := c.XInfoStream(ctx, name).Result()
 	if err != nil {
-		return "", err
+		if isRedisReply(err) {
+			return "0-0", 0, nil // no such key
+		}
+		return "", 0, err
 	}
-	if len(msgs) == 0 {
-		return "0-0", nil
-	}
-	return msgs[0].ID, nil
+	return info.LastGeneratedID, info.EntriesAdded, nil
 }
 
 // deliverEntry records m as the position reached, then hands it to its

@@ -120,6 +120,10 @@ type StreamsStats struct {
 	Recovered, RecoveryExpired, RecoveryFailed uint64
 	// ReadErrors counts failed reads of the stream (Redis unreachable).
 	ReadErrors uint64
+	// EntriesMissed counts the times entries were trimmed from the stream
+	// (MaxLen) before this node read them; each time, the node closed its
+	// sockets' connections (their clients are not recovered).
+	EntriesMissed uint64
 }
 
 // streamState is a streams node's reading of the stream.
@@ -132,6 +136,7 @@ type streamState struct {
 
 	entries, saved, saveFailed         atomic.Uint64
 	recovered, expired, failed, rdErrs atomic.Uint64
+	missed                             atomic.Uint64
 }
 
 func (st *streamState) position() string {

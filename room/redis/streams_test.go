@@ -549,3 +549,71 @@ func TestStreamsRecoveryThousands(t *testing.T) {
 		require.Equal(t, fmt.Sprint(i), string(ev.Args.Raw(0)), "broadcast %d", i)
 	}
 }
+
+// TestStreamsTrimmedOffset: a client whose offset was trimmed out of the
+// stream (MaxLen) is not recovered: it gets a new session, counted as
+// expired, rather than a replay with a gap.
+func TestStreamsTrimmedOffset(t *testing.T) {
+	srv := startRedis(t)
+	opts := &redis.StreamsOptions{MaxLen: 10}
+	a := newStreamsNode(t, srv, opts)
+	b := newStreamsNode(t, srv, opts)
+	ctx := testCtx(t)
+
+	_, watcher := streamsClient(t, b.h, "r")
+	conn, s1 := streamsClient(t, a.h, "r")
+	require.NoError(t, b.h.To("r").Emit("item", 0))
+	expectItems(t, s1, 0)
+	expectItems(t, watcher, 0)
+	require.NoError(t, conn.Close())
+	waitSession(t, srv.Client(t), s1.ID())
+	// MAXLEN ~ trims whole stream nodes (100 entries each by default).
+	// One at a time: the nodes read every entry before it is trimmed.
+	const n = 400
+	for i := 1; i <= n; i++ {
+		require.NoError(t, b.h.To("r").Emit("item", i))
+		expectItems(t, watcher, i)
+	}
+	length, err := srv.Client(t).XLen(ctx, "socket.io").Result()
+	require.NoError(t, err)
+	require.Less(t, length, int64(n), "the stream was trimmed")
+
+	c2, err := hubtest.Dial(ctx, b.h, nil)
+	require.NoError(t, err)
+	defer c2.Close()
+	s2, err := c2.Recover(ctx, s1, nil)
+	require.NoError(t, err)
+	assert.False(t, s2.Recovered())
+	assert.Equal(t, []redis.RecoveryOutcome{redis.RecoveryExpired}, b.log.outcomes())
+}
+
+// TestStreamsEntriesTrimmedUnread: entries trimmed from the stream before
+// a node read them (MaxLen too small for a burst) are not lost silently:
+// the node closes its clients' connections (so that they learn their
+// state is gone) and counts it.
+func TestStreamsEntriesTrimmedUnread(t *testing.T) {
+	srv := startRedis(t)
+	a := newStreamsNode(t, srv, &redis.StreamsOptions{MaxLen: 10})
+	ctx := testCtx(t)
+	conn, s1 := streamsClient(t, a.h, "r")
+	require.NoError(t, a.h.To("r").Emit("item", 0))
+	expectItems(t, s1, 0)
+
+	// A burst, in one transaction: the node cannot read in between.
+	rdb := srv.Client(t)
+	_, err := rdb.TxPipelined(ctx, func(p goredis.Pipeliner) error {
+		for i := 1; i <= 500; i++ {
+			p.XAdd(ctx, &goredis.XAddArgs{Stream: "socket.io", MaxLen: 10, Approx: true, Values: []string{
+				"uid", "burst", "nsp", "/", "type", "3",
+				"data", fmt.Sprintf(`{"packet":{"type":2,"data":["item",%d],"nsp":"/"},"opts":{"rooms":["r"],"except":[],"flags":{}}}`, i)}})
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	select {
+	case <-conn.Done():
+	case <-ctx.Done():
+		t.Fatal("the connection of a client that missed broadcasts was not closed")
+	}
+	assert.Equal(t, uint64(1), streamsAdapterOf(a.h.Of("/")).Stats().EntriesMissed)
+}
