@@ -172,12 +172,7 @@ func (n *node) readBatch(ctx context.Context, c goredis.Cmdable, name, last stri
 		total := st.missed.Add(1)
 		n.log.Warn("redis: stream entries were trimmed before this node read them (MaxLen too small for the load); closing this node's connections so that their clients know",
 			"stream", name, "after", last, "lost", lost, "total", total)
-		st.mu.RLock()
-		members := make([]*StreamsAdapter, 0, len(st.members))
-		for _, a := range st.members {
-			members = append(members, a)
-		}
-		st.mu.RUnlock()
+		members := st.adapters()
 		for _, a := range members {
 			a.node.do(func() {
 				_ = a.local.DisconnectSockets(context.Background(), room.Options{Flags: room.Flags{Local: true}}, true)
@@ -238,12 +233,7 @@ func (n *node) saveSessions(r *run) {
 			return
 		case <-t.C:
 		}
-		st.mu.RLock()
-		members := make([]*StreamsAdapter, 0, len(st.members))
-		for _, a := range st.members {
-			members = append(members, a)
-		}
-		st.mu.RUnlock()
+		members := st.adapters()
 		for _, a := range members {
 			src, ok := a.ns.(room.SessionSource)
 			if !ok {
@@ -260,4 +250,15 @@ func (n *node) saveSessions(r *run) {
 			cancel()
 		}
 	}
+}
+
+// adapters returns the node's streams adapters.
+func (st *streamState) adapters() []*StreamsAdapter {
+	st.mu.RLock()
+	defer st.mu.RUnlock()
+	out := make([]*StreamsAdapter, 0, len(st.members))
+	for _, a := range st.members {
+		out = append(out, a)
+	}
+	return out
 }
