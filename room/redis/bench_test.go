@@ -56,7 +56,7 @@ func BenchmarkClusterFanout(b *testing.B) {
 
 // BenchmarkClusterFanoutAdapters compares the pub/sub adapter (New) with
 // the streams adapter (NewStreams), without and with connection state
-// recovery, 1,000 clients on node B: broadcasts/s, deliveries/s and the
+// recovery, 10 and 1,000 clients on node B: broadcasts/s, deliveries/s and the
 // process's CPU per delivery (both nodes and the counting clients).
 //
 //	REALTIME_REDIS=1 go test -run '^$' -bench ClusterFanoutAdapters -benchtime 5000x ./room/redis/
@@ -75,7 +75,7 @@ func BenchmarkClusterFanoutAdapters(b *testing.B) {
 				}
 				return newHubWith(b, ho)
 			}
-			benchFanout(b, node(), node(), []int{1000})
+			benchFanout(b, node(), node(), []int{10, 1000})
 		})
 	}
 }

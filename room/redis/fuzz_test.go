@@ -1,8 +1,11 @@
 package redis
 
 import (
+	"bytes"
 	"encoding/json"
 	"testing"
+
+	"github.com/go-realtime/realtime/room"
 )
 
 // FuzzMsgpackToJSON: any input either fails cleanly or transcodes to valid
@@ -92,10 +95,24 @@ func FuzzStreamsInput(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, s string) {
 		if d, atts, err := entryData(s); err == nil && d.Packet != nil {
-			_ = atts
 			a := &StreamsAdapter{name: "/"}
 			if p, ok := a.broadcastPacket(&d, atts); ok && !json.Valid(p.Data) {
 				t.Fatalf("invalid packet data %q", p.Data)
+			}
+		}
+		a := &StreamsAdapter{name: "/", node: &node{uid: "fuzz"}}
+		if p, _, _, err := a.broadcastEntry(s); err == nil {
+			if !json.Valid(p.Data) {
+				t.Fatalf("invalid packet data %q", p.Data)
+			}
+			// Written again, it reads back the same.
+			fields, err := a.broadcastFields(p, room.Options{})
+			if err != nil {
+				t.Fatalf("packet %q does not encode: %v", p.Data, err)
+			}
+			back, _, _, err := a.broadcastEntry(fields[len(fields)-1])
+			if err != nil || !bytes.Equal(back.Data, p.Data) {
+				t.Fatalf("packet %q came back as %q (%v)", p.Data, back.Data, err)
 			}
 		}
 		ses, err := decodeSession(s)

@@ -11,6 +11,7 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/go-realtime/realtime/internal/socketio"
 	"github.com/go-realtime/realtime/room"
 )
 
@@ -267,6 +268,56 @@ func (a *StreamsAdapter) entry(typ int, data clusterData, atts [][]byte) ([]stri
 	return []string{"uid", a.node.uid, "nsp", a.name, "type", fmt.Sprint(typ), "data", d}, nil
 }
 
+// broadcastFields encodes a BROADCAST entry, written directly (the hot
+// path): data is {"packet":{"type":2,"data":...,"nsp":...},"opts":{...}}
+// as JSON, or as base64 msgpack when there is binary.
+func (a *StreamsAdapter) broadcastFields(p *room.Packet, opts room.Options) ([]string, error) {
+	var d string
+	if len(p.Attachments) > 0 {
+		b := appendStr(appendMapLen(make([]byte, 0, 64+len(p.Data)), 2), "packet")
+		b, err := appendPacket(b, p, a.name)
+		if err != nil {
+			return nil, fmt.Errorf("redis: broadcast: %w", err)
+		}
+		b = appendOpts(appendStr(b, "opts"), opts, 0)
+		d = base64.StdEncoding.EncodeToString(b)
+	} else {
+		b := make([]byte, 0, 96+len(p.Data))
+		b = append(b, `{"packet":{"type":2,"data":`...)
+		b = append(b, p.Data...)
+		b = append(b, `,"nsp":`...)
+		b = socketio.AppendJSONString(b, a.name)
+		b = append(b, `},"opts":{"rooms":`...)
+		b = appendJSONStrings(b, opts.Rooms)
+		b = append(b, `,"except":`...)
+		b = appendJSONStrings(b, opts.Except)
+		b = append(b, `,"flags":{`...)
+		if opts.Flags.Volatile {
+			b = append(b, `"volatile":true`...)
+		}
+		if opts.Flags.NoCompress {
+			if opts.Flags.Volatile {
+				b = append(b, ',')
+			}
+			b = append(b, `"compress":false`...)
+		}
+		b = append(b, "}}}"...)
+		d = string(b)
+	}
+	return []string{"uid", a.node.uid, "nsp", a.name, "type", "3", "data", d}, nil
+}
+
+func appendJSONStrings(b []byte, ss []string) []byte {
+	b = append(b, '[')
+	for i, s := range ss {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = socketio.AppendJSONString(b, s)
+	}
+	return append(b, ']')
+}
+
 // decodeJSON turns msgpack into JSON, bin values into placeholders.
 func decodeJSON(mp []byte) (json.RawMessage, [][]byte, error) {
 	var atts [][]byte
@@ -295,6 +346,52 @@ func entryData(s string) (clusterData, [][]byte, error) {
 	return d, atts, nil
 }
 
+// broadcastEntry decodes the data of a BROADCAST entry: its packet and
+// options, and whether it awaits acks (then it is not for the stream's
+// readers). It goes through msgpack (JSON is transcoded) and the
+// adapter's msgpack readers: no reflection on the hot path.
+func (a *StreamsAdapter) broadcastEntry(s string) (p *room.Packet, opts room.Options, withAck bool, err error) {
+	var mp []byte
+	if len(s) > 0 && s[0] == '{' {
+		mp, err = appendJSONAsMsgpack(make([]byte, 0, len(s)), bytesOf(s), nil)
+	} else {
+		mp, err = base64.StdEncoding.DecodeString(s)
+	}
+	if err != nil {
+		return nil, opts, false, malformed("entry data: %v", err)
+	}
+	r := mpReader{b: mp}
+	n, err := r.mapLen()
+	if err != nil {
+		return nil, opts, false, err
+	}
+	var pkt decodedPacket
+	for range n {
+		key, err := r.strBytes()
+		if err != nil {
+			return nil, opts, false, err
+		}
+		switch string(key) {
+		case "packet":
+			pkt, err = readPacket(&r)
+		case "opts":
+			opts, err = readOpts(&r)
+		case "requestId":
+			withAck = true
+			err = r.skip()
+		default:
+			err = r.skip()
+		}
+		if err != nil {
+			return nil, opts, false, err
+		}
+	}
+	if !pkt.ok || len(pkt.data) == 0 || pkt.data[0] != '[' || pkt.nsp != a.name {
+		return nil, opts, withAck, malformed("broadcast entry without a packet of %s", a.name)
+	}
+	return &room.Packet{Namespace: a.name, Data: pkt.data, Attachments: pkt.atts}, opts, withAck, nil
+}
+
 // broadcastPacket reads a broadcast's packet.
 func (a *StreamsAdapter) broadcastPacket(d *clusterData, atts [][]byte) (*room.Packet, bool) {
 	var wp wirePacket
@@ -317,19 +414,13 @@ func (a *StreamsAdapter) onEntry(id string, v map[string]any) {
 	own := uid == a.node.uid
 	switch typ {
 	case "3":
-		d, atts, err := entryData(raw)
-		if err != nil || d.RequestID != "" {
+		p, opts, withAck, err := a.broadcastEntry(raw)
+		if err != nil || withAck {
 			if err != nil {
 				a.node.log.Debug("redis: malformed stream entry", "id", id, "err", err)
 			}
 			return
 		}
-		p, ok := a.broadcastPacket(&d, atts)
-		if !ok {
-			a.node.log.Debug("redis: malformed broadcast entry", "id", id)
-			return
-		}
-		opts := d.Opts.options()
 		opts.Flags.Local = true
 		p.Offset = id
 		_ = a.local.Broadcast(context.Background(), p, opts)
@@ -373,12 +464,7 @@ func (a *StreamsAdapter) Broadcast(ctx context.Context, p *room.Packet, opts roo
 	if opts.Flags.Local {
 		return a.local.Broadcast(ctx, p, opts)
 	}
-	pj, err := a.packetJSON(p)
-	if err != nil {
-		return err
-	}
-	co := toCluster(opts, 0)
-	fields, err := a.entry(msgBroadcast, clusterData{Packet: pj, Opts: &co}, p.Attachments)
+	fields, err := a.broadcastFields(p, opts)
 	if err != nil {
 		return err
 	}

@@ -209,16 +209,12 @@ func (a *StreamsAdapter) History(ctx context.Context, after, upTo string, max in
 			continue
 		}
 		raw, _ := m.Values["data"].(string)
-		d, atts, err := entryData(raw)
-		if err != nil || d.RequestID != "" {
-			continue
-		}
-		p, ok := a.broadcastPacket(&d, atts)
-		if !ok {
+		p, opts, withAck, err := a.broadcastEntry(raw)
+		if err != nil || withAck {
 			continue
 		}
 		p.Offset = m.ID
-		out = append(out, room.Stored{Packet: p, Opts: d.Opts.options()})
+		out = append(out, room.Stored{Packet: p, Opts: opts})
 	}
 	next := upTo
 	if len(msgs) == max {
