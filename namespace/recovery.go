@@ -343,8 +343,8 @@ func (r *recoveryStore) restoreShared(pid, offset string) (*session, *replay) {
 	return ses, &replay{after: offset}
 }
 
-// persist saves a disconnected socket's session in the adapter, in the
-// background (the disconnect does not wait for Redis); a failure is
+// persist saves a disconnected socket's session in the adapter (which
+// queues the write: the disconnect does not wait for Redis); a failure is
 // logged, and counted by the adapter.
 func (r *recoveryStore) persist(ns *Namespace, kept *session) {
 	data, err := json.Marshal(kept.data)
@@ -353,26 +353,17 @@ func (r *recoveryStore) persist(ns *Namespace, kept *session) {
 		data = nil
 	}
 	ses := room.Session{SID: kept.sid, PID: kept.pid, Rooms: kept.rooms, Data: data}
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		defer cancel()
-		if err := r.shared.PersistSession(ctx, ses, r.cfg.MaxDisconnectionDuration); err != nil {
-			ns.logger.Warn("namespace: session not saved for recovery", "socket", ses.SID, "err", err)
-		}
-	}()
+	if err := r.shared.PersistSession(context.Background(), ses, r.cfg.MaxDisconnectionDuration); err != nil {
+		ns.logger.Warn("namespace: session not saved for recovery", "socket", ses.SID, "err", err)
+	}
 }
 
 // drop deletes the session of a socket that left for good from the
-// adapter (it saves connected sockets' sessions periodically), in the
-// background.
+// adapter (it saves connected sockets' sessions periodically).
 func (r *recoveryStore) drop(ns *Namespace, pid string) {
-	go func() {
-		ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
-		defer cancel()
-		if err := r.shared.DropSession(ctx, pid); err != nil {
-			ns.logger.Debug("namespace: session not deleted", "err", err)
-		}
-	}()
+	if err := r.shared.DropSession(context.Background(), pid); err != nil {
+		ns.logger.Debug("namespace: session not deleted", "err", err)
+	}
 }
 
 // Sessions implements [room.SessionSource]: with connection state

@@ -174,9 +174,11 @@ var ErrClosed = errors.New("room: adapter closed")
 //     session from RestoreSession and what it missed from History.
 type SessionStore interface {
 	// PersistSession keeps s for ttl, for one later RestoreSession on any
-	// node.
+	// node. It is called as the socket disconnects, and should not wait
+	// long (queue the write, and finish it before Close returns).
 	PersistSession(ctx context.Context, s Session, ttl time.Duration) error
-	// DropSession deletes session pid, if kept: its socket left for good.
+	// DropSession deletes session pid, if kept: its socket left for good
+	// (queued as PersistSession is).
 	DropSession(ctx context.Context, pid string) error
 	// RestoreSession takes session pid (it cannot be restored twice) if
 	// offset is still in the history. It returns an error wrapping

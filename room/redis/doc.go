@@ -61,6 +61,8 @@
 //   - an answer that cannot be queued or published is counted in
 //     [Stats].AnswersDropped and logged; the requesting node's request
 //     ends with an error (a timeout), never with a short list.
+//   - when the hub shuts down (its last adapter closed), what is queued is
+//     still sent, within RequestTimeout, unless Redis is known down;
 //   - server-side events and remote disconnects run on one worker
 //     goroutine, through a bounded queue: when it is full the receive
 //     loop waits for the worker ([Stats].HandlerQueueWaits) instead of

@@ -38,9 +38,15 @@ type pubItem struct {
 	// a PUBLISH: field, value, field, value...
 	entry  []string
 	maxLen int64
+	// ttl > 0 makes the message a SET of key channel to payload expiring
+	// after ttl; ttl < 0 a DEL of key channel.
+	ttl time.Duration
 	// failed, when set, is called (on the publisher goroutine) when a
 	// queued message nobody waits for was not published.
 	failed func(error)
+	// sent, when set, is called (on the publisher goroutine) when Redis
+	// took a queued message nobody waits for.
+	sent func()
 }
 
 type pubResult struct {
@@ -232,13 +238,21 @@ func (n *node) publisher(r *run) {
 		}
 		select {
 		case <-r.stop:
+			// What was accepted is still sent (the node's last sessions
+			// among it), while Redis answers within RequestTimeout.
+			ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
 			for batch = r.out.take(batch); len(batch) > 0; batch = r.out.take(batch) {
-				n.finish(batch, errNodeStopped)
+				if n.down.Load() || ctx.Err() != nil {
+					n.finish(batch, errNodeStopped)
+				} else {
+					n.flush(ctx, r, batch)
+				}
 			}
+			cancel()
 			return
 		case <-r.out.wake:
 			for batch = r.out.take(batch); len(batch) > 0 && !n.down.Load(); batch = r.out.take(batch) {
-				n.flush(r, batch)
+				n.flush(context.Background(), r, batch) // not cut short by a stop: what was accepted is sent
 			}
 			if len(batch) > 0 { // went down meanwhile
 				n.finish(batch, fmt.Errorf("redis: publish: %w", ErrUnavailable))
@@ -267,8 +281,8 @@ func (n *node) probe(r *run) bool {
 
 // flush publishes a batch in one pipeline and reports each message's
 // result.
-func (n *node) flush(r *run, batch []pubItem) {
-	ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
+func (n *node) flush(parent context.Context, r *run, batch []pubItem) {
+	ctx, cancel := context.WithTimeout(parent, n.opts.RequestTimeout)
 	defer cancel()
 	_, cluster := n.client.(*goredis.ClusterClient)
 	counts := make([]int, len(batch))
@@ -290,6 +304,10 @@ func (n *node) flush(r *run, batch []pubItem) {
 		}
 		if it := &batch[i]; it.entry != nil {
 			pubCmds[i] = pipe.XAdd(ctx, &goredis.XAddArgs{Stream: it.channel, MaxLen: it.maxLen, Approx: true, Values: it.entry})
+		} else if it.ttl > 0 {
+			pubCmds[i] = pipe.Set(ctx, it.channel, it.payload, it.ttl)
+		} else if it.ttl < 0 {
+			pubCmds[i] = pipe.Del(ctx, it.channel)
 		} else {
 			pubCmds[i] = pipe.Publish(ctx, it.channel, it.payload)
 		}
@@ -339,6 +357,9 @@ func (n *node) report(it *pubItem, res pubResult) {
 		return
 	}
 	if res.err == nil {
+		if it.sent != nil {
+			it.sent()
+		}
 		return
 	}
 	if it.failed != nil {

@@ -63,9 +63,24 @@ func decodeSession(v string) (*room.Session, error) {
 func (a *StreamsAdapter) sessionKey(pid string) string { return a.st.opts.SessionKeyPrefix + pid }
 
 // PersistSession implements [room.SessionStore]: SET with an expiry of
-// ttl.
-func (a *StreamsAdapter) PersistSession(ctx context.Context, s room.Session, ttl time.Duration) error {
-	return a.saveSessions(ctx, []room.Session{s}, ttl)
+// ttl, queued for the node's publisher (in order with its broadcasts,
+// within Options.MaxQueueBytes, and still sent when the hub shuts down).
+// It returns once queued; a SET Redis then refuses is counted in
+// StreamsStats.SessionSaveFailed.
+func (a *StreamsAdapter) PersistSession(_ context.Context, s room.Session, ttl time.Duration) error {
+	v, err := encodeSession(s)
+	if err != nil {
+		return fmt.Errorf("redis: saving a session: %w", err)
+	}
+	st := a.st
+	err = a.node.enqueue(pubItem{channel: a.sessionKey(s.PID), payload: []byte(v), ttl: max(ttl, time.Millisecond),
+		sent:   func() { st.saved.Add(1) },
+		failed: func(error) { st.saveFailed.Add(1) }})
+	if err != nil {
+		st.saveFailed.Add(1)
+		return fmt.Errorf("redis: saving a session: %w", err)
+	}
+	return nil
 }
 
 // saveSessions writes sessions in one pipeline.
@@ -105,9 +120,10 @@ func (a *StreamsAdapter) saveSessions(ctx context.Context, sessions []room.Sessi
 	return nil
 }
 
-// DropSession implements [room.SessionStore].
-func (a *StreamsAdapter) DropSession(ctx context.Context, pid string) error {
-	if err := a.node.client.Del(ctx, a.sessionKey(pid)).Err(); err != nil {
+// DropSession implements [room.SessionStore]: DEL, queued as
+// PersistSession's SET is.
+func (a *StreamsAdapter) DropSession(_ context.Context, pid string) error {
+	if err := a.node.enqueue(pubItem{channel: a.sessionKey(pid), ttl: -1}); err != nil {
 		return fmt.Errorf("redis: deleting a session: %w", err)
 	}
 	return nil

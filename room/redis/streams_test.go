@@ -617,3 +617,34 @@ func TestStreamsEntriesTrimmedUnread(t *testing.T) {
 	}
 	assert.Equal(t, uint64(1), streamsAdapterOf(a.h.Of("/")).Stats().EntriesMissed)
 }
+
+// TestStreamsRecoveryAfterShutdown: a node shut down gracefully (a
+// rolling deploy) saves its sockets' sessions before it stops: their
+// clients recover on another node with their rooms as they were then.
+func TestStreamsRecoveryAfterShutdown(t *testing.T) {
+	srv := startRedis(t)
+	a := newStreamsNode(t, srv, &redis.StreamsOptions{SessionSaveInterval: time.Hour}) // no periodic save
+	b := newStreamsNode(t, srv, nil)
+	ctx := testCtx(t)
+
+	_, watcher := streamsClient(t, b.h, "r")
+	conn, s1 := streamsClient(t, a.h, "r")
+	a.h.Of("/").Socket(s1.ID()).Join("late") // after the connection: only the final save has it
+	require.NoError(t, b.h.To("r").Emit("item", 1))
+	expectItems(t, s1, 1)
+	expectItems(t, watcher, 1)
+
+	require.NoError(t, a.h.Shutdown(ctx))
+	<-conn.Done()
+	require.NoError(t, b.h.To("late").Emit("item", 2))
+	require.NoError(t, b.h.To("r").Emit("item", 3))
+	expectItems(t, watcher, 3)
+
+	c2, err := hubtest.Dial(ctx, b.h, nil)
+	require.NoError(t, err)
+	defer c2.Close()
+	s2, err := c2.Recover(ctx, s1, nil)
+	require.NoError(t, err)
+	require.True(t, s2.Recovered(), "outcomes %v, a: %+v", b.log.events, streamsAdapterOf(a.h.Of("/")).Stats())
+	expectItems(t, s2, 2, 3)
+}
