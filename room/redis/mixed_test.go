@@ -150,7 +150,7 @@ func (d *nodeDriver) eventsOf(client string) chan driverLine {
 	defer d.mu.Unlock()
 	ch := d.events[client]
 	if ch == nil {
-		ch = make(chan driverLine, 256)
+		ch = make(chan driverLine, 8192) // a recovery replays thousands before a command's result
 		d.events[client] = ch
 	}
 	return ch

@@ -56,10 +56,10 @@ type streamsNode struct {
 	log *recoveryLog
 }
 
-func newStreamsNode(t *testing.T, srv *redisServer, opts *redis.StreamsOptions) *streamsNode {
+func newStreamsNode(t *testing.T, srv *redisServer, opts *redis.StreamsOptions, more ...func(*hub.Options)) *streamsNode {
 	t.Helper()
 	l := &recoveryLog{}
-	h := newStreamsHub(srv.Client(t), opts, l.add)
+	h := newStreamsHub(srv.Client(t), opts, l.add, more...)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -69,19 +69,24 @@ func newStreamsNode(t *testing.T, srv *redisServer, opts *redis.StreamsOptions) 
 	return &streamsNode{h: h, log: l}
 }
 
-// newStreamsHub returns the hub of a streamsNode.
-func newStreamsHub(rdb goredis.UniversalClient, opts *redis.StreamsOptions, onRecovery func(redis.RecoveryEvent)) *hub.Server {
+// newStreamsHub returns the hub of a streamsNode; more, when given,
+// adjusts its options.
+func newStreamsHub(rdb goredis.UniversalClient, opts *redis.StreamsOptions, onRecovery func(redis.RecoveryEvent), more ...func(*hub.Options)) *hub.Server {
 	var o redis.StreamsOptions
 	if opts != nil {
 		o = *opts
 	}
 	o.Logger = quiet
 	o.OnRecovery = onRecovery
-	h := hub.New(&hub.Options{
+	ho := &hub.Options{
 		Adapter:                 redis.NewStreams(rdb, &o),
 		ConnectionStateRecovery: &hub.Recovery{MaxDisconnectionDuration: time.Minute},
 		Logger:                  quiet,
-	})
+	}
+	for _, fn := range more {
+		fn(ho)
+	}
+	h := hub.New(ho)
 	h.OnConnection(func(s *hub.Socket) {
 		if !s.Recovered() {
 			var auth testAuth
@@ -647,4 +652,50 @@ func TestStreamsRecoveryAfterShutdown(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, s2.Recovered(), "outcomes %v, a: %+v", b.log.events, streamsAdapterOf(a.h.Of("/")).Stats())
 	expectItems(t, s2, 2, 3)
+}
+
+// TestStreamsRecoveryThousandsWebSocket: the official client, over
+// WebSocket, recovers thousands of missed broadcasts (600 KB) on another
+// Go node whose send queues hold 32 KiB: the replay waits for the client
+// to read, and nothing is lost or reordered.
+func TestStreamsRecoveryThousandsWebSocket(t *testing.T) {
+	const missed = 3000
+	srv := startRedis(t)
+	small := func(o *hub.Options) { o.MaxQueueBytes = 32 << 10 }
+	a := newStreamsNode(t, srv, nil, small)
+	b := newStreamsNode(t, srv, nil, small)
+	webA := httptest.NewServer(a.h)
+	t.Cleanup(webA.Close)
+	webB := httptest.NewServer(b.h)
+	t.Cleanup(webB.Close)
+	d := startNodeDriver(t, srv.Addr, webA.URL, "ADAPTER=streams", "RECOVERY=1", "GO2_URL="+webB.URL)
+
+	_, watcher := streamsClient(t, b.h, "r")
+	var id string
+	d.call(&id, "connect", map[string]any{"name": "c", "target": "go", "auth": map[string]any{"rooms": []string{"r"}}})
+	d.expect("c", "ready", "false")
+	require.NoError(t, b.h.To("r").Emit("item", 0))
+	expectNodeItems(t, d, "c", 0)
+	expectItems(t, watcher, 0)
+	d.call(nil, "drop", map[string]any{"name": "c", "target": "go2"})
+	d.expect("c", "$disconnect", "")
+	waitSession(t, srv.Client(t), id)
+
+	text := strings.Repeat("x", 200)
+	for i := 1; i <= missed; i++ {
+		require.NoError(t, a.h.To("r").Emit("item", i, text))
+	}
+	for i := 1; i <= missed; i++ {
+		expectItems(t, watcher, i)
+	}
+	var got struct {
+		Recovered bool `json:"recovered"`
+	}
+	d.call(&got, "rejoin", map[string]any{"name": "c"})
+	require.True(t, got.Recovered)
+	for i := 1; i <= missed; i++ {
+		l := d.expect("c", "item", fmt.Sprint(i))
+		require.Len(t, l.Args, 3)
+	}
+	d.expect("c", "ready", "true")
 }
