@@ -199,6 +199,10 @@ type run struct {
 	work   chan func()
 	ps     *goredis.PubSub // guarded by node.psMu
 	reader *streamReader   // a streams node's
+	// Where its reader starts ("" to find out), and the entries added
+	// up to there.
+	streamStart string
+	streamSeen  int64
 }
 
 func newNode(client goredis.UniversalClient, opts Options, uid string, log *slog.Logger) *node {
@@ -309,6 +313,7 @@ func (n *node) start() {
 	go n.worker(r)
 	if n.streams != nil {
 		r.reader = &streamReader{}
+		r.streamStart, r.streamSeen = n.streams.initPosition(r.ctx, n) // entries added from now on are read
 		r.wg.Add(2)
 		go n.readStream(r)
 		go n.saveSessions(r)

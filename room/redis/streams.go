@@ -122,8 +122,23 @@ func (a *StreamsAdapter) handle(_ int, _, payload string) { a.onMessage(bytesOf(
 // UID is the node's id in the cluster.
 func (a *StreamsAdapter) UID() string { return a.node.uid }
 
-// Ready waits until the adapter's Redis subscriptions are active.
-func (a *StreamsAdapter) Ready(ctx context.Context) error { return a.node.waitSubscribed(ctx, a) }
+// Ready waits until the adapter's Redis subscriptions are active and the
+// node knows where it reads the stream from.
+func (a *StreamsAdapter) Ready(ctx context.Context) error {
+	if err := a.node.waitSubscribed(ctx, a); err != nil {
+		return err
+	}
+	for a.st.position() == "" {
+		t := time.NewTimer(10 * time.Millisecond)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return fmt.Errorf("redis: waiting for the stream: %w", ctx.Err())
+		}
+	}
+	return nil
+}
 
 // ServerCount returns the number of nodes serving this namespace, this
 // one included.

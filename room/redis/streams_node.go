@@ -69,8 +69,7 @@ func (n *node) readStream(r *run) {
 	defer r.wg.Done()
 	st := n.streams
 	name := st.opts.StreamName
-	last := ""
-	var seen int64 // entries ever added up to last (Redis 7's entries-added)
+	last, seen := r.streamStart, r.streamSeen // seen: entries ever added up to last (Redis 7's entries-added)
 	failures := 0
 	for {
 		select {
@@ -180,6 +179,20 @@ func (n *node) readBatch(ctx context.Context, c goredis.Cmdable, name, last stri
 		}
 	}
 	return batch, nil
+}
+
+// initPosition reads where the stream ends, so that the reader delivers
+// every entry added after the node started (at most RequestTimeout;
+// when Redis does not answer, the reader finds the end itself later).
+func (st *streamState) initPosition(ctx context.Context, n *node) (string, int64) {
+	ctx, cancel := context.WithTimeout(ctx, n.opts.RequestTimeout)
+	defer cancel()
+	last, seen, err := streamEnd(ctx, n.client, st.opts.StreamName)
+	if err != nil {
+		return "", 0
+	}
+	st.pos.Store(&last)
+	return last, seen
 }
 
 // streamEnd returns the id of the stream's last entry (0-0 when there is
