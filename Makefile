@@ -93,9 +93,10 @@ e2e-deps: check-node
 e2e: e2e-deps
 	REALTIME_E2E=1 $(GO) test -race -count=1 ./e2e/
 
-# The Redis cluster adapter against a real redis-server (installed from
-# Debian when missing), including a mixed cluster with Node's socket.io and
-# @socket.io/redis-adapter (cluster-test/), and the sharded adapter on a
+# The Redis cluster adapters against a real redis-server (installed from
+# Debian when missing), including mixed clusters with Node's socket.io and
+# @socket.io/redis-adapter or @socket.io/redis-streams-adapter, connection
+# state recovery across nodes (cluster-test/), and the sharded adapter on a
 # Redis Cluster of three redis-server processes the tests start (Redis 7).
 CLUSTER_STAMP := cluster-test/node_modules/.make-installed
 

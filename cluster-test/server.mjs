@@ -13,6 +13,12 @@
 // Environment: REDIS_URL, GO_URL; ADAPTER=sharded for createShardedAdapter
 // (see below). With PARSER=msgpack the server and every client use
 // socket.io-msgpack-parser (the Go hub at GO_URL must use hub.MsgpackParser).
+//
+// With ADAPTER=streams the server is on @socket.io/redis-streams-adapter
+// 0.3 instead (room/redis/streams_test.go); with RECOVERY=1, connection
+// state recovery is on (1 minute), and "drop" and "rejoin" move a client
+// to another server the way a load balancer would after its connection
+// broke.
 // Server behaviour (the same as the Go test hub's): a socket joins
 // auth.rooms, stores auth.data as socket.data, then gets "ready".
 import { createServer } from "node:http";
@@ -25,6 +31,7 @@ import msgpackParser from "socket.io-msgpack-parser";
 
 // The parser option of the server and of every client.
 const parserOpts = process.env.PARSER === "msgpack" ? { parser: msgpackParser } : {};
+import { createAdapter as createStreamsAdapter } from "@socket.io/redis-streams-adapter";
 
 const out = (obj) => process.stdout.write(JSON.stringify(obj) + "\n");
 
@@ -61,19 +68,28 @@ sub.on("error", (err) => process.stderr.write("redis sub: " + err + "\n"));
 await Promise.all([pub.connect(), sub.connect()]);
 
 const httpServer = createServer();
+const streams = process.env.ADAPTER === "streams";
 const adapter = sharded
   ? createShardedAdapter(pub, sub, {
       subscriptionMode: process.env.SUBSCRIPTION_MODE || "dynamic",
       channelPrefix: process.env.CHANNEL_PREFIX || "socket.io",
     })
-  : createAdapter(pub, sub, { requestsTimeout: 3000 });
-const io = new Server(httpServer, { adapter, ...parserOpts });
+  : streams
+    ? createStreamsAdapter(pub)
+    : createAdapter(pub, sub, { requestsTimeout: 3000 });
+const io = new Server(httpServer, {
+  adapter,
+  ...parserOpts,
+  ...(process.env.RECOVERY === "1" ? { connectionStateRecovery: { maxDisconnectionDuration: 60000 } } : {}),
+});
 
 io.on("connection", (socket) => {
-  const auth = socket.handshake.auth || {};
-  for (const r of auth.rooms || []) socket.join(r);
-  if (auth.data) socket.data = auth.data;
-  socket.emit("ready");
+  if (!socket.recovered) {
+    const auth = socket.handshake.auth || {};
+    for (const r of auth.rooms || []) socket.join(r);
+    if (auth.data) socket.data = auth.data;
+  }
+  socket.emit("ready", socket.recovered);
 });
 
 // Server-side events from the Go hub.
@@ -88,8 +104,12 @@ out({ type: "ready", port: httpServer.address().port });
 
 const clients = new Map();
 
+const urlOf = (target) => target === "go" ? process.env.GO_URL
+  : target === "go2" ? process.env.GO2_URL
+  : `http://127.0.0.1:${httpServer.address().port}`;
+
 function connect({ name, target, auth }) {
-  const url = target === "go" ? process.env.GO_URL : `http://127.0.0.1:${httpServer.address().port}`;
+  const url = urlOf(target);
   const socket = connectClient(url, { transports: ["websocket"], auth: auth || {}, reconnection: false, forceNew: true, ...parserOpts });
   clients.set(name, socket);
   socket.onAny((event, ...args) => {
@@ -169,6 +189,27 @@ const commands = {
   serverSideEmitWithAck: async ({ event, args }) => await io.serverSideEmitWithAck(event, ...(args || [])),
   serverCount: async () => await io.of("/").adapter.serverCount(),
   clientEmit: ({ name, event, args }) => (clients.get(name).emit(event, ...fromWire(args || [])), true),
+  // The client loses its connection ("transport close"); its next
+  // connection goes to target.
+  drop: ({ name, target }) => {
+    const socket = clients.get(name);
+    socket.io.reconnection(false);
+    socket.io.uri = urlOf(target);
+    if (!socket.connected) return "disconnected already"; // its server died
+    return new Promise((resolve) => {
+      socket.once("disconnect", (reason) => resolve(reason));
+      socket.io.engine.close();
+    });
+  },
+  // The client connects again, asking to recover its session.
+  rejoin: ({ name }) => {
+    const socket = clients.get(name);
+    return new Promise((resolve, reject) => {
+      socket.once("connect_error", reject);
+      socket.once("ready", (recovered) => resolve({ id: socket.id, recovered: socket.recovered, serverSaid: recovered }));
+      socket.connect();
+    });
+  },
   localRooms: ({ sid }) => {
     const s = io.of("/").sockets.get(sid);
     return s ? [...s.rooms] : null;

@@ -73,7 +73,7 @@ func (b Broadcast) Emit(event string, args ...any) error {
 	opts := b.options()
 	for _, ns := range b.namespaces() {
 		d := data
-		if ns.recovery != nil && !opts.Flags.Volatile {
+		if ns.recovery != nil && ns.recovery.shared == nil && !opts.Flags.Volatile {
 			// Kept by every node's Deliver, under this offset.
 			d = withOffset(data, newOffset())
 		}

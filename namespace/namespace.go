@@ -84,6 +84,9 @@ func newNamespace(name string, cfg *config) *Namespace {
 		n.recovery = newRecoveryStore(*c.Recovery)
 	}
 	n.adapter = c.Adapter(local{n})
+	if st, ok := n.adapter.(room.SessionStore); ok && n.recovery != nil {
+		n.recovery.shared = st
+	}
 	return n
 }
 
@@ -481,7 +484,13 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 	}
 	n.mu.RUnlock()
 
-	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: p.Data, Attachments: p.Attachments}
+	data := p.Data
+	shared := n.recovery != nil && n.recovery.shared != nil && p.Offset != "" && onAck == nil && !flags.Volatile
+	if shared {
+		data = withOffset(data, p.Offset)
+		n.recovery.skipShared(targets, p.Offset)
+	}
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: data, Attachments: p.Attachments}
 	if onAck != nil {
 		pkt.ID, pkt.HasID = n.nextAckID(), true
 	}
@@ -497,7 +506,7 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 	if flags.NoCompress {
 		markNoCompress(frames)
 	}
-	if n.recovery != nil && onAck == nil && !flags.Volatile {
+	if n.recovery != nil && n.recovery.shared == nil && onAck == nil && !flags.Volatile {
 		if offset := lastString(p.Data); offset != "" {
 			// Recovering targets get the packet from their replay: it is
 			// kept, and they are taken out of targets.
@@ -511,7 +520,7 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 		if s == nil {
 			continue
 		}
-		if s.outgoing.Load() && !s.notifyParsed(&out, p.Data, p.Attachments) {
+		if s.outgoing.Load() && !s.notifyParsed(&out, data, p.Attachments) {
 			continue // an outgoing listener panicked: not sent to s (fail closed)
 		}
 		if onAck != nil {
@@ -539,6 +548,20 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 	*buf = targets[:0]
 	socketsPool.Put(buf)
 	return count
+}
+
+// sharedFrames encodes a broadcast from a shared store's history for a
+// replay, its offset appended.
+func (n *Namespace) sharedFrames(p *room.Packet, flags room.Flags) ([]transport.Frame, error) {
+	pkt := socketio.Packet{Type: socketio.Event, Namespace: n.name, Data: withOffset(p.Data, p.Offset), Attachments: p.Attachments}
+	frames, err := n.parser.encode(&pkt)
+	if err != nil {
+		return nil, err
+	}
+	if flags.NoCompress {
+		markNoCompress(frames)
+	}
+	return frames, nil
 }
 
 // joinArgs turns Args back into a JSON array.

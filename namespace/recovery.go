@@ -23,8 +23,12 @@ import (
 // As in socket.io, broadcasts then carry an offset as their last argument
 // (socket.io-client keeps it to ask for what it missed), and what is kept
 // is limited to broadcasts: events emitted to one socket (Socket.Emit) and
-// acks are not replayed. Recovery state lives in the process: a client
-// recovers on the node it left.
+// acks are not replayed. Recovery state lives in the process, and a client
+// recovers on the node it left, unless the namespace's adapter is a
+// [room.SessionStore] (for example room/redis's NewStreams): sessions and
+// broadcasts are then kept there, and a client recovers on any node. A
+// session restored from such a store has its data as JSON
+// (a json.RawMessage in Socket.Data).
 type Recovery struct {
 	// MaxDisconnectionDuration is how long a disconnected session, and the
 	// broadcasts it may miss, are kept. Default 2 minutes.
@@ -59,7 +63,8 @@ type session struct {
 // recoveryStore keeps a namespace's recent broadcasts and disconnected
 // sessions, oldest first, both pruned by age.
 type recoveryStore struct {
-	cfg Recovery
+	cfg    Recovery
+	shared room.SessionStore // the adapter keeps sessions and history; nil: kept here
 
 	mu       sync.Mutex
 	packets  []storedPacket
@@ -118,6 +123,13 @@ func (r *recoveryStore) store(offset string, frames []transport.Frame, opts room
 	r.pruneLocked(now)
 	r.seq++
 	r.packets = append(r.packets, storedPacket{seq: r.seq, offset: offset, opts: opts, frames: frames, at: now})
+	r.skipHeldLocked(targets)
+	r.mu.Unlock()
+}
+
+// skipHeldLocked sets to nil the targets that are recovering: they get
+// the packet from their replay.
+func (r *recoveryStore) skipHeldLocked(targets []*Socket) {
 	if r.held > 0 {
 		for i, s := range targets {
 			if s.held {
@@ -125,7 +137,6 @@ func (r *recoveryStore) store(offset string, frames []transport.Frame, opts room
 			}
 		}
 	}
-	r.mu.Unlock()
 }
 
 // lastString returns the last element of the JSON array data when it is a
@@ -151,9 +162,20 @@ func lastString(data []byte) string {
 func (r *recoveryStore) leave(s *Socket, kept *session) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	wasHeld := s.held
 	if s.held {
 		s.held = false
 		r.held--
+	}
+	if r.shared != nil {
+		if kept != nil && !wasHeld {
+			r.persist(s.ns, kept)
+		} else {
+			r.drop(s.ns, s.pid)
+		}
+		return
+	}
+	if wasHeld {
 		return
 	}
 	if kept != nil {
@@ -167,11 +189,15 @@ func (r *recoveryStore) leave(s *Socket, kept *session) {
 type replay struct {
 	missed []storedPacket
 	upTo   uint64 // the seq of the last packet stored by then
+	after  string // with a shared store: the client's offset
 }
 
 // restore takes the session pid if it is still recoverable from offset, with
 // the broadcasts it missed.
 func (r *recoveryStore) restore(pid, offset string) (*session, *replay) {
+	if r.shared != nil {
+		return r.restoreShared(pid, offset)
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pruneLocked(time.Now())
@@ -224,6 +250,9 @@ func (r *recoveryStore) hold(s *Socket) {
 // kept meanwhile, until none is left; the socket's broadcasts then go to it
 // directly, after them. It reports whether the socket is still connected.
 func (r *recoveryStore) replay(ctx context.Context, s *Socket, rp *replay) bool {
+	if r.shared != nil {
+		return r.replayShared(ctx, s, rp.after)
+	}
 	missed, upTo := rp.missed, rp.upTo
 	for {
 		for _, p := range missed {
@@ -286,4 +315,164 @@ func withOffset(data []byte, offset string) []byte {
 type recoveryAuth struct {
 	PID    string `json:"pid"`
 	Offset string `json:"offset"`
+}
+
+// ---- recovery kept by the adapter (room.SessionStore) ----------------------
+
+// storeTimeout bounds each call to a shared store while a client connects.
+const storeTimeout = 10 * time.Second
+
+// historyPage is how many history entries a replay reads at a time.
+const historyPage = 256
+
+// restoreShared takes session pid from the adapter.
+func (r *recoveryStore) restoreShared(pid, offset string) (*session, *replay) {
+	if offset == "" {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), storeTimeout)
+	defer cancel()
+	got, err := r.shared.RestoreSession(ctx, pid, offset)
+	if err != nil || got == nil {
+		return nil, nil
+	}
+	ses := &session{sid: got.SID, pid: got.PID, rooms: got.Rooms}
+	if d := bytes.TrimSpace(got.Data); len(d) > 0 && string(d) != "null" {
+		ses.data = json.RawMessage(d)
+	}
+	return ses, &replay{after: offset}
+}
+
+// persist saves a disconnected socket's session in the adapter (which
+// queues the write: the disconnect does not wait for Redis); a failure is
+// logged, and counted by the adapter.
+func (r *recoveryStore) persist(ns *Namespace, kept *session) {
+	data, err := json.Marshal(kept.data)
+	if err != nil {
+		ns.logger.Warn("namespace: socket data cannot be kept for recovery", "socket", kept.sid, "err", err)
+		data = nil
+	}
+	ses := room.Session{SID: kept.sid, PID: kept.pid, Rooms: kept.rooms, Data: data}
+	if err := r.shared.PersistSession(context.Background(), ses, r.cfg.MaxDisconnectionDuration); err != nil {
+		ns.logger.Warn("namespace: session not saved for recovery", "socket", ses.SID, "err", err)
+	}
+}
+
+// drop deletes the session of a socket that left for good from the
+// adapter (it saves connected sockets' sessions periodically).
+func (r *recoveryStore) drop(ns *Namespace, pid string) {
+	if err := r.shared.DropSession(context.Background(), pid); err != nil {
+		ns.logger.Debug("namespace: session not deleted", "err", err)
+	}
+}
+
+// sessions is room.SessionSource's Sessions: with connection state
+// recovery on, the sessions of the connected sockets, as they would be
+// kept if they disconnected now (a SessionStore saves them periodically,
+// so that they survive this process).
+func (n *Namespace) sessions() ([]room.Session, time.Duration) {
+	if n.recovery == nil {
+		return nil, 0
+	}
+	n.mu.RLock()
+	socks := make([]*Socket, 0, len(n.sockets))
+	for _, s := range n.sockets {
+		socks = append(socks, s)
+	}
+	n.mu.RUnlock()
+	out := make([]room.Session, 0, len(socks))
+	for _, s := range socks {
+		if !s.Connected() {
+			continue
+		}
+		var data json.RawMessage
+		if d := s.Data(); d != nil {
+			data, _ = json.Marshal(d)
+		}
+		rooms := slices.DeleteFunc(n.adapter.Rooms(s.id), func(r string) bool { return r == s.id })
+		out = append(out, room.Session{SID: s.id, PID: s.pid, Rooms: rooms, Data: data})
+	}
+	return out, n.recovery.cfg.MaxDisconnectionDuration
+}
+
+// replayShared sends recovered socket s the broadcasts after offset after
+// from the adapter's history, page by page as its client reads them, up
+// to what this node has delivered; its broadcasts then go to it directly
+// (those at or before what the replay sent are skipped). It reports
+// whether the socket is still connected. A history that cannot be read
+// disconnects the socket: it must not look recovered with packets missing.
+func (r *recoveryStore) replayShared(ctx context.Context, s *Socket, after string) bool {
+	st := r.shared
+	for {
+		upTo := st.Position()
+		if st.Compare(after, upTo) >= 0 {
+			r.mu.Lock()
+			if st.Compare(after, st.Position()) >= 0 {
+				s.floor.Store(&after)
+				s.held = false
+				r.held--
+				r.mu.Unlock()
+				return s.Connected()
+			}
+			r.mu.Unlock()
+			continue
+		}
+		for st.Compare(after, upTo) < 0 {
+			rctx, cancel := context.WithTimeout(ctx, storeTimeout)
+			page, next, err := st.History(rctx, after, upTo, historyPage)
+			cancel()
+			if err != nil {
+				s.ns.logger.Warn("namespace: recovery history unreadable; disconnecting the recovered socket",
+					"socket", s.id, "err", err)
+				s.closed(ReasonTransportError)
+				return false
+			}
+			if len(page) > 0 {
+				rooms := s.ns.adapter.Rooms(s.id)
+				in := func(name string) bool { return slices.Contains(rooms, name) }
+				for _, e := range page {
+					if e.Opts.Flags.Volatile || !reaches(e.Opts, in) {
+						continue
+					}
+					frames, err := s.ns.sharedFrames(e.Packet, e.Opts.Flags)
+					if err != nil {
+						s.ns.logger.Error("namespace: a missed broadcast cannot be encoded, not replayed", "socket", s.id, "err", err)
+						continue
+					}
+					if s.sendWait(ctx, frames) != nil {
+						return false // the socket will not be kept (see leave)
+					}
+				}
+			}
+			after = next
+		}
+	}
+}
+
+// skipShared sets to nil the targets that must not get the broadcast at
+// offset now: those recovering (their replay sends it) and those whose
+// replay sent it already.
+func (r *recoveryStore) skipShared(targets []*Socket, offset string) {
+	r.mu.Lock()
+	r.skipHeldLocked(targets)
+	r.mu.Unlock()
+	for i, s := range targets {
+		if s != nil && s.passed(r.shared, offset) {
+			targets[i] = nil
+		}
+	}
+}
+
+// passed reports whether a broadcast at offset is one that recovered
+// socket s already got from its replay (or before it disconnected).
+func (s *Socket) passed(st room.SessionStore, offset string) bool {
+	f := s.floor.Load()
+	if f == nil {
+		return false
+	}
+	if st.Compare(offset, *f) <= 0 {
+		return true
+	}
+	s.floor.Store(nil) // past it: no more comparing
+	return false
 }

@@ -63,9 +63,10 @@ type Socket struct {
 	joinable  atomic.Bool // Join works: connected, or in the connection middlewares
 	outgoing  atomic.Bool // there are OnAnyOutgoing listeners
 	recovered bool
-	ended     bool         // closed has run; under mu
-	held      bool         // recovering: broadcasts go through the replay; under ns.recovery.mu
-	bucket    *tokenBucket // event rate limit; nil when unlimited
+	ended     bool                   // closed has run; under mu
+	held      bool                   // recovering: broadcasts go through the replay; under ns.recovery.mu
+	floor     atomic.Pointer[string] // recovered from a shared store: broadcasts up to this offset were replayed
+	bucket    *tokenBucket           // event rate limit; nil when unlimited
 	data      atomic.Pointer[any]
 }
 

@@ -3,6 +3,7 @@ package namespace
 import (
 	"encoding/json"
 	"log/slog"
+	"time"
 
 	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/room"
@@ -32,6 +33,7 @@ var (
 	_ room.Logged            = local{}
 	_ room.HistoryKeeper     = local{}
 	_ room.ServerSideHandler = local{}
+	_ room.SessionSource     = local{}
 )
 
 func (l local) Name() string { return l.n.name }
@@ -48,7 +50,12 @@ func (l local) Logger() *slog.Logger { return l.n.logger }
 
 // KeepsHistory: with connection state recovery on, the namespace keeps
 // recent broadcasts, so adapters deliver every broadcast to it.
-func (l local) KeepsHistory() bool { return l.n.recovery != nil }
+// With a shared store (room.SessionStore) the history is the store's.
+func (l local) KeepsHistory() bool { return l.n.recovery != nil && l.n.recovery.shared == nil }
+
+// Sessions: the sessions of the connected sockets, for a room.SessionStore
+// to save periodically.
+func (l local) Sessions() ([]room.Session, time.Duration) { return l.n.sessions() }
 
 func (l local) HandleServerSideEmit(data json.RawMessage, reply func(args json.RawMessage)) {
 	l.n.handleServerSideEmit(data, reply)

@@ -16,6 +16,7 @@ import (
 	"encoding/json"
 	"errors"
 	"log/slog"
+	"time"
 )
 
 // Packet is a Socket.IO packet being broadcast: an EVENT (or BINARY_EVENT)
@@ -28,6 +29,11 @@ type Packet struct {
 	Data json.RawMessage
 	// Attachments hold the binary arguments, in placeholder order.
 	Attachments [][]byte
+	// Offset, set by an adapter that is a [SessionStore] on the broadcasts
+	// it delivers, is the broadcast's position in the shared history: the
+	// namespace appends it to Data for the client (connection state
+	// recovery).
+	Offset string
 }
 
 // Flags modify a broadcast.
@@ -153,3 +159,72 @@ type Adapter interface {
 
 // ErrClosed is returned by an adapter's methods after Close.
 var ErrClosed = errors.New("room: adapter closed")
+
+// SessionStore is implemented by adapters that keep connection state
+// recovery's state outside the process (for example in Redis), so that a
+// client recovers on whichever node it reconnects to. A namespace with
+// recovery on uses its adapter's SessionStore, when it has one, instead
+// of its own in-memory history:
+//   - the adapter gives every broadcast it delivers a [Packet.Offset]
+//     (its position in the shared history), which the namespace appends
+//     as the broadcast's last argument;
+//   - a socket that disconnects for a recoverable reason is saved with
+//     PersistSession;
+//   - a client that comes back with a private id and an offset gets its
+//     session from RestoreSession and what it missed from History.
+type SessionStore interface {
+	// PersistSession keeps s for ttl, for one later RestoreSession on any
+	// node. It is called as the socket disconnects, and should not wait
+	// long (queue the write, and finish it before Close returns).
+	PersistSession(ctx context.Context, s Session, ttl time.Duration) error
+	// DropSession deletes session pid, if kept: its socket left for good
+	// (queued as PersistSession is).
+	DropSession(ctx context.Context, pid string) error
+	// RestoreSession takes session pid (it cannot be restored twice) if
+	// offset is still in the history. It returns an error wrapping
+	// [ErrNoSession] when the session or the offset is unknown (expired).
+	RestoreSession(ctx context.Context, pid, offset string) (*Session, error)
+	// Position returns the offset of the last history entry this node has
+	// delivered (through Local.Deliver), or "" before the first. The
+	// namespace replays a recovered socket's history up to it.
+	Position() string
+	// History returns at most max broadcasts of the namespace after offset
+	// after, up to and including offset upTo, oldest first, and the offset
+	// reached (upTo once the range is exhausted).
+	History(ctx context.Context, after, upTo string, max int) ([]Stored, string, error)
+	// Compare orders two offsets as -1, 0 or +1 (a before b, equal, after).
+	Compare(a, b string) int
+}
+
+// SessionSource is implemented by Locals that keep sessions for recovery
+// (namespaces with connection state recovery on): a SessionStore saves
+// the connected sockets' sessions periodically, so that their clients
+// recover even when this process dies.
+type SessionSource interface {
+	// Sessions returns the sessions of the connected sockets, and how
+	// long a session is kept.
+	Sessions() ([]Session, time.Duration)
+}
+
+// Session is a disconnected socket's state, kept for a recovery.
+type Session struct {
+	// SID is the socket's id and PID its private id (the client proves
+	// its identity with it).
+	SID, PID string
+	// Rooms the socket was in, without its own id room.
+	Rooms []string
+	// Data is the socket's data, as JSON.
+	Data json.RawMessage
+}
+
+// Stored is a broadcast from the history a SessionStore keeps.
+type Stored struct {
+	// Packet carries the broadcast, its Offset set.
+	Packet *Packet
+	Opts   Options
+}
+
+// ErrNoSession is returned (wrapped) by [SessionStore.RestoreSession] when
+// there is nothing to restore: the session expired or was restored
+// already, or the offset left the history.
+var ErrNoSession = errors.New("room: no session to restore")

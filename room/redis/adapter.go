@@ -30,6 +30,11 @@ type Adapter struct {
 	respChannel    string // K-response#N#
 	ownRespChannel string // K-response#N#uid#
 
+	requests
+}
+
+// requests are an adapter's requests awaiting other nodes' answers.
+type requests struct {
 	mu      sync.Mutex
 	pending map[string]*pending
 	closed  bool
@@ -55,13 +60,47 @@ func newAdapter(ns room.Local, n *node) *Adapter {
 		reqChannel:     key + "-request#" + name + "#",
 		respChannel:    key + "-response#" + name + "#",
 		ownRespChannel: key + "-response#" + name + "#" + n.uid + "#",
-		pending:        make(map[string]*pending),
+		requests:       requests{pending: make(map[string]*pending)},
 	}
 	a.pattern = globEscape(a.channel) + "*"
 	if n.mode != "" {
 		a.initSharded()
 	}
 	return a
+}
+
+func (a *Adapter) nspName() string { return a.name }
+
+func (a *Adapter) subs() []sub {
+	if a.node.mode != "" {
+		return []sub{
+			{name: a.channel, kind: routeShardMain, shard: true},
+			{name: a.ownRespChannel, kind: routeResponse, shard: true},
+		}
+	}
+	return []sub{
+		{name: a.reqChannel, kind: routeRequest},
+		{name: a.respChannel, kind: routeResponse},
+		{name: a.ownRespChannel, kind: routeResponse},
+		{name: a.pattern, pattern: true, kind: routeBroadcast},
+	}
+}
+
+func (a *Adapter) handle(kind int, channel, payload string) {
+	switch kind {
+	case routeBroadcast:
+		a.onBroadcast(channel, payload)
+	case routeRequest:
+		a.onRequest(payload)
+	case routeResponse:
+		if a.node.mode != "" {
+			a.onShardMessage(payload)
+		} else {
+			a.onResponse(payload)
+		}
+	case routeShardMain, routeShardRoom:
+		a.onShardMessage(payload)
+	}
 }
 
 // globEscape escapes the characters Redis patterns treat specially.
@@ -227,6 +266,21 @@ func (p *pending) checkLocked() {
 	}
 }
 
+// answered records one node's answer to a request.
+func (p *pending) answered(sockets []room.SocketInfo, rooms []string, reply json.RawMessage) {
+	p.mu.Lock()
+	if !p.shut {
+		p.sockets = append(p.sockets, sockets...)
+		p.rooms = append(p.rooms, rooms...)
+		if reply != nil {
+			p.replies = append(p.replies, reply)
+		}
+		p.got++
+		p.checkLocked()
+	}
+	p.mu.Unlock()
+}
+
 func (p *pending) setWant(n int) {
 	p.mu.Lock()
 	p.want = n
@@ -245,7 +299,7 @@ func (p *pending) fail(err error) {
 }
 
 // register records a pending request, or fails when the adapter is closed.
-func (a *Adapter) register(id string, p *pending) error {
+func (a *requests) register(id string, p *pending) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -255,13 +309,13 @@ func (a *Adapter) register(id string, p *pending) error {
 	return nil
 }
 
-func (a *Adapter) forget(id string) {
+func (a *requests) forget(id string) {
 	a.mu.Lock()
 	delete(a.pending, id)
 	a.mu.Unlock()
 }
 
-func (a *Adapter) lookup(id string) *pending {
+func (a *requests) lookup(id string) *pending {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.pending[id]
@@ -284,7 +338,12 @@ func (a *Adapter) request(ctx context.Context, what, id string, p *pending, payl
 
 // await waits for p's answers, at most RequestTimeout.
 func (a *Adapter) await(ctx context.Context, what string, p *pending) error {
-	t := time.NewTimer(a.node.opts.RequestTimeout)
+	return a.node.await(ctx, what, p)
+}
+
+// await waits for p's answers, at most RequestTimeout.
+func (n *node) await(ctx context.Context, what string, p *pending) error {
+	t := time.NewTimer(n.opts.RequestTimeout)
 	defer t.Stop()
 	var cause error
 	select {
@@ -396,19 +455,26 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	if err := a.local.BroadcastWithAck(ctx, p, opts, onCount, onAck); err != nil {
 		return err
 	}
+	return a.node.collectAcks(ctx, &a.requests, id, a.reqChannel, b, onCount, onAck)
+}
+
+// collectAcks publishes payload, a broadcast asking for acks, on channel
+// and waits until every other node said how many sockets it reached;
+// their acks are then collected until all came or ctx ends.
+func (n *node) collectAcks(ctx context.Context, reqs *requests, id, channel string, payload []byte, onCount func(int), onAck func(room.Ack)) error {
 	pend := newPending(reqBroadcast)
 	pend.onCount, pend.onAck = onCount, onAck
-	if err := a.register(id, pend); err != nil {
+	if err := reqs.register(id, pend); err != nil {
 		return err
 	}
-	numSub, err := a.node.publishCounted(ctx, a.reqChannel, b)
+	numSub, err := n.publishCounted(ctx, channel, payload)
 	if err != nil {
-		a.forget(id)
+		reqs.forget(id)
 		return err
 	}
 	pend.setWant(numSub - 1)
-	if err := a.await(ctx, "broadcast with ack", pend); err != nil {
-		a.forget(id)
+	if err := n.await(ctx, "broadcast with ack", pend); err != nil {
+		reqs.forget(id)
 		return err
 	}
 	// Keep collecting acks until every reached socket answered or ctx ends.
@@ -417,14 +483,14 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *room.Packet, opts roo
 	pend.cleanupWhenDone = true
 	pend.mu.Unlock()
 	if finished {
-		a.forget(id)
+		reqs.forget(id)
 		return nil
 	}
-	stop := context.AfterFunc(ctx, func() { a.forget(id) })
+	stop := context.AfterFunc(ctx, func() { reqs.forget(id) })
 	pend.mu.Lock()
 	pend.stopAfter = stop
 	pend.mu.Unlock()
-	a.maybeFinished(id, pend) // in case the last ack came meanwhile
+	reqs.maybeFinished(id, pend) // in case the last ack came meanwhile
 	return nil
 }
 
@@ -469,7 +535,7 @@ func (a *Adapter) publishRequest(ctx context.Context, what string, req jsonReque
 	return a.node.publishWait(ctx, a.reqChannel, payload)
 }
 
-func (a *Adapter) isClosed() bool {
+func (a *requests) isClosed() bool {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.closed
@@ -497,10 +563,20 @@ func (a *Adapter) ServerSideEmitWithAck(ctx context.Context, data json.RawMessag
 // Close implements [room.Adapter]: it unsubscribes, and fails the requests
 // still waiting with [room.ErrClosed].
 func (a *Adapter) Close() error {
+	if !a.closeRequests() {
+		return nil
+	}
+	a.node.unregister(a)
+	return a.local.Close()
+}
+
+// closeRequests fails the pending requests with room.ErrClosed; false if
+// already closed.
+func (a *requests) closeRequests() bool {
 	a.mu.Lock()
 	if a.closed {
 		a.mu.Unlock()
-		return nil
+		return false
 	}
 	a.closed = true
 	pend := a.pending
@@ -509,8 +585,7 @@ func (a *Adapter) Close() error {
 	for _, p := range pend {
 		p.fail(room.ErrClosed)
 	}
-	a.node.unregister(a)
-	return a.local.Close()
+	return true
 }
 
 // ---- requests from other nodes ----------------------------------------------
@@ -825,49 +900,36 @@ func (a *Adapter) handleResponse(resp jsonResponse) {
 			infos[i] = room.SocketInfo{ID: s.ID, Namespace: a.name, Rooms: s.Rooms,
 				Handshake: rawOr(s.Handshake, "{}"), Data: rawOr(s.Data, "null")}
 		}
-		p.mu.Lock()
-		if !p.shut {
-			p.sockets = append(p.sockets, infos...)
-			p.got++
-			p.checkLocked()
-		}
-		p.mu.Unlock()
+		p.answered(infos, nil, nil)
 	case reqAllRooms:
-		p.mu.Lock()
-		if !p.shut {
-			p.rooms = append(p.rooms, resp.Rooms...)
-			p.got++
-			p.checkLocked()
-		}
-		p.mu.Unlock()
+		p.answered(nil, resp.Rooms, nil)
 	case reqServerSideEmit:
-		args := answerArgs(resp.Args, resp.Data)
-		p.mu.Lock()
-		if !p.shut {
-			p.replies = append(p.replies, args)
-			p.got++
-			p.checkLocked()
-		}
-		p.mu.Unlock()
+		p.answered(nil, nil, answerArgs(resp.Args, resp.Data))
 	case reqBroadcast:
 		switch resp.Type {
 		case reqBroadcastClientCount:
-			// The caller learns the count before the request can complete:
-			// else it could stop waiting one node's acks short.
-			p.onCount(resp.ClientCount)
-			p.mu.Lock()
-			p.got++
-			p.acksDue += resp.ClientCount
-			p.checkLocked()
-			p.mu.Unlock()
-			a.maybeFinished(resp.RequestID, p)
+			a.clientCount(resp.RequestID, p, resp.ClientCount)
 		case reqBroadcastAck:
 			a.ackArrived(resp.RequestID, p, room.Ack{Data: answerArgs(resp.Args, resp.Data)})
 		}
 	}
 }
 
-func (a *Adapter) ackArrived(id string, p *pending, ack room.Ack) {
+// clientCount records how many sockets a node reached with a broadcast
+// awaiting acks.
+func (a *requests) clientCount(id string, p *pending, n int) {
+	// The caller learns the count before the request can complete: else
+	// it could stop waiting one node's acks short.
+	p.onCount(n)
+	p.mu.Lock()
+	p.got++
+	p.acksDue += n
+	p.checkLocked()
+	p.mu.Unlock()
+	a.maybeFinished(id, p)
+}
+
+func (a *requests) ackArrived(id string, p *pending, ack room.Ack) {
 	p.mu.Lock()
 	p.acks++
 	p.mu.Unlock()
@@ -877,7 +939,7 @@ func (a *Adapter) ackArrived(id string, p *pending, ack room.Ack) {
 
 // maybeFinished forgets a broadcast once every node counted and every
 // counted socket answered.
-func (a *Adapter) maybeFinished(id string, p *pending) {
+func (a *requests) maybeFinished(id string, p *pending) {
 	p.mu.Lock()
 	done := p.cleanupWhenDone && p.want >= 0 && p.got >= p.want && p.acks >= p.acksDue
 	stop := p.stopAfter

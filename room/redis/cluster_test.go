@@ -85,7 +85,13 @@ func newParserNode(t testing.TB, rdb goredis.UniversalClient, opts *redis.Option
 // standard test handlers (see newNode).
 func newTestHub(t testing.TB, adapter func(room.Local) room.Adapter, parser hub.Parser) *hub.Server {
 	t.Helper()
-	h := hub.New(&hub.Options{Adapter: adapter, Logger: quiet, Parser: parser})
+	return newHubWith(t, &hub.Options{Adapter: adapter, Logger: quiet, Parser: parser})
+}
+
+// newHubWith starts a hub with opts and the standard test handlers.
+func newHubWith(t testing.TB, opts *hub.Options) *hub.Server {
+	t.Helper()
+	h := hub.New(opts)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

@@ -90,6 +90,8 @@
 //   - an answer that cannot be queued or published is counted in
 //     [Stats].AnswersDropped and logged; the requesting node's request
 //     ends with an error (a timeout), never with a short list.
+//   - when the hub shuts down (its last adapter closed), what is queued is
+//     still sent, within RequestTimeout, unless Redis is known down;
 //   - server-side events and remote disconnects run on one worker
 //     goroutine, through a bounded queue: when it is full the receive
 //     loop waits for the worker ([Stats].HandlerQueueWaits) instead of
@@ -113,4 +115,48 @@
 //
 // Nothing needs rebuilding afterwards, since no node keeps state about
 // another: once resubscribed, the cluster works as before.
+//
+// # Redis Streams and recovery on any node
+//
+// [NewStreams] is the other adapter of this package, wire-compatible with
+// @socket.io/redis-streams-adapter 0.3 (Go and Node.js nodes on one stream
+// form one cluster), and a [room.SessionStore]: with connection state
+// recovery on, a client recovers on whichever node it reconnects to.
+//   - Broadcasts and room operations (SocketsJoin, SocketsLeave,
+//     DisconnectSockets) are entries of the stream StreamsOptions.StreamName
+//     (default "socket.io"; fields uid, nsp, type, data: JSON, or base64
+//     msgpack when there is binary), appended with XADD MAXLEN ~ MaxLen
+//     (default 10,000). Every node reads the stream in order, its own
+//     entries included, and delivers each broadcast with its entry id as
+//     offset: every client sees the broadcasts in the stream's order. A
+//     broadcast reaches this node's sockets when the node reads it back
+//     (a round trip), not at once.
+//   - Requests that need answers (FetchSockets, EmitWithAck,
+//     ServerSideEmit) are msgpack messages on the pub/sub channel "K#N#",
+//     answered on "K#N#uid#", as in the Node adapter; they are not kept.
+//   - A disconnected session is kept under SessionKeyPrefix+pid (default
+//     "sio:session:"), the base64 of msgpack {sid, pid, rooms, data},
+//     expiring after the recovery window; connected sockets' sessions are
+//     saved every SessionSaveInterval too, so that a killed node's clients
+//     recover (with the state of the last save). Restoring takes the
+//     session (GET and DEL in one transaction) if the client's offset is
+//     still in the stream, then the namespace replays the namespace's
+//     broadcasts after it (XRANGE, page by page, as the client reads them)
+//     up to what this node delivered; later ones follow directly.
+//
+// Retention: a client recovers if it comes back within the namespace's
+// MaxDisconnectionDuration and before MaxLen newer entries pushed its
+// offset out of the stream. Otherwise, and when Redis lost the session or
+// the stream (a restart without persistence), it gets a new session: the
+// outcome is counted ([StreamsStats]) and reported to
+// StreamsOptions.OnRecovery. While Redis is unreachable, a broadcast
+// reaches this node's sockets at once, without offset (those clients
+// cannot recover it), and returns an error wrapping [ErrUnavailable]; the
+// stream reader retries every 100ms at most and resumes after the last
+// entry it read.
+//
+// Known limits: a session saved periodically may be up to
+// SessionSaveInterval old when its node dies; when a node notices a
+// disconnection late (after its client recovered elsewhere), the session
+// it then saves replaces the newer one until that one is saved again.
 package redis

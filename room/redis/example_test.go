@@ -60,3 +60,26 @@ func ExampleNewSharded() {
 	})
 	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
 }
+
+// A cluster on a Redis stream, where a client that loses its connection
+// recovers on whichever node it reconnects to, next to Node.js servers
+// using @socket.io/redis-streams-adapter if you like.
+func ExampleNewStreams() {
+	rdb := goredis.NewClient(&goredis.Options{Addr: "127.0.0.1:6379"})
+	defer rdb.Close()
+	h := hub.New(&hub.Options{
+		Adapter: redis.NewStreams(rdb, &redis.StreamsOptions{
+			OnRecovery: func(ev redis.RecoveryEvent) {
+				log.Println("recovery", ev.Outcome, ev.SID, ev.Err)
+			},
+		}),
+		ConnectionStateRecovery: &namespace.Recovery{MaxDisconnectionDuration: 2 * time.Minute},
+	})
+	h.OnConnection(func(s *namespace.Socket) {
+		if s.Recovered() {
+			return // same id, rooms and data; the missed broadcasts were sent
+		}
+		s.Join("lobby")
+	})
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", h))
+}

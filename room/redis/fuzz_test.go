@@ -1,6 +1,7 @@
 package redis
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"github.com/go-realtime/realtime/internal/msgpack"
@@ -95,4 +96,55 @@ func TestShardRoundTrip(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzStreamsInput: what the streams adapter reads from Redis (an entry's
+// data field, a kept session) either fails cleanly or decodes; a session
+// decoded is kept again unchanged.
+func FuzzStreamsInput(f *testing.F) {
+	for _, s := range []string{
+		`{"packet":{"type":2,"data":["ev",1],"nsp":"/"},"opts":{"rooms":["r"],"except":[],"flags":{}}}`,
+		`{"opts":{"rooms":[],"except":["x"],"flags":{"volatile":true}},"rooms":["a",1]}`,
+		"g6Zwa3Q=", "", "{", "hKNzaWShYaNwaWShYqVyb29tc5GhYaRkYXRhwA==",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if d, atts, err := entryData(s); err == nil && d.Packet != nil {
+			a := &StreamsAdapter{name: "/"}
+			if p, ok := a.broadcastPacket(&d, atts); ok && !json.Valid(p.Data) {
+				t.Fatalf("invalid packet data %q", p.Data)
+			}
+		}
+		a := &StreamsAdapter{name: "/", node: &node{uid: "fuzz"}}
+		if p, _, _, err := a.broadcastEntry(s); err == nil {
+			if !json.Valid(p.Data) {
+				t.Fatalf("invalid packet data %q", p.Data)
+			}
+			// Written again, it reads back the same.
+			fields, err := a.broadcastFields(p, room.Options{})
+			if err != nil {
+				t.Fatalf("packet %q does not encode: %v", p.Data, err)
+			}
+			back, _, _, err := a.broadcastEntry(fields[len(fields)-1])
+			if err != nil || !bytes.Equal(back.Data, p.Data) {
+				t.Fatalf("packet %q came back as %q (%v)", p.Data, back.Data, err)
+			}
+		}
+		ses, err := decodeSession(s)
+		if err != nil {
+			return
+		}
+		again, err := encodeSession(*ses)
+		if err != nil {
+			t.Fatalf("session %+v does not encode: %v", ses, err)
+		}
+		back, err := decodeSession(again)
+		if err != nil {
+			t.Fatalf("re-encoded session does not decode: %v", err)
+		}
+		if back.SID != ses.SID || back.PID != ses.PID || len(back.Rooms) != len(ses.Rooms) {
+			t.Fatalf("session %+v came back as %+v", ses, back)
+		}
+	})
 }

@@ -151,7 +151,7 @@ func (d *nodeDriver) eventsOf(client string) chan driverLine {
 	defer d.mu.Unlock()
 	ch := d.events[client]
 	if ch == nil {
-		ch = make(chan driverLine, 256)
+		ch = make(chan driverLine, 8192) // a recovery replays thousands before a command's result
 		d.events[client] = ch
 	}
 	return ch
@@ -262,6 +262,15 @@ func TestMixedCluster(t *testing.T) {
 	web := httptest.NewServer(h)
 	t.Cleanup(web.Close)
 	d := startNodeDriver(t, srv.Addr, web.URL)
+	runMixed(t, h, d, mixedEnv{})
+}
+
+// testMixedCluster checks that the Go hub h and a Node.js server (started
+// with env) form one cluster.
+func testMixedCluster(t *testing.T, srv *redisServer, h *hub.Server, env ...string) {
+	web := httptest.NewServer(h)
+	t.Cleanup(web.Close)
+	d := startNodeDriver(t, srv.Addr, web.URL, env...)
 	runMixed(t, h, d, mixedEnv{})
 }
 

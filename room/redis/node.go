@@ -109,8 +109,68 @@ func (f *factory) nodeFor(name string, log *slog.Logger) *node {
 
 // route says which adapter handles a subscribed channel, and how.
 type route struct {
-	a    *Adapter
+	m    member
 	kind int
+}
+
+// member is a namespace's adapter on a node: the pub/sub Adapter or the
+// StreamsAdapter.
+type member interface {
+	// nspName is the namespace's name.
+	nspName() string
+	// subs lists the channels and patterns to subscribe to.
+	subs() []sub
+	// handle processes a message received on one of them.
+	handle(kind int, channel, payload string)
+}
+
+// sub is one subscription of a member.
+type sub struct {
+	name    string
+	pattern bool
+	kind    int  // routeBroadcast, routeRequest (counted for expectedNodes), routeResponse, routeShard...
+	shard   bool // a sharded channel (SSUBSCRIBE)
+}
+
+func (s sub) key() string {
+	if s.shard {
+		return "s:" + s.name
+	}
+	if s.pattern {
+		return "p:" + s.name
+	}
+	return "c:" + s.name
+}
+
+// subscribe subscribes subs on ps.
+func subscribe(ctx context.Context, ps *goredis.PubSub, subs []sub) error {
+	var chans, pats []string
+	for _, s := range subs {
+		if s.pattern {
+			pats = append(pats, s.name)
+		} else {
+			chans = append(chans, s.name)
+		}
+	}
+	var err error
+	if len(chans) > 0 {
+		err = ps.Subscribe(ctx, chans...)
+	}
+	if len(pats) > 0 {
+		err = errors.Join(err, ps.PSubscribe(ctx, pats...))
+	}
+	return err
+}
+
+// unsubscribe undoes subscribe.
+func unsubscribe(ctx context.Context, ps *goredis.PubSub, subs []sub) {
+	for _, s := range subs {
+		if s.pattern {
+			_ = ps.PUnsubscribe(ctx, s.name)
+		} else {
+			_ = ps.Unsubscribe(ctx, s.name)
+		}
+	}
 }
 
 const (
@@ -150,6 +210,8 @@ type node struct {
 	down  atomic.Bool // Redis known unreachable: publishing refused
 	stats counters
 
+	streams *streamState // a streams node (NewStreams); nil for pub/sub
+
 	countMu    sync.Mutex     // the node counts of expectedNodes
 	known      map[string]int // request channel: nodes counted last
 	recovering bool           // Redis down: keep the counts from before
@@ -165,8 +227,13 @@ type run struct {
 	wg     sync.WaitGroup
 	out    *outbox
 	work   chan func()
-	ps     *goredis.PubSub // guarded by node.psMu; classic only
-	shards *shardSubs      // sharded only
+	ps     *goredis.PubSub // guarded by node.psMu; not for a sharded node
+	shards *shardSubs      // a sharded node's
+	reader *streamReader   // a streams node's
+	// Where its reader starts ("" to find out), and the entries added
+	// up to there.
+	streamStart string
+	streamSeen  int64
 }
 
 func newNode(client goredis.UniversalClient, opts Options, uid string, log *slog.Logger) *node {
@@ -197,7 +264,8 @@ func (n *node) requestID() string {
 
 // register subscribes a's channels, starting the node if it was idle, and
 // waits (at most RequestTimeout) until Redis confirms the subscriptions.
-func (n *node) register(a *Adapter) {
+func (n *node) register(a member) {
+	subs := a.subs()
 	n.life.Lock()
 	if n.users == 0 {
 		n.start()
@@ -206,49 +274,54 @@ func (n *node) register(a *Adapter) {
 	n.users++
 	if n.mode != "" {
 		n.mu.Lock()
-		n.channels[a.channel] = route{a, routeShardMain}
-		n.channels[a.ownRespChannel] = route{a, routeResponse}
+		names := make([]string, 0, len(subs))
+		for _, s := range subs {
+			n.channels[s.name] = route{a, s.kind}
+			names = append(names, s.name)
+		}
 		n.mu.Unlock()
 		n.life.Unlock()
-		r.shards.want(a.channel, a.ownRespChannel)
+		r.shards.want(names...)
 		ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
 		defer cancel()
 		if err := n.waitSubscribed(ctx, a); err != nil {
 			n.log.Warn("redis: could not subscribe yet; the subscriptions are retried until Redis answers",
-				"namespace", a.name, "err", err)
+				"namespace", a.nspName(), "err", err)
 		}
 		return
 	}
 	n.mu.Lock()
-	n.channels[a.reqChannel] = route{a, routeRequest}
-	n.channels[a.respChannel] = route{a, routeResponse}
-	n.channels[a.ownRespChannel] = route{a, routeResponse}
-	n.patterns[a.pattern] = route{a, routeBroadcast}
+	for _, s := range subs {
+		if s.pattern {
+			n.patterns[s.name] = route{a, s.kind}
+		} else {
+			n.channels[s.name] = route{a, s.kind}
+		}
+	}
 	n.mu.Unlock()
 	n.life.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
 	defer cancel()
 	n.psMu.Lock()
-	err := errors.Join(
-		r.ps.Subscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel),
-		r.ps.PSubscribe(ctx, a.pattern))
+	err := subscribe(ctx, r.ps, subs)
 	n.psMu.Unlock()
 	if err == nil {
 		err = n.waitSubscribed(ctx, a)
 	}
 	if err != nil {
 		n.log.Warn("redis: could not subscribe yet; the subscriptions are retried until Redis answers",
-			"namespace", a.name, "err", err)
+			"namespace", a.nspName(), "err", err)
 	}
 }
 
 // unregister drops a's channels, stopping the node when it was the last.
-func (n *node) unregister(a *Adapter) {
+func (n *node) unregister(a member) {
+	subs := a.subs()
 	n.life.Lock()
-	delete(n.names, a.name)
+	delete(n.names, a.nspName())
 	if n.mode != "" {
-		chans := a.shardChannels()
+		chans := a.(*Adapter).shardChannels()
 		n.mu.Lock()
 		for _, c := range chans {
 			delete(n.channels, c)
@@ -267,10 +340,13 @@ func (n *node) unregister(a *Adapter) {
 		return
 	}
 	n.mu.Lock()
-	delete(n.channels, a.reqChannel)
-	delete(n.channels, a.respChannel)
-	delete(n.channels, a.ownRespChannel)
-	delete(n.patterns, a.pattern)
+	for _, s := range subs {
+		if s.pattern {
+			delete(n.patterns, s.name)
+		} else {
+			delete(n.channels, s.name)
+		}
+	}
 	n.mu.Unlock()
 	n.users--
 	r := n.cur.Load()
@@ -278,8 +354,7 @@ func (n *node) unregister(a *Adapter) {
 		n.life.Unlock()
 		ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
 		n.psMu.Lock()
-		_ = r.ps.Unsubscribe(ctx, a.reqChannel, a.respChannel, a.ownRespChannel)
-		_ = r.ps.PUnsubscribe(ctx, a.pattern)
+		unsubscribe(ctx, r.ps, subs)
 		n.psMu.Unlock()
 		cancel()
 		return
@@ -312,6 +387,13 @@ func (n *node) start() {
 	}
 	go n.publisher(r)
 	go n.worker(r)
+	if n.streams != nil {
+		r.reader = &streamReader{}
+		r.streamStart, r.streamSeen = n.streams.initPosition(r.ctx, n) // entries added from now on are read
+		r.wg.Add(2)
+		go n.readStream(r)
+		go n.saveSessions(r)
+	}
 }
 
 // shutdown stops a generation of goroutines, closes its connection and
@@ -327,6 +409,9 @@ func (n *node) shutdown(r *run) {
 		n.psMu.Unlock()
 		_ = ps.Close()
 	}
+	if r.reader != nil {
+		r.reader.close()
+	}
 	r.wg.Wait()
 }
 
@@ -335,23 +420,15 @@ func (n *node) signalLocked() {
 	n.changed = make(chan struct{})
 }
 
-// subscriptionKeys are the confirmation keys of a's subscriptions.
-func subscriptionKeys(a *Adapter) []string {
-	if a.node.mode != "" {
-		return []string{"s:" + a.channel, "s:" + a.ownRespChannel}
-	}
-	return []string{"c:" + a.reqChannel, "c:" + a.respChannel, "c:" + a.ownRespChannel, "p:" + a.pattern}
-}
-
 // waitSubscribed waits until Redis has confirmed a's subscriptions on the
 // current connection and the node publishes again.
-func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
-	keys := subscriptionKeys(a)
+func (n *node) waitSubscribed(ctx context.Context, a member) error {
+	subs := a.subs()
 	for {
 		n.mu.RLock()
 		all := !n.down.Load()
-		for _, k := range keys {
-			all = all && n.confirmed[k]
+		for _, s := range subs {
+			all = all && n.confirmed[s.key()]
 		}
 		changed := n.changed
 		n.mu.RUnlock()
@@ -361,7 +438,7 @@ func (n *node) waitSubscribed(ctx context.Context, a *Adapter) error {
 		select {
 		case <-changed:
 		case <-ctx.Done():
-			return fmt.Errorf("redis: waiting for the subscriptions of %s: %w", a.name, ctx.Err())
+			return fmt.Errorf("redis: waiting for the subscriptions of %s: %w", a.nspName(), ctx.Err())
 		}
 	}
 }
@@ -567,20 +644,7 @@ func (n *node) dispatch(m *goredis.Message) {
 			n.log.Error("redis: message handler panicked", "channel", m.Channel, "panic", fmt.Sprint(p))
 		}
 	}()
-	switch r.kind {
-	case routeBroadcast:
-		r.a.onBroadcast(m.Channel, m.Payload)
-	case routeRequest:
-		r.a.onRequest(m.Payload)
-	case routeResponse:
-		if n.mode != "" {
-			r.a.onShardMessage(m.Payload)
-		} else {
-			r.a.onResponse(m.Payload)
-		}
-	case routeShardMain, routeShardRoom:
-		r.a.onShardMessage(m.Payload)
-	}
+	r.m.handle(r.kind, m.Channel, m.Payload)
 }
 
 // serverCount returns the number of nodes serving a namespace.

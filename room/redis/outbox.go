@@ -33,6 +33,20 @@ type pubItem struct {
 	count   bool           // ask PUBSUB NUMSUB of channel in the same pipeline
 	done    chan pubResult // nil: nobody waits (the count is in Stats)
 	answer  bool           // owed to another node
+	// entry, when set, makes the message an entry added to the stream
+	// named by channel (XADD, trimmed to about maxLen entries) instead of
+	// a PUBLISH: field, value, field, value...
+	entry  []string
+	maxLen int64
+	// ttl > 0 makes the message a SET of key channel to payload expiring
+	// after ttl; ttl < 0 a DEL of key channel.
+	ttl time.Duration
+	// failed, when set, is called (on the publisher goroutine) when a
+	// queued message nobody waits for was not published.
+	failed func(error)
+	// sent, when set, is called (on the publisher goroutine) when Redis
+	// took a queued message nobody waits for.
+	sent func()
 }
 
 type pubResult struct {
@@ -43,7 +57,13 @@ type pubResult struct {
 // itemOverhead approximates a queued message's fixed cost in bytes.
 const itemOverhead = 64
 
-func (it *pubItem) size() int64 { return int64(len(it.channel) + len(it.payload) + itemOverhead) }
+func (it *pubItem) size() int64 {
+	n := len(it.channel) + len(it.payload) + itemOverhead
+	for _, f := range it.entry {
+		n += len(f)
+	}
+	return int64(n)
+}
 
 // outbox holds the queued messages of a node's current run.
 type outbox struct {
@@ -218,13 +238,21 @@ func (n *node) publisher(r *run) {
 		}
 		select {
 		case <-r.stop:
+			// What was accepted is still sent (the node's last sessions
+			// among it), while Redis answers within RequestTimeout.
+			ctx, cancel := context.WithTimeout(context.Background(), n.opts.RequestTimeout)
 			for batch = r.out.take(batch); len(batch) > 0; batch = r.out.take(batch) {
-				n.finish(batch, errNodeStopped)
+				if n.down.Load() || ctx.Err() != nil {
+					n.finish(batch, errNodeStopped)
+				} else {
+					n.flush(ctx, r, batch)
+				}
 			}
+			cancel()
 			return
 		case <-r.out.wake:
 			for batch = r.out.take(batch); len(batch) > 0 && !n.down.Load(); batch = r.out.take(batch) {
-				n.flush(r, batch)
+				n.flush(context.Background(), r, batch) // not cut short by a stop: what was accepted is sent
 			}
 			if len(batch) > 0 { // went down meanwhile
 				n.finish(batch, fmt.Errorf("redis: publish: %w", ErrUnavailable))
@@ -263,8 +291,8 @@ func (n *node) probe(r *run) bool {
 
 // flush publishes a batch in one pipeline and reports each message's
 // result.
-func (n *node) flush(r *run, batch []pubItem) {
-	ctx, cancel := context.WithTimeout(r.ctx, n.opts.RequestTimeout)
+func (n *node) flush(parent context.Context, r *run, batch []pubItem) {
+	ctx, cancel := context.WithTimeout(parent, n.opts.RequestTimeout)
 	defer cancel()
 	// NUMSUB is per shard in a Redis cluster, and SHARDNUMSUB is asked of
 	// the channel's master: both outside the pipeline.
@@ -272,7 +300,7 @@ func (n *node) flush(r *run, batch []pubItem) {
 	cluster = cluster || n.mode != ""
 	counts := make([]int, len(batch))
 	numCmds := make([]*goredis.MapStringIntCmd, len(batch))
-	pubCmds := make([]*goredis.IntCmd, len(batch))
+	pubCmds := make([]goredis.Cmder, len(batch))
 	var errs []error
 	if cluster { // NUMSUB is per shard there: added up outside the pipeline
 		errs = make([]error, len(batch))
@@ -287,10 +315,16 @@ func (n *node) flush(r *run, batch []pubItem) {
 		if batch[i].count && !cluster {
 			numCmds[i] = pipe.PubSubNumSub(ctx, batch[i].channel)
 		}
-		if n.mode != "" {
-			pubCmds[i] = pipe.SPublish(ctx, batch[i].channel, batch[i].payload)
+		if it := &batch[i]; it.entry != nil {
+			pubCmds[i] = pipe.XAdd(ctx, &goredis.XAddArgs{Stream: it.channel, MaxLen: it.maxLen, Approx: true, Values: it.entry})
+		} else if it.ttl > 0 {
+			pubCmds[i] = pipe.Set(ctx, it.channel, it.payload, it.ttl)
+		} else if it.ttl < 0 {
+			pubCmds[i] = pipe.Del(ctx, it.channel)
+		} else if n.mode != "" {
+			pubCmds[i] = pipe.SPublish(ctx, it.channel, it.payload)
 		} else {
-			pubCmds[i] = pipe.Publish(ctx, batch[i].channel, batch[i].payload)
+			pubCmds[i] = pipe.Publish(ctx, it.channel, it.payload)
 		}
 	}
 	_, err := pipe.Exec(ctx)
@@ -338,7 +372,13 @@ func (n *node) report(it *pubItem, res pubResult) {
 		return
 	}
 	if res.err == nil {
+		if it.sent != nil {
+			it.sent()
+		}
 		return
+	}
+	if it.failed != nil {
+		it.failed(res.err)
 	}
 	if it.answer {
 		if c := n.stats.answersDropped.Add(1); isLogPoint(c) {
@@ -453,8 +493,9 @@ type Stats struct {
 }
 
 // Stats returns the node's totals.
-func (a *Adapter) Stats() Stats {
-	n := a.node
+func (a *Adapter) Stats() Stats { return a.node.totals() }
+
+func (n *node) totals() Stats {
 	s := Stats{
 		Published:         n.stats.published.Load(),
 		Batches:           n.stats.batches.Load(),

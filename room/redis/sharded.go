@@ -80,7 +80,7 @@ func (a *Adapter) wantRoom(r string, on bool) {
 	n.mu.Lock()
 	if on {
 		n.channels[ch] = route{a, routeShardRoom}
-	} else if rt, ok := n.channels[ch]; ok && rt.a == a && rt.kind == routeShardRoom {
+	} else if rt, ok := n.channels[ch]; ok && rt.m == member(a) && rt.kind == routeShardRoom {
 		delete(n.channels, ch)
 	}
 	n.mu.Unlock()
