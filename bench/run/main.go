@@ -39,7 +39,7 @@ import (
 
 func main() {
 	quick := flag.Bool("quick", false, "short run (~1.5 minutes)")
-	servers := flag.String("servers", "go,node", "servers to run, in order (go, node; go-admin: the Go server instrumented for the Admin UI, development mode, no UI connected)")
+	servers := flag.String("servers", "go,node", "servers to run, in order (go, node; go-admin: the Go server instrumented for the Admin UI, development mode, no UI connected; go-admin-watch: the same with a UI watching)")
 	hold := flag.Int("hold", 0, "hold scenario: at most this many idle connections (0: as many as the file limits allow; -1: skip)")
 	skip := flag.String("skip", "", "comma-separated scenarios to skip: "+load.SkipNames+" (connect always runs)")
 	profile := flag.String("profile", "", "write CPU, heap and allocation profiles of the Go server for each scenario to this directory (profiling costs CPU: use a separate run for the figures)")
@@ -90,7 +90,7 @@ func main() {
 	for _, name := range strings.Split(*servers, ",") {
 		name = strings.TrimSpace(name)
 		switch name {
-		case "go", "go-admin":
+		case "go", "go-admin", "go-admin-watch":
 			bin := filepath.Join(tmp, "bench-server")
 			if _, err := os.Stat(bin); err != nil {
 				logf("building the Go bench server")
@@ -102,8 +102,11 @@ func main() {
 			if *profile != "" {
 				args = append(args, "-pprof", "127.0.0.1:0")
 			}
-			if name == "go-admin" {
+			switch name {
+			case "go-admin":
 				args = append(args, "-admin", "development")
+			case "go-admin-watch":
+				args = append(args, "-admin", "development", "-admin-watch")
 			}
 			specs = append(specs, serverSpec{name: name, dir: root, bin: bin, args: args})
 		case "node":

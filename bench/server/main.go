@@ -13,7 +13,8 @@
 // options of those names (bench/fragments uses them). -redis ADDR makes it
 // a cluster node on room/redis (bench/cluster runs two). -admin MODE
 // instruments the hub for the Socket.IO Admin UI (package admin, without
-// authentication), as bench/run's server "go-admin" does.
+// authentication), as bench/run's server "go-admin" does; with -admin-watch
+// a client watches as the UI would (bench/run's "go-admin-watch").
 //
 // With -pprof, the profiling address serves net/http/pprof under
 // /debug/pprof/, and /bench/cpu/start and /bench/cpu/stop to bracket a
@@ -46,6 +47,7 @@ import (
 	"github.com/go-realtime/realtime/hub"
 	"github.com/go-realtime/realtime/room/redis"
 	"github.com/go-realtime/realtime/transport"
+	"github.com/go-realtime/realtime/transport/memory"
 	"github.com/go-realtime/realtime/transport/polling"
 	"github.com/go-realtime/realtime/transport/websocket"
 )
@@ -58,6 +60,7 @@ func main() {
 	noPoller := flag.Bool("ws-no-poller", false, "websocket.Options.NoPoller: a reading goroutine per connection")
 	redisAddr := flag.String("redis", "", "a cluster node: room/redis adapter on the redis-server at this address (off when empty)")
 	adminMode := flag.String("admin", "", "instrument the hub for the Socket.IO Admin UI in this mode (development, production; no authentication: loopback benchmarks only)")
+	adminWatch := flag.Bool("admin-watch", false, "with -admin: a UI watches (an in-process client on the admin namespace that reads and drops what the UI would get)")
 	flag.Parse()
 
 	var opts *hub.Options
@@ -83,6 +86,9 @@ func main() {
 			log.Fatalf("server: -admin: %v", err)
 		}
 		defer ins.Close()
+		if *adminWatch {
+			watchAdmin(h)
+		}
 	}
 	// No TCP keep-alive probes (as Node's http server): Engine.IO's own
 	// heartbeat finds dead peers, and each accepted connection saves the
@@ -164,4 +170,33 @@ func profMux() *http.ServeMux {
 		buf = nil
 	})
 	return mux
+}
+
+// watchAdmin connects a client to the hub's admin namespace, as the Admin
+// UI does, over an in-memory pipe: the feed then reports every event, and
+// the client drops what it gets (answering pings).
+func watchAdmin(h *hub.Server) {
+	server, client := memory.Pipe(transport.Params{})
+	client.Start(uiSink{client})
+	h.ServeConn(server, nil)
+	// Engine.IO message "4" carrying the Socket.IO CONNECT to /admin.
+	if err := client.Send(transport.TextFrame("40/admin,")); err != nil {
+		log.Fatalf("server: -admin-watch: %v", err)
+	}
+}
+
+// uiSink is the watching client's end: it answers pings and drops the rest.
+type uiSink struct{ c *memory.Conn }
+
+func (u uiSink) HandleFrame(f transport.Frame) error {
+	if !f.Binary && string(f.Data) == "2" {
+		return u.c.Send(transport.TextFrame("3"))
+	}
+	return nil
+}
+
+func (uiSink) HandleClose(err error) {
+	if err != nil {
+		log.Printf("server: -admin-watch: the watching client's connection closed: %v", err)
+	}
 }
