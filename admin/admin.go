@@ -96,13 +96,12 @@ type Instrumentation struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	instrumented sync.Map // *namespace.Namespace → struct{}
+	instrumented sync.Map // *namespace.Namespace → *observer
 
 	// Development mode: whether a UI watches (see watch.go).
 	watching    atomic.Bool
 	remoteUntil atomic.Int64 // a UI on another node watches until then (Unix ns)
-	wmu         sync.Mutex
-	attached    map[*namespace.Socket]*attachment
+	wmu         sync.Mutex   // serialises the setting of the observers
 }
 
 // Instrument makes the hub's admin namespace speak the admin UI's protocol
@@ -166,7 +165,6 @@ func Instrument(h *hub.Server, opts Options) (*Instrumentation, error) {
 
 	if dev {
 		ins.feed = newFeed(opts.FeedBytes, opts.FeedRate)
-		ins.attached = make(map[*namespace.Socket]*attachment)
 		ins.admin.OnServerSideEmit(watchEvent, func(*namespace.Event) { ins.remoteWatch() })
 		h.OnNewNamespace(ins.instrument)
 		for _, ns := range h.Namespaces() {

@@ -413,35 +413,47 @@ func TestCloseRefusesUIs(t *testing.T) {
 	require.ErrorAs(t, err, &ce)
 }
 
-// TestHooksOnlyWhileWatched checks that the feed's hooks are on a socket
-// only while a UI is connected.
-func TestHooksOnlyWhileWatched(t *testing.T) {
-	h, _ := setup(t, admin.Options{StatsInterval: 20 * time.Millisecond})
+// TestNoHooksOnSockets checks that the feed puts nothing on the sockets,
+// watched or not, and reports events only while a UI watches.
+func TestNoHooksOnSockets(t *testing.T) {
+	h, ins := setup(t, admin.Options{StatsInterval: 20 * time.Millisecond, FeedRate: 1})
 	socks := make(chan *namespace.Socket, 1)
 	h.OnConnection(func(s *namespace.Socket) { socks <- s })
-	_, err := dial(t, h, "/", nil)
+	user, err := dial(t, h, "/", nil)
 	require.NoError(t, err)
 	srv := <-socks
-	assert.Empty(t, srv.ListenersAnyOutgoing(), "no UI: no hooks")
-	assert.Empty(t, srv.ListenersAny())
+	uiGone := make(chan struct{})
+	h.Of("/admin").OnConnection(func(s *namespace.Socket) {
+		s.OnDisconnect(func(string) { close(uiGone) }) // after the instrumentation's own
+	})
 
 	ui, err := dial(t, h, "/admin", nil)
 	require.NoError(t, err)
 	_, err = ui.Expect(ctxT(t), "all_sockets")
 	require.NoError(t, err)
-	assert.Len(t, srv.ListenersAnyOutgoing(), 1, "a UI watches")
-	assert.Len(t, srv.ListenersAny(), 1)
+	assert.Empty(t, srv.ListenersAnyOutgoing(), "a UI watches: still no hooks on the socket")
+	assert.Empty(t, srv.ListenersAny())
+	require.NoError(t, user.Emit("ping", 1))
+	_, err = ui.Expect(ctxT(t), "event_received")
+	require.NoError(t, err)
 
 	require.NoError(t, ui.Disconnect())
-	require.Eventually(t, func() bool { return len(srv.ListenersAnyOutgoing()) == 0 && len(srv.ListenersAny()) == 0 },
-		wait, time.Millisecond, "the UI has gone: the hooks are removed")
-
-	// A UI again: the hooks are back, once.
-	ui, err = dial(t, h, "/admin", nil)
+	select {
+	case <-uiGone:
+	case <-ctxT(t).Done():
+		t.Fatal("the UI's socket did not disconnect")
+	}
+	// No UI: nothing is reported, nor counted against FeedRate.
+	dropped := ins.Dropped()
+	for i := range 5 {
+		require.NoError(t, user.Emit("ping", i))
+		_, err := user.Expect(ctxT(t), "pong")
+		require.NoError(t, err)
+	}
+	require.NoError(t, h.Of("/").Emit("news", 1))
+	_, err = user.Expect(ctxT(t), "news")
 	require.NoError(t, err)
-	_, err = ui.Expect(ctxT(t), "all_sockets")
-	require.NoError(t, err)
-	assert.Len(t, srv.ListenersAnyOutgoing(), 1)
+	assert.Equal(t, dropped, ins.Dropped(), "no UI: the events are not looked at")
 }
 
 // TestFeedRate bounds the events reported per second.

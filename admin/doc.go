@@ -30,12 +30,18 @@
 // disconnections, packets and bytes per second) only, which the hub counts
 // anyway: the instrumentation then adds no work per socket or per event.
 //
-// In development mode the feed's hooks are put on the sockets only while a
-// UI is connected, to this node or to another one of the cluster (nodes
-// with UIs say so to the others every StatsInterval), and removed when the
-// last UI has gone: a hub nobody watches pays nothing per event. While a UI
+// In development mode the feed watches the hub only while a UI is
+// connected, to this node or to another one of the cluster (nodes with UIs
+// say so to the others every StatsInterval), and stops when the last UI
+// has gone: a hub nobody watches pays nothing per event. It puts nothing
+// on the sockets: each namespace tells the feed directly of the events its
+// sockets receive and send and of their disconnections, and a broadcast
+// asks the feed once, not per recipient, whether it wants its event (it
+// does not once the second's Options.FeedRate is used up; it is then not
+// even decoded). Sockets that connect with HTTP long-polling get a hook on
+// their connection, to report its upgrade to WebSocket. While a UI
 // watches, every event received from or sent to a client is reported: the
-// hooks hand small records to a bounded queue, which one goroutine turns
+// feed hands small records to a bounded queue, which one goroutine turns
 // into the UI's messages. The queue is bounded in bytes (Options.FeedBytes)
 // and the events reported in events per second (Options.FeedRate); what
 // does not fit is dropped, counted ([Instrumentation.Dropped]) and logged,

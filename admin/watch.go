@@ -1,20 +1,20 @@
 package admin
 
 import (
-	"context"
-	"sync/atomic"
 	"time"
 
+	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
 	"github.com/go-realtime/realtime/room"
 )
 
-// In development mode the feed's hooks are on the sockets only while a UI
-// watches, on this node or (as the other nodes announce) on another: the
-// hooks cost the hub's hot paths (every event sent to a socket is decoded
-// for them), so a hub no UI looks at does not pay for them. When a UI
-// connects, the sockets get their hooks, and the UI the list of sockets;
-// when the last one has gone, the hooks are removed.
+// In development mode the feed watches the instrumented namespaces only
+// while a UI watches, on this node or (as the other nodes announce) on
+// another: then each namespace has the feed as its observer (one per
+// namespace, called by the namespace itself: nothing is attached to the
+// sockets), and a hub no UI looks at has none. Even while watched, an event
+// sent by a broadcast is decoded for the feed only when the second's
+// FeedRate is not used up.
 
 // watchEvent is what a node with UIs connected announces to the others,
 // every StatsInterval.
@@ -24,36 +24,67 @@ const watchEvent = "realtime:admin:watching"
 // watched.
 const watchTTL = 3
 
-// attachment is the feed's hooks on one socket.
-type attachment struct {
-	active   atomic.Bool
-	any, out namespace.Listener
+// impl is package namespace's machinery that is not public API.
+var impl = wiring.Get[*namespace.Namespace, namespace.Handshake, namespace.Args, *namespace.Recovery]()
+
+// observer is the feed's view of one namespace (a wiring.Observer).
+type observer struct {
+	ins    *Instrumentation
+	nsp    string
+	events bool // false for the admin namespace: the UIs' own events are not reported
 }
 
-// instrument prepares ns for the feed, once: a middleware that attaches
-// the hooks to its sockets while watched (a middleware runs before every
-// connection handler, as socket.io's instrument() prepends its connection
-// listener: the UI sees what those handlers emit), the connection records,
-// and the room records.
+func (o *observer) Wants(n int) bool {
+	f := o.ins.feed
+	if !o.events || !o.ins.live() {
+		return false
+	}
+	if f.inSec.Load() < f.rate {
+		return true
+	}
+	f.dropped.Add(int64(n))
+	return false
+}
+
+func (o *observer) Incoming(sid, name string, args namespace.Args) {
+	o.event(kindReceived, sid, name, args)
+}
+
+func (o *observer) Outgoing(sid, name string, args namespace.Args) {
+	o.event(kindSent, sid, name, args)
+}
+
+func (o *observer) event(k kind, sid, name string, args namespace.Args) {
+	f := o.ins.feed
+	if o.events && o.ins.live() && f.allowEvent() {
+		f.push(record{kind: k, t: time.Now(), nsp: o.nsp, id: sid, text: name, args: args, size: argsSize(args)})
+	}
+}
+
+func (o *observer) Disconnected(sid, reason string) {
+	if o.ins.live() {
+		o.ins.feed.push(record{kind: kindDisconnected, t: time.Now(), nsp: o.nsp, id: sid, text: reason})
+	}
+}
+
+// instrument prepares ns for the feed, once: the connection records (and
+// the transport's upgrades), and the room records; while watched, ns has
+// the feed's observer.
 func (ins *Instrumentation) instrument(ns *namespace.Namespace) {
-	if _, loaded := ins.instrumented.LoadOrStore(ns, struct{}{}); loaded {
+	if _, loaded := ins.instrumented.LoadOrStore(ns, &observer{ins: ins, nsp: ns.Name(), events: ns != ins.admin}); loaded {
 		return
 	}
 	name := ns.Name()
 	f := ins.feed
-	ns.Use(func(s *namespace.Socket) error {
-		if ins.live() {
-			ins.attach(s)
-		}
-		return nil
-	})
 	ns.OnConnection(func(s *namespace.Socket) {
-		if !ins.live() {
-			return
+		ins.onUpgrade(s)
+		if ins.live() {
+			f.push(record{kind: kindConnected, t: time.Now(), sock: s, nsp: name, id: s.ID()})
 		}
-		ins.attach(s) // a socket recovered without the middlewares (Recovery.SkipMiddlewares), or connected as watching began
-		f.push(record{kind: kindConnected, t: time.Now(), sock: s, nsp: name, id: s.ID()})
 	})
+	for _, s := range ns.Sockets() {
+		ins.onUpgrade(s) // a socket may get the hook twice: socket_updated is idempotent
+	}
 	err := ns.OnRoomEvent(func(e room.Event) {
 		if !ins.live() {
 			return
@@ -68,62 +99,46 @@ func (ins *Instrumentation) instrument(ns *namespace.Namespace) {
 	if err != nil {
 		ins.logger.Warn("admin: the UI will not see room changes in this namespace", "namespace", name, "err", err)
 	}
+	ins.wmu.Lock()
+	if ins.watching.Load() {
+		ins.setObserver(ns, true)
+	}
+	ins.wmu.Unlock()
+}
+
+// onUpgrade reports the upgrade of a socket that uses HTTP long-polling,
+// while a UI watches. The hook stays with the connection (it cannot be
+// removed), so it is registered on every polling socket, watched or not:
+// sockets that connect over WebSocket cost nothing.
+func (ins *Instrumentation) onUpgrade(s *namespace.Socket) {
+	conn := s.Conn()
+	if conn.Transport() != "polling" {
+		return
+	}
+	name, id, f := s.Namespace().Name(), s.ID(), ins.feed
+	conn.OnUpgrade(func(transport string) {
+		if s.Connected() && ins.live() {
+			f.push(record{kind: kindUpdated, nsp: name, id: id, text: transport})
+		}
+	})
 }
 
 // live reports whether the feed runs: development mode, a UI watching,
 // not closed.
 func (ins *Instrumentation) live() bool { return ins.watching.Load() && !ins.closed.Load() }
 
-// attach puts the feed's hooks on s, unless they are there.
-func (ins *Instrumentation) attach(s *namespace.Socket) {
-	ins.wmu.Lock()
-	defer ins.wmu.Unlock()
-	ins.attachLocked(s)
-}
-
-func (ins *Instrumentation) attachLocked(s *namespace.Socket) {
-	a := ins.attached[s]
-	if a != nil && a.active.Load() {
+// setObserver gives instrumented ns the feed's observer, or takes it away.
+// ins.wmu is held.
+func (ins *Instrumentation) setObserver(ns *namespace.Namespace, on bool) {
+	o, ok := ins.instrumented.Load(ns)
+	if !ok {
 		return
 	}
-	nsp := s.Namespace()
-	name, id, f := nsp.Name(), s.ID(), ins.feed
-	if a == nil {
-		// Hooks that cannot be removed: registered once, idle while a is
-		// not active.
-		a = &attachment{}
-		ins.attached[s] = a
-		s.Conn().OnUpgrade(func(transport string) {
-			if a.active.Load() && s.Connected() && ins.live() {
-				f.push(record{kind: kindUpdated, nsp: name, id: id, text: transport})
-			}
-		})
-		s.OnDisconnect(func(reason string) {
-			if a.active.Load() && ins.live() {
-				f.push(record{kind: kindDisconnected, t: time.Now(), nsp: name, id: id, text: reason})
-			}
-		})
-		// Forget s when it ends, connected or refused by a middleware.
-		context.AfterFunc(s.Context(), func() {
-			ins.wmu.Lock()
-			delete(ins.attached, s)
-			ins.wmu.Unlock()
-		})
+	if on {
+		impl.SetObserver(ns, o.(*observer))
+	} else {
+		impl.SetObserver(ns, nil)
 	}
-	a.active.Store(true)
-	if nsp == ins.admin {
-		return // the UIs' own events are not reported
-	}
-	a.any = s.OnAny(func(e *namespace.Event) {
-		if a.active.Load() && ins.live() && f.allowEvent() {
-			f.push(record{kind: kindReceived, t: time.Now(), nsp: name, id: id, text: e.Name, args: e.Args, size: argsSize(e.Args)})
-		}
-	})
-	a.out = s.OnAnyOutgoing(func(e *namespace.Event) {
-		if a.active.Load() && ins.live() && f.allowEvent() {
-			f.push(record{kind: kindSent, t: time.Now(), nsp: name, id: id, text: e.Name, args: e.Args, size: argsSize(e.Args)})
-		}
-	})
 }
 
 // remoteWatch notes that a UI watches on another node.
@@ -132,8 +147,9 @@ func (ins *Instrumentation) remoteWatch() {
 	ins.updateWatching()
 }
 
-// updateWatching attaches the hooks to every socket when a UI has begun
-// to watch, and removes them when none watches any more.
+// updateWatching gives the instrumented namespaces the feed's observer
+// when a UI has begun to watch, and takes it away when none watches any
+// more.
 func (ins *Instrumentation) updateWatching() {
 	if ins.feed == nil {
 		return
@@ -145,21 +161,8 @@ func (ins *Instrumentation) updateWatching() {
 		return
 	}
 	ins.watching.Store(want)
-	if want {
-		for _, ns := range ins.h.Namespaces() {
-			if _, ok := ins.instrumented.Load(ns); ok {
-				for _, s := range ns.Sockets() {
-					ins.attachLocked(s)
-				}
-			}
-		}
-		return
-	}
-	for _, a := range ins.attached {
-		if a.active.Swap(false) {
-			a.any.Off()
-			a.out.Off()
-		}
+	for _, ns := range ins.h.Namespaces() {
+		ins.setObserver(ns, want)
 	}
 }
 

@@ -58,6 +58,7 @@ type Namespace struct {
 	listeners *listeners
 	ackIDs    atomic.Uint64
 	recovery  *recoveryStore // nil when recovery is off
+	observer  atomic.Pointer[observer]
 
 	mu       sync.RWMutex
 	sockets  map[string]*Socket
@@ -516,12 +517,19 @@ func (n *Namespace) deliver(p *room.Packet, ids []string, opts room.Options, onA
 
 	count := 0
 	var out outgoingEvent // decoded for the first socket with OnAnyOutgoing listeners
+	o := n.watcher()
+	if o != nil && (!n.observeWants(o, len(targets)) || !out.parse(data, p.Attachments)) {
+		o = nil // nothing reported for this broadcast
+	}
 	for _, s := range targets {
 		if s == nil {
 			continue
 		}
 		if s.outgoing.Load() && !s.notifyParsed(&out, data, p.Attachments) {
 			continue // an outgoing listener panicked: not sent to s (fail closed)
+		}
+		if o != nil {
+			n.observeOutgoing(o, s.id, out.name, out.args)
 		}
 		if onAck != nil {
 			id := s.id

@@ -316,26 +316,26 @@ func (s *Socket) emitWithAck(ctx context.Context, event string, args []any, noCo
 // encodeOut encodes an EVENT packet for the socket's client, after its
 // OnAnyOutgoing listeners have seen it.
 func (s *Socket) encodeOut(event string, args []any, id uint64, hasID bool) ([]transport.Frame, error) {
-	if !s.outgoing.Load() {
+	o := s.ns.watcher()
+	if o != nil && !s.ns.observeWants(o, 1) {
+		o = nil
+	}
+	if !s.outgoing.Load() && o == nil {
 		return s.ns.encodeEvent(event, args, id, hasID)
 	}
 	data, atts, err := eventData(event, args)
 	if err != nil {
 		return nil, err
 	}
-	if !s.notifyOutgoing(data, atts) {
+	var out outgoingEvent
+	if s.outgoing.Load() && !s.notifyParsed(&out, data, atts) {
 		return nil, fmt.Errorf("%w: outgoing listener for %q", ErrPanicked, event)
+	}
+	if o != nil && out.parse(data, atts) {
+		s.ns.observeOutgoing(o, s.id, out.name, out.args)
 	}
 	pkt := socketio.Packet{Type: socketio.Event, Namespace: s.ns.name, ID: id, HasID: hasID, Data: data, Attachments: atts}
 	return s.ns.parser.encode(&pkt)
-}
-
-// notifyOutgoing runs the OnAnyOutgoing listeners for the event whose JSON
-// array is data. It reports false when one panicked: the packet is then
-// not sent (fail closed).
-func (s *Socket) notifyOutgoing(data []byte, atts [][]byte) bool {
-	var p outgoingEvent
-	return s.notifyParsed(&p, data, atts)
 }
 
 // outgoingEvent is an event on its way to the OnAnyOutgoing listeners,
@@ -349,8 +349,20 @@ type outgoingEvent struct {
 	ev         *Event // allocated for the first socket with listeners
 }
 
-// notifyParsed is notifyOutgoing with the event decoded into p, if it is
-// not already.
+// parse decodes the event whose JSON array is data into p, unless it is
+// already, and reports whether it is an event.
+func (p *outgoingEvent) parse(data []byte, atts [][]byte) bool {
+	if !p.parsed {
+		var err error
+		p.name, p.args, err = parseEvent(data, atts)
+		p.parsed, p.ok = true, err == nil
+	}
+	return p.ok
+}
+
+// notifyParsed runs the OnAnyOutgoing listeners for the event whose JSON
+// array is data, decoded into p if it is not already. It reports false
+// when one panicked: the packet is then not sent (fail closed).
 func (s *Socket) notifyParsed(p *outgoingEvent, data []byte, atts [][]byte) bool {
 	s.mu.Lock()
 	var ls []listener
@@ -361,12 +373,7 @@ func (s *Socket) notifyParsed(p *outgoingEvent, data []byte, atts [][]byte) bool
 	if len(ls) == 0 {
 		return true
 	}
-	if !p.parsed {
-		var err error
-		p.name, p.args, err = parseEvent(data, atts)
-		p.parsed, p.ok = true, err == nil
-	}
-	if !p.ok {
+	if !p.parse(data, atts) {
 		return true // not an event: nothing to report
 	}
 	if p.ev == nil {
@@ -612,11 +619,18 @@ func (s *Socket) onEvent(p *socketio.Packet) error {
 		anys, uses = x.anyIn, x.uses
 	}
 	s.mu.Unlock()
-	if one == nil && len(anys) == 0 && len(uses) == 0 {
+	o := s.ns.watcher()
+	if one == nil && len(anys) == 0 && len(uses) == 0 && o == nil {
 		return nil
 	}
 	if isPlain && i < 0 {
 		name = string(plain)
+	}
+	if o != nil {
+		s.ns.observeIncoming(o, s.id, name, Args{raw: raw[1:], attachments: p.Attachments})
+		if one == nil && len(anys) == 0 && len(uses) == 0 {
+			return nil
+		}
 	}
 	in.received = raw[1:]
 	in.Event = Event{Name: name, Args: Args{raw: raw[1:], attachments: p.Attachments}, Socket: s, in: in}
@@ -764,6 +778,9 @@ func (s *Socket) closed(reason string) {
 		handlers = s.more.onDisconnect // copied on write
 	}
 	s.mu.Unlock()
+	if o := s.ns.watcher(); o != nil {
+		s.ns.observeDisconnected(o, s.id, reason)
+	}
 	for _, l := range handlers {
 		s.safelyNoDisconnect(func() { l.fn(reason) })
 	}

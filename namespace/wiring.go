@@ -20,6 +20,9 @@ func init() {
 		},
 		ParseEvent: parseEvent,
 		NewArgs:    newArgs,
+		SetObserver: func(ns *Namespace, o wiring.Observer[Args]) {
+			ns.setObserver(o)
+		},
 	})
 }
 

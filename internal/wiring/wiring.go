@@ -118,6 +118,30 @@ type Impl[N, H, A, R any] struct {
 	ParseEvent func(data json.RawMessage, attachments [][]byte) (string, A, error)
 	// NewArgs wraps the JSON array of an ack's arguments.
 	NewArgs func(data json.RawMessage, attachments [][]byte) (A, error)
+	// SetObserver makes o the observer of ns's sockets; nil removes it.
+	SetObserver func(ns N, o Observer[A])
+}
+
+// Observer watches every socket of a namespace, for package admin's feed,
+// at no cost per socket: the namespace calls it directly, without its
+// locks held, and recovers and logs its panics. A is namespace.Args.
+//
+// Its methods must not wait: they run on the hot paths (the goroutine
+// reading a client, or the one broadcasting).
+type Observer[A any] interface {
+	// Wants reports whether events sent to n sockets are to be reported,
+	// before the namespace decodes them for Outgoing: a broadcast asks it
+	// once, not per recipient. The observer may count the n as dropped
+	// when it says no.
+	Wants(n int) bool
+	// Incoming reports an event received from socket sid, before its
+	// listeners run.
+	Incoming(sid, name string, args A)
+	// Outgoing reports an event about to be sent to socket sid, by its own
+	// emit (after Wants(1)) or by a broadcast (after Wants).
+	Outgoing(sid, name string, args A)
+	// Disconnected reports that socket sid has disconnected, for reason.
+	Disconnected(sid, reason string)
 }
 
 var impl any
