@@ -186,7 +186,7 @@ func (ins *Instrumentation) Close() error {
 		ins.closed.Store(true)
 		ins.cancel()
 		ins.wg.Wait()
-		ins.updateWatching() // off: the hooks are removed
+		ins.updateWatching() // off: the observers are removed
 		_ = ins.admin.All().Local().DisconnectSockets(false)
 	})
 	return nil

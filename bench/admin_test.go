@@ -11,8 +11,7 @@ import (
 
 // adminModes are the ways BenchmarkAdmin runs the hub: without the admin
 // instrumentation, and with it in each mode, with and without a UI
-// connected (the events feed only works while something reads it, but
-// costs the hooks either way).
+// connected (in development mode the events feed runs only while one is).
 var adminModes = []struct {
 	name string
 	mode admin.Mode // "" for off
