@@ -39,9 +39,9 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
+	"github.com/go-realtime/realtime/bench/internal/benchenv"
 	"github.com/go-realtime/realtime/bench/internal/load"
 )
 
@@ -56,7 +56,7 @@ func main() {
 	flag.Parse()
 	log.SetFlags(0)
 
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func main() {
 				log.Fatalf("cluster: go build: %v\n%s", err, out)
 			}
 		case "node":
-			if err := nodeDeps(root); err != nil {
+			if err := benchenv.NodeDeps(context.Background(), root, log.Printf); err != nil {
 				log.Fatal(err)
 			}
 		default:
@@ -285,7 +285,7 @@ func runPair(ctx context.Context, root, tmp, kind string, cfg config) (metrics, 
 
 	m := metrics{}
 	cpus := func() [4]time.Duration {
-		return [4]time.Duration{procCPU(a.pid), procCPU(b.pid), procCPU(rs.pid), selfCPU()}
+		return [4]time.Duration{procCPU(a.pid), procCPU(b.pid), procCPU(rs.pid), procCPU(os.Getpid())}
 	}
 	prof("fanout", true)
 	c0, t0 := cpus(), time.Now()
@@ -457,47 +457,8 @@ func procCPU(pid int) time.Duration {
 	return d
 }
 
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
 func command(dir, name string, args ...string) *exec.Cmd {
 	cmd := exec.Command(name, args...)
 	cmd.Dir = dir
 	return cmd
-}
-
-// moduleRoot is the directory of the module's go.mod.
-func moduleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("cluster: go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("cluster: run it inside the module (go run ./bench/cluster)")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// nodeDeps installs bench/node's packages (npm ci) when the Redis adapter
-// is missing or the lock file is newer than the install.
-func nodeDeps(root string) error {
-	dir := filepath.Join(root, "bench", "node")
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return err
-	}
-	inst, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json"))
-	if _, err2 := os.Stat(filepath.Join(dir, "node_modules", "@socket.io", "redis-adapter")); err == nil && err2 == nil && !inst.ModTime().Before(lock.ModTime()) {
-		return nil
-	}
-	log.Printf("cluster: npm ci --prefix bench/node")
-	out, err := command(root, "npm", "ci", "--prefix", "bench/node", "--no-audit", "--no-fund").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("cluster: npm ci: %w\n%s", err, out)
-	}
-	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -34,6 +33,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/go-realtime/realtime/bench/internal/benchenv"
 	"github.com/go-realtime/realtime/bench/internal/load"
 )
 
@@ -56,7 +56,7 @@ func main() {
 	if err != nil {
 		log.Printf("run: %v", err)
 	}
-	root, err := moduleRoot()
+	root, err := benchenv.ModuleRoot()
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -110,7 +110,7 @@ func main() {
 			}
 			specs = append(specs, serverSpec{name: name, dir: root, bin: bin, args: args})
 		case "node":
-			if err := nodeDeps(ctx, root); err != nil {
+			if err := benchenv.NodeDeps(ctx, root, logf); err != nil {
 				log.Fatal(err)
 			}
 			specs = append(specs, serverSpec{
@@ -183,41 +183,6 @@ func command(ctx context.Context, dir, name string, args ...string) *exec.Cmd {
 	cmd.Stdout = os.Stderr
 	cmd.Stderr = os.Stderr
 	return cmd
-}
-
-// moduleRoot finds the directory of go.mod.
-func moduleRoot() (string, error) {
-	b, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("run: go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(b))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("run: not inside the module: run from the repository")
-	}
-	return filepath.Dir(mod), nil
-}
-
-// nodeDeps runs npm ci in bench/node unless node_modules is newer than
-// package-lock.json.
-func nodeDeps(ctx context.Context, root string) error {
-	if _, err := exec.LookPath("node"); err != nil {
-		return errors.New("run: node not found: the comparison needs Node.js 20+ with npm (or pass -servers go)")
-	}
-	dir := filepath.Join(root, "bench", "node")
-	stamp := filepath.Join(dir, "node_modules", ".package-lock.json")
-	lock, err := os.Stat(filepath.Join(dir, "package-lock.json"))
-	if err != nil {
-		return fmt.Errorf("run: %w", err)
-	}
-	if st, err := os.Stat(stamp); err == nil && !st.ModTime().Before(lock.ModTime()) {
-		return nil
-	}
-	logf("npm ci --prefix bench/node")
-	if err := command(ctx, root, "npm", "ci", "--prefix", "bench/node", "--no-audit", "--no-fund").Run(); err != nil {
-		return fmt.Errorf("run: npm ci --prefix bench/node: %w", err)
-	}
-	return nil
 }
 
 // environment describes the machine and the code measured.
