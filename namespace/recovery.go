@@ -215,18 +215,7 @@ func (r *recoveryStore) restore(pid, offset string) (*session, *replay) {
 
 // reachingLocked returns the packets that reach a socket of id in rooms.
 func (r *recoveryStore) reachingLocked(packets []storedPacket, id string, rooms []string) []storedPacket {
-	// The rooms as a set: checking each broadcast's rooms against a list
-	// would cost its length every time, under the lock that every
-	// broadcast takes.
-	joined := make(map[string]struct{}, 1+len(rooms))
-	joined[id] = struct{}{}
-	for _, name := range rooms {
-		joined[name] = struct{}{}
-	}
-	in := func(name string) bool {
-		_, ok := joined[name]
-		return ok
-	}
+	in := memberOf(id, rooms)
 	var out []storedPacket
 	for _, p := range packets {
 		if reaches(p.opts, in) {
@@ -289,6 +278,22 @@ func (r *recoveryStore) next(s *Socket, upTo uint64) ([]storedPacket, uint64, bo
 
 // reaches reports whether a broadcast with opts would have reached a socket
 // in the rooms in reports true for (its own id room among them).
+// memberOf returns the membership test of a socket of id in rooms, as a
+// set: checking each broadcast's rooms against a list would cost the
+// list's length every time (the socket's rooms may be many: clients often
+// choose them).
+func memberOf(id string, rooms []string) func(name string) bool {
+	joined := make(map[string]struct{}, 1+len(rooms))
+	joined[id] = struct{}{}
+	for _, name := range rooms {
+		joined[name] = struct{}{}
+	}
+	return func(name string) bool {
+		_, ok := joined[name]
+		return ok
+	}
+}
+
 func reaches(opts room.Options, in func(name string) bool) bool {
 	if len(opts.Rooms) > 0 && !slices.ContainsFunc(opts.Rooms, in) {
 		return false
@@ -428,8 +433,7 @@ func (r *recoveryStore) replayShared(ctx context.Context, s *Socket, after strin
 				return false
 			}
 			if len(page) > 0 {
-				rooms := s.ns.adapter.Rooms(s.id)
-				in := func(name string) bool { return slices.Contains(rooms, name) }
+				in := memberOf(s.id, s.ns.adapter.Rooms(s.id))
 				for _, e := range page {
 					if e.Opts.Flags.Volatile || !reaches(e.Opts, in) {
 						continue
