@@ -96,7 +96,7 @@ type Instrumentation struct {
 	wg        sync.WaitGroup
 	closeOnce sync.Once
 
-	instrumented sync.Map // *namespace.Namespace → *observer
+	instrumented sync.Map // weak.Pointer[namespace.Namespace] → *observer; an entry goes with its namespace
 
 	// Development mode: whether a UI watches (see watch.go).
 	watching    atomic.Bool

@@ -1,7 +1,9 @@
 package admin
 
 import (
+	"runtime"
 	"time"
+	"weak"
 
 	"github.com/go-realtime/realtime/internal/wiring"
 	"github.com/go-realtime/realtime/namespace"
@@ -71,9 +73,14 @@ func (o *observer) Disconnected(sid, reason string) {
 // the transport's upgrades), and the room records; while watched, ns has
 // the feed's observer.
 func (ins *Instrumentation) instrument(ns *namespace.Namespace) {
-	if _, loaded := ins.instrumented.LoadOrStore(ns, &observer{ins: ins, nsp: ns.Name(), events: ns != ins.admin}); loaded {
+	key := weak.Make(ns)
+	if _, loaded := ins.instrumented.LoadOrStore(key, &observer{ins: ins, nsp: ns.Name(), events: ns != ins.admin}); loaded {
 		return
 	}
+	// Clients choose the names of a dynamic namespace's instances, which
+	// the hub removes when their last socket leaves: their entries go with
+	// them.
+	runtime.AddCleanup(ns, func(k weak.Pointer[namespace.Namespace]) { ins.instrumented.Delete(k) }, key)
 	name := ns.Name()
 	f := ins.feed
 	ns.OnConnection(func(s *namespace.Socket) {
@@ -130,7 +137,7 @@ func (ins *Instrumentation) live() bool { return ins.watching.Load() && !ins.clo
 // setObserver gives instrumented ns the feed's observer, or takes it away.
 // ins.wmu is held.
 func (ins *Instrumentation) setObserver(ns *namespace.Namespace, on bool) {
-	o, ok := ins.instrumented.Load(ns)
+	o, ok := ins.instrumented.Load(weak.Make(ns))
 	if !ok {
 		return
 	}
